@@ -1,0 +1,229 @@
+"""The 45-minute test: who is beyond a travel-time threshold, where."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.config import require_bng
+from planner.demand import Demand
+from planner.errors import EngineError
+from planner.io import write_csv, write_gpkg
+from planner.travel.base import NearestResult, TravelEngine
+
+__all__ = ["AccessResult", "assess", "summarise", "weighted_quantile"]
+
+logger = logging.getLogger(__name__)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Population-weighted quantile: the smallest value with at least ``q`` of the weight at or below it.
+
+    Parameters
+    ----------
+    values
+        Values (NaN and inf allowed: they sort last).
+    weights
+        Non-negative weights.
+    q
+        Quantile in [0, 1].
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if weights.sum() <= 0:
+        return float("nan")
+    values = np.where(np.isnan(values), np.inf, values)
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    idx = int(np.searchsorted(cum, q * cum[-1], side="left"))
+    return float(values[order][min(idx, len(order) - 1)])
+
+
+@dataclass(frozen=True)
+class AccessResult:
+    """Results of :func:`assess`.
+
+    Attributes
+    ----------
+    points
+        Per demand point: ``point_id``, ``ward_code``, ``borough_code``,
+        ``population``, ``pop_65_plus``, ``minutes``, ``station_id``,
+        ``reachable``, ``status``, ``beyond`` (True when minutes > threshold
+        or unreachable).
+    wards
+        Per ward: names, ``population``, ``mean_minutes`` (population
+        weighted over reachable residents), ``beyond`` (residents),
+        ``share_beyond``, ``beyond_65_plus``, ``nearest_station`` (the
+        counter nearest most of the ward's residents), ``unreachable``.
+    boroughs
+        Per borough: ``population``, ``beyond``, ``pct_within``,
+        ``mean_minutes``, ``median_minutes``, ``p95_minutes``,
+        ``beyond_65_plus``, ``unreachable``.
+    london
+        The same figures for the whole study area, as a one-row frame.
+    threshold
+        Minutes.
+    engine
+        The engine's description.
+    """
+
+    points: pd.DataFrame
+    wards: pd.DataFrame
+    boroughs: pd.DataFrame
+    london: pd.DataFrame
+    threshold: float
+    engine: dict
+
+    def write(self, out_dir: str | os.PathLike[str], wards: gpd.GeoDataFrame) -> list[Path]:
+        """Write ward and borough results as GeoPackage and CSV, and points and London as CSV.
+
+        Parameters
+        ----------
+        out_dir
+            Folder to write into (created if needed).
+        wards
+            Ward polygons for the GeoPackage layer.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
+        out = Path(out_dir)
+        (out / "access.gpkg").unlink(missing_ok=True)
+        ward_geo = self.ward_frame(wards)
+        borough_geo = ward_geo.dissolve(by="borough_code", as_index=False)[["borough_code", "geometry"]]
+        borough_geo = borough_geo.merge(self.boroughs, on="borough_code")
+        return [
+            write_gpkg(ward_geo, out / "access.gpkg", "wards"),
+            write_gpkg(borough_geo, out / "access.gpkg", "boroughs"),
+            write_csv(self.wards, out / "access_wards.csv"),
+            write_csv(self.boroughs, out / "access_boroughs.csv"),
+            write_csv(self.london, out / "access_london.csv"),
+            write_csv(self.points, out / "access_points.csv"),
+        ]
+
+    def ward_frame(self, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Ward results joined to ward polygons."""
+        cols = [c for c in self.wards.columns if c not in ("ward_name", "borough_code", "borough_name")]
+        return wards.merge(self.wards[cols], on="ward_code", how="inner")
+
+
+def summarise(points: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
+    """Population-weighted figures for groups of demand points.
+
+    Parameters
+    ----------
+    points
+        Point results with ``population``, ``pop_65_plus``, ``minutes``,
+        ``reachable`` and ``beyond``.
+    by
+        Grouping columns, or None for one row over all points.
+    """
+
+    def one(g: pd.DataFrame) -> pd.Series:
+        pop = g["population"].to_numpy(float)
+        ok = g["reachable"].to_numpy()
+        t = g["minutes"].to_numpy(float)
+        beyond = g["beyond"].to_numpy()
+        total = pop.sum()
+        mean = float(np.average(t[ok], weights=pop[ok])) if pop[ok].sum() > 0 else float("nan")
+        return pd.Series({
+            "population": int(total),
+            "beyond": int(pop[beyond].sum()),
+            "pct_within": 100.0 * (1 - pop[beyond].sum() / total) if total > 0 else float("nan"),
+            "mean_minutes": mean,
+            "median_minutes": weighted_quantile(t, pop, 0.5),
+            "p95_minutes": weighted_quantile(t, pop, 0.95),
+            "beyond_65_plus": int(g["pop_65_plus"].to_numpy()[beyond].sum()),
+            "unreachable": int(pop[~ok].sum()),
+        })
+
+    if by is None:
+        return one(points).to_frame().T.reset_index(drop=True)
+    return points.groupby(by, sort=True)[list(points.columns)].apply(one).reset_index()
+
+
+def assess(
+    demand: Demand,
+    counters: gpd.GeoDataFrame,
+    engine: TravelEngine,
+    *,
+    threshold: float = 45.0,
+    nearest: NearestResult | None = None,
+) -> AccessResult:
+    """Run the 45-minute test (or any threshold).
+
+    Parameters
+    ----------
+    demand
+        Demand points and ward table (usually the Met study area).
+    counters
+        Open counters with ``station_id`` and point geometry.
+    engine
+        Any :class:`~planner.travel.base.TravelEngine`.
+    threshold
+        Minutes; a resident exactly at the threshold is within it.
+    nearest
+        Precomputed nearest-counter result for these points, to skip the
+        engine (used by cached sweeps).
+
+    Returns
+    -------
+    AccessResult
+        Per point, ward, borough and London-wide figures.
+    """
+    if not threshold > 0:
+        raise EngineError(f"threshold must be a positive number of minutes (got {threshold})")
+    if counters.empty:
+        raise EngineError("no open counters: every resident would be unreachable")
+    require_bng(counters, "counters")
+    pts = demand.points
+    result = nearest if nearest is not None else engine.nearest(pts, counters)
+    table = result.table
+    if not np.array_equal(table["point_id"].to_numpy(), pts["point_id"].to_numpy()):
+        raise EngineError("nearest-counter result does not match the demand points")
+    points = pd.DataFrame({
+        "point_id": pts["point_id"].to_numpy(),
+        "ward_code": pts["ward_code"].to_numpy(),
+        "borough_code": pts["borough_code"].to_numpy(),
+        "borough_name": pts["borough_name"].to_numpy(),
+        "population": pts["population"].to_numpy(),
+        "pop_65_plus": pts["pop_65_plus"].to_numpy(),
+        "minutes": table["minutes"].to_numpy(),
+        "station_id": table["station_id"].to_numpy(),
+        "reachable": table["reachable"].to_numpy(),
+        "status": table["status"].to_numpy(),
+    })
+    points["beyond"] = ~points["reachable"] | (points["minutes"] > threshold)
+    if result.unreachable:
+        logger.warning("%d demand point(s) reach no open counter (%s residents)", result.unreachable,
+                       f"{points.loc[~points['reachable'], 'population'].sum():,}")
+    wards = _wards(points, demand.wards)
+    boroughs = summarise(points, ["borough_code", "borough_name"])
+    london = summarise(points, None)
+    return AccessResult(points, wards, boroughs, london, float(threshold), engine.describe())
+
+
+def _wards(points: pd.DataFrame, ward_table: pd.DataFrame) -> pd.DataFrame:
+    stats = summarise(points, ["ward_code"]).set_index("ward_code")
+    stats["share_beyond"] = stats["beyond"] / stats["population"].where(stats["population"] > 0)
+    weight = points.loc[points["reachable"]].groupby(["ward_code", "station_id"])["population"].sum()
+    top = weight.reset_index().sort_values(["ward_code", "population", "station_id"], ascending=[True, False, True])
+    stats["nearest_station"] = top.drop_duplicates("ward_code").set_index("ward_code")["station_id"]
+    base = ward_table[["ward_code", "ward_name", "borough_code", "borough_name"]].set_index("ward_code")
+    out = base.join(stats[["population", "mean_minutes", "median_minutes", "p95_minutes", "beyond",
+                           "share_beyond", "beyond_65_plus", "unreachable", "nearest_station"]], how="left")
+    empty = out["population"].isna()
+    out[["population", "beyond", "beyond_65_plus", "unreachable"]] = (
+        out[["population", "beyond", "beyond_65_plus", "unreachable"]].fillna(0).astype(np.int64)
+    )
+    if empty.any():
+        logger.info("%d ward(s) have no demand point and no travel time", int(empty.sum()))
+    return out.reset_index()

@@ -1,0 +1,184 @@
+"""The ``planner`` command line.  Thin: it parses options and calls the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from planner.errors import PlannerError, PlannerWarning
+
+app = typer.Typer(help="Plan where the public can reach the police.", no_args_is_help=True)
+data_app = typer.Typer(help="Check or download the data directory.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data directory (default: $PLANNER_DATA).", show_default=False),
+]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output.")] = 0,
+) -> None:
+    """Plan where the public can reach the police."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+    # Data warnings are logged by the library; don't print them twice.
+    warnings.simplefilter("ignore", PlannerWarning)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@data_app.command("check")
+def data_check(
+    data: DataOpt = None,
+    year: Annotated[int, typer.Option(help="Population year (2019 or 2020).")] = 2019,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Validate a data directory and print a summary."""
+    from planner.london import data_summary
+
+    try:
+        summary = data_summary(data, demand_year=year)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        console.print_json(json.dumps(summary))
+        return
+    table = Table(title=f"Data directory {summary['data_dir']}", show_header=False)
+    for key, value in summary["ward_sets"].items():
+        table.add_row(f"wards {key}", f"{value:,}")
+    table.add_row("boroughs (incl. City)", str(summary["boroughs"]))
+    table.add_row("Met wards (2014, City excluded)", f"{summary['met_wards']:,}")
+    table.add_row("wards without a population centroid", str(summary["wards_without_centroid"]))
+    table.add_row("stations", f"{summary['stations']} ({summary['stations_rejected']} rejected)")
+    for col, counts in summary["stations_by_status"].items():
+        table.add_row(f"  {col}", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    table.add_row(f"population mid-{summary['population_year']}", f"{summary['population']:,}")
+    table.add_row("  of which Met area", f"{summary['population_met']:,}")
+    console.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dest: Annotated[Path, typer.Option(help="Data directory to fill.")] = Path("data"),
+    name: Annotated[list[str] | None, typer.Option("--name", help="Only this dataset (repeatable).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Fetch from this mirror instead of the publishers.")] = None,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Accept files whose sha256 differs.")] = False,
+    retries: Annotated[int, typer.Option(help="Attempts per file.")] = 4,
+) -> None:
+    """Download the public datasets, with sha256 checks and resumable retries."""
+    from planner.datasets import fetch
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(src: str, done: int, total: int) -> None:
+            if src not in tasks:
+                tasks[src] = progress.add_task(src, total=total)
+            progress.update(tasks[src], completed=done, total=total)
+
+        try:
+            results = fetch(dest, names=name, base_url=base_url, verify=not no_verify, retries=retries,
+                            progress=report)
+        except PlannerError as exc:
+            raise _fail(exc) from exc
+    table = Table("dataset", "status", "file / detail")
+    for r in results:
+        table.add_row(r.name, r.status, str(r.path) if r.path else r.detail)
+    console.print(table)
+
+
+def _steps(total: int) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+def _parse_params(items: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _print_access(result, limit: int | None = None) -> None:  # noqa: ANN001
+    t = result.threshold
+    table = Table(title=f"Residents beyond {t:g} minutes ({result.engine['engine']})")
+    for col in ("borough", "population", f"beyond {t:g}", "% within", "mean", "median", "p95", "65+ beyond"):
+        table.add_column(col, justify="left" if col == "borough" else "right")
+    rows = result.boroughs.sort_values("beyond", ascending=False)
+    for r in rows.head(limit).itertuples() if limit else rows.itertuples():
+        table.add_row(r.borough_name, f"{r.population:,}", f"{r.beyond:,}", f"{r.pct_within:.1f}",
+                      f"{r.mean_minutes:.1f}", f"{r.median_minutes:.1f}", f"{r.p95_minutes:.1f}",
+                      f"{r.beyond_65_plus:,}")
+    lon = result.london.iloc[0]
+    table.add_row("[bold]London (Met area)", f"{int(lon.population):,}", f"{int(lon.beyond):,}",
+                  f"{lon.pct_within:.1f}", f"{lon.mean_minutes:.1f}", f"{lon.median_minutes:.1f}",
+                  f"{lon.p95_minutes:.1f}", f"{int(lon.beyond_65_plus):,}")
+    console.print(table)
+    if int(lon.unreachable):
+        console.print(f"[yellow]{int(lon.unreachable):,} residents reach no open counter.")
+
+
+@app.command("access")
+def access_cmd(
+    data: DataOpt = None,
+    open_: Annotated[
+        str, typer.Option("--open", help="Open counters: STATUS_COLUMN=VALUE[,VALUE] or ids=ID[,ID].")
+    ] = "status_final_nov2017=retain,new",
+    stations: Annotated[Path | None, typer.Option(help="Stations file (default: the data directory's).")] = None,
+    engine: Annotated[str, typer.Option(help="transit, network or crowfly.")] = "transit",
+    threshold: Annotated[float, typer.Option(help="Minutes.")] = 45.0,
+    osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
+    year: Annotated[int, typer.Option(help="Population year.")] = 2019,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/access"),
+) -> None:
+    """Travel time to the nearest open counter and the 45-minute test."""
+    from planner.assess import assess
+    from planner.london import load_london
+    from planner.stations import load_stations, select_counters
+    from planner.travel import make_engine
+
+    try:
+        with _steps(4) as progress:
+            task = progress.add_task("loading data", total=4)
+            london = load_london(data, demand_year=year)
+            pool = load_stations(stations) if stations else london.stations
+            counters = select_counters(pool, open_)
+            progress.update(task, advance=1, description=f"building {engine} engine")
+            eng = make_engine(engine, data=london.paths, params=_parse_params(param), osm=osm)
+            progress.update(task, advance=1, description="travel times")
+            result = assess(london.study_demand, counters, eng, threshold=threshold)
+            progress.update(task, advance=1, description="writing")
+            files = result.write(out, london.study_wards)
+            progress.update(task, advance=1)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{len(counters)} open counters ({open_})")
+    _print_access(result)
+    console.print(f"Wrote {len(files)} files to {out}")

@@ -1,0 +1,143 @@
+"""Settings shared across planner: CRS, data directory, policing area."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from planner.errors import CRSError, DataDirError
+
+__all__ = [
+    "BNG",
+    "CITY_OF_LONDON_CODE",
+    "DATA_ENV",
+    "DataPaths",
+    "require_bng",
+    "resolve_data_dir",
+]
+
+#: British National Grid: every distance in planner is measured in this CRS.
+BNG = "EPSG:27700"
+#: GSS code of the City of London, policed by the City of London Police.
+CITY_OF_LONDON_CODE = "E09000001"
+#: Environment variable naming the data directory.
+DATA_ENV = "PLANNER_DATA"
+
+
+def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data directory named by ``data`` or ``$PLANNER_DATA``.
+
+    Parameters
+    ----------
+    data
+        Directory given explicitly (for example by ``--data``); wins over the
+        environment variable.
+
+    Raises
+    ------
+    DataDirError
+        If neither is set or the directory does not exist.
+    """
+    raw = data if data is not None else os.environ.get(DATA_ENV)
+    if raw is None or str(raw) == "":
+        raise DataDirError(
+            "No data directory: pass --data DIR or set PLANNER_DATA to a folder laid out "
+            "like data/README.md describes (boundaries/, population/, stations/, transit/)."
+        )
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise DataDirError(
+            f"Data directory {path} does not exist; check --data or PLANNER_DATA, "
+            "or run `planner data fetch --dest DIR` to download the public datasets."
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Locations of the files inside a data directory.
+
+    Parameters
+    ----------
+    root
+        The data directory.
+    """
+
+    root: Path
+
+    def wards(self, year: int = 2014) -> Path:
+        """Zipped ward shapefile of the 2014 or 2018 set."""
+        return self._need(f"boundaries/London-wards-{year}.zip")
+
+    @property
+    def boroughs(self) -> Path:
+        return self._need("boundaries/boroughs.gpkg")
+
+    @property
+    def centroids(self) -> Path:
+        return self._need("population/lsoa11_population_weighted_centroids.csv")
+
+    def population(self, year: int = 2019) -> Path:
+        return self._need(f"population/lsoa11_mid{year}_population.csv")
+
+    @property
+    def stations(self) -> Path:
+        return self._need("stations/front_counters_2017.csv")
+
+    @property
+    def bus_stops(self) -> Path:
+        return self._need("transit/bus_stops.csv")
+
+    @property
+    def rail_graph(self) -> Path:
+        return self._need("transit/rail_network.graphml")
+
+    @property
+    def crime(self) -> Path:
+        return self._need("crime/MPS Ward Level Crime (most recent 24 months).csv")
+
+    def osm(self, name: str) -> Path:
+        """An OpenStreetMap extract, looked up in ``osm/`` inside or beside the root."""
+        for base in (self.root / "osm", self.root.parent / "osm"):
+            if (base / name).is_file():
+                return base / name
+        raise DataDirError(
+            f"OSM extract {name!r} not found in {self.root / 'osm'} or {self.root.parent / 'osm'}; "
+            "pass the file path explicitly."
+        )
+
+    def _need(self, rel: str) -> Path:
+        path = self.root / rel
+        if not path.is_file():
+            raise DataDirError(
+                f"Missing {rel} in data directory {self.root}; see data/README.md for the layout "
+                "or run `planner data fetch`."
+            )
+        return path
+
+
+def require_bng(frame: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> None:
+    """Refuse a frame whose CRS is missing or not British National Grid.
+
+    Parameters
+    ----------
+    frame
+        The frame to check.
+    what
+        How to name the frame in the error message.
+
+    Raises
+    ------
+    CRSError
+        If the CRS is missing or is not EPSG:27700.
+    """
+    if frame.crs is None:
+        raise CRSError(f"{what} has no CRS; set it (e.g. .set_crs(...)) before passing it to planner.")
+    if frame.crs.to_epsg() != 27700:
+        raise CRSError(
+            f"{what} is in {frame.crs.to_string()}, not British National Grid; "
+            f"project it with .to_crs('{BNG}') first."
+        )

@@ -1,0 +1,167 @@
+"""Resident demand: population-weighted LSOA centroids with age bands.
+
+Demand points (``Demand.points``)
+---------------------------------
+``point_id``  LSOA 2011 code
+``lsoa_name``, ``ward_code``, ``ward_name``, ``borough_code``, ``borough_name``, ``in_met``
+``population``  all ages, for the chosen year
+``pop_0_15``, ``pop_16_29``, ``pop_30_44``, ``pop_45_64``, ``pop_65_plus``
+``geometry``  point in EPSG:27700
+
+Ward table (``Demand.wards``)
+-----------------------------
+``ward_code``, ``ward_name``, ``borough_code``, ``borough_name``, ``in_met``,
+``population``, ``pop_65_plus``, ``n_points`` (centroids in the ward).  Wards
+with no centroid (20 of the 25 City wards) keep a row with zero population
+and ``n_points`` = 0: their residents are counted in the neighbouring ward
+that holds their LSOA's centroid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.config import BNG, DataPaths, require_bng
+from planner.errors import DataError, PlannerWarning
+
+__all__ = ["AGE_BANDS", "DEMAND_YEARS", "Demand", "load_demand"]
+
+logger = logging.getLogger(__name__)
+
+DEMAND_YEARS = (2019, 2020)
+AGE_BANDS = {
+    "Persons_0-15": "pop_0_15",
+    "Persons_16-29": "pop_16_29",
+    "Persons_30-44": "pop_30_44",
+    "Persons_45-64": "pop_45_64",
+    "Persons_65+": "pop_65_plus",
+}
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Demand points and the ward population table built from them."""
+
+    points: gpd.GeoDataFrame
+    wards: pd.DataFrame
+    year: int
+
+    @property
+    def total(self) -> int:
+        """Residents over all demand points."""
+        return int(self.points["population"].sum())
+
+    def met(self) -> Demand:
+        """The part of the demand inside the Metropolitan Police area."""
+        return Demand(
+            self.points.loc[self.points["in_met"]].reset_index(drop=True),
+            self.wards.loc[self.wards["in_met"]].reset_index(drop=True),
+            self.year,
+        )
+
+
+def load_demand(
+    data: str | os.PathLike[str] | DataPaths,
+    *,
+    wards: gpd.GeoDataFrame,
+    year: int = 2019,
+) -> Demand:
+    """Load LSOA population-weighted centroids and their population.
+
+    Parameters
+    ----------
+    data
+        Data directory (or its :class:`~planner.config.DataPaths`).
+    wards
+        Wards from :func:`planner.boundaries.load_wards`; each centroid is
+        assigned to the ward that contains it.
+    year
+        Mid-year population estimate: 2019 or 2020.
+
+    Returns
+    -------
+    Demand
+        Points and ward table, described in the module docstring.
+
+    Raises
+    ------
+    DataError
+        For an unsupported year or centroids and population tables that do
+        not match.
+    """
+    if year not in DEMAND_YEARS:
+        raise DataError(f"Demand year {year} is not available; choose one of {DEMAND_YEARS}.")
+    require_bng(wards, "wards")
+    paths = data if isinstance(data, DataPaths) else DataPaths(Path(data))
+    cen = pd.read_csv(paths.centroids, dtype={"lsoa11cd": str})
+    pop = pd.read_csv(paths.population(year), dtype={"LSOA11CD": str})
+    missing = set(pop["LSOA11CD"]) - set(cen["lsoa11cd"])
+    if missing:
+        raise DataError(
+            f"{paths.population(year)}: {len(missing)} LSOAs have no centroid in {paths.centroids}, "
+            f"e.g. {sorted(missing)[:5]}; use matching 2011 LSOA files."
+        )
+    extra = set(cen["lsoa11cd"]) - set(pop["LSOA11CD"])
+    if extra:
+        logger.info("Ignoring %d centroids with no population row", len(extra))
+    table = pop.merge(cen, left_on="LSOA11CD", right_on="lsoa11cd", how="inner")
+    table = table.rename(columns={"LSOA11CD": "point_id", "LSOA11NM": "lsoa_name", "Persons_All-Ages": "population"})
+    table = table.rename(columns=AGE_BANDS)
+    points = gpd.GeoDataFrame(
+        table[["point_id", "lsoa_name", "population", *AGE_BANDS.values()]],
+        geometry=gpd.points_from_xy(table["X"], table["Y"]),
+        crs="EPSG:4326",
+    ).to_crs(BNG)
+    points = _assign_wards(points, wards)
+    points = points.sort_values("point_id").reset_index(drop=True)
+    ward_pop = _ward_table(points, wards)
+    logger.info("Loaded %d demand points, %d residents (mid-%d)", len(points), points["population"].sum(), year)
+    return Demand(points, ward_pop, year)
+
+
+def _assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    cols = ["ward_code", "ward_name", "borough_code", "borough_name", "in_met"]
+    joined = gpd.sjoin(points, wards[[*cols, "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")].drop(columns="index_right")
+    lost = joined["ward_code"].isna()
+    if lost.any():
+        near = gpd.sjoin_nearest(points.loc[lost], wards[[*cols, "geometry"]], how="left")
+        near = near[~near.index.duplicated(keep="first")]
+        joined.loc[lost, cols] = near[cols]
+        message = (
+            f"{int(lost.sum())} demand point(s) fall in no ward polygon and were given the nearest "
+            f"ward: {sorted(joined.loc[lost, 'point_id'])}"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=3)
+        logger.warning(message)
+    joined["in_met"] = joined["in_met"].astype(bool)
+    return gpd.GeoDataFrame(joined, geometry="geometry", crs=BNG)
+
+
+def _ward_table(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    sums = points.groupby("ward_code").agg(
+        population=("population", "sum"), pop_65_plus=("pop_65_plus", "sum"), n_points=("point_id", "size")
+    )
+    table = pd.DataFrame(wards.drop(columns="geometry")).set_index("ward_code").join(sums)
+    table[["population", "pop_65_plus", "n_points"]] = (
+        table[["population", "pop_65_plus", "n_points"]].fillna(0).astype(np.int64)
+    )
+    empty = table.index[table["n_points"] == 0]
+    if len(empty):
+        by_borough = table.loc[empty, "borough_name"].value_counts().to_dict()
+        message = (
+            f"{len(empty)} ward(s) contain no population-weighted centroid and get zero population "
+            f"(their residents count in the ward holding their LSOA centroid): {by_borough}"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=3)
+        logger.warning(message)
+    table.attrs["empty_wards"] = list(empty)
+    return table.reset_index()

@@ -1,0 +1,269 @@
+"""Police stations and front counters.
+
+:func:`load_stations` keeps every column of the file (hours, status under
+each plan, daily crimes, coordinate source and accuracy) and adds:
+
+``station_id``  the id column as a string (unique)
+``geometry``  point in EPSG:27700
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from planner.config import BNG
+from planner.errors import CRSError, DataError, PlannerWarning
+
+__all__ = ["LONDON_BOUNDS", "load_stations", "open_counters", "select_counters"]
+
+logger = logging.getLogger(__name__)
+
+#: Greater London's extent in British National Grid metres, padded by 2 km.
+LONDON_BOUNDS = (501_500.0, 153_800.0, 564_000.0, 203_000.0)
+#: A WGS84 window around Great Britain used to spot swapped coordinates.
+_LAT = (49.0, 61.0)
+_LON = (-8.5, 2.0)
+
+_EASTING = ("easting", "x", "east", "bng_x")
+_NORTHING = ("northing", "y", "north", "bng_y")
+_LATS = ("lat", "latitude")
+_LONS = ("lon", "lng", "long", "longitude")
+
+
+def _pick(columns: pd.Index, names: tuple[str, ...]) -> str | None:
+    lower = {str(c).lower(): c for c in columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def load_stations(
+    source: str | os.PathLike[str],
+    *,
+    id_column: str = "id",
+    study_area: shapely.Geometry | None = None,
+    on_invalid: Literal["raise", "report"] = "raise",
+) -> gpd.GeoDataFrame:
+    """Load stations from CSV (lat/lon or easting/northing) or GeoJSON.
+
+    Parameters
+    ----------
+    source
+        CSV or any OGR vector file.
+    id_column
+        Column with each station's unique id.
+    study_area
+        Polygon in EPSG:27700 that every station must lie in; defaults to
+        :data:`LONDON_BOUNDS`.
+    on_invalid
+        ``"raise"`` refuses the file if any row has a missing, non-numeric,
+        swapped or out-of-area coordinate; ``"report"`` drops those rows with
+        a warning per row and keeps them in ``attrs["rejected"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every column of the file plus ``station_id`` and a point geometry in
+        EPSG:27700.  ``attrs["rejected"]`` lists dropped rows (line, id,
+        reason).
+
+    Raises
+    ------
+    DataError
+        On an empty file, a missing id column, duplicate ids or bad rows
+        (with ``on_invalid="raise"``).
+    CRSError
+        On a vector file without a CRS.
+    """
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist.")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes).")
+    problems: list[tuple[int, str, str]] = []
+    if path.suffix.lower() in {".csv", ".txt"}:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if len(table) == 0:
+            raise DataError(f"{path} has a header but no rows.")
+        if id_column not in table.columns:
+            raise DataError(f"{path}: no id column {id_column!r}; columns are {list(table.columns)}.")
+        ids = table[id_column].astype(str)
+        xy, problems = _csv_points(path, table, ids)
+        frame = table
+    else:
+        frame = pyogrio.read_dataframe(path)
+        if frame.crs is None:
+            raise CRSError(f"{path} has no CRS; re-export it with one (GeoJSON is WGS84 by default).")
+        if len(frame) == 0:
+            raise DataError(f"{path} has no features.")
+        if id_column not in frame.columns:
+            raise DataError(f"{path}: no id column {id_column!r}; columns are {list(frame.columns)}.")
+        ids = frame[id_column].astype(str)
+        xy, problems = _vector_points(frame, ids)
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+
+    lines = np.arange(len(frame)) + 2  # header is line 1
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        raise DataError(f"{path}: duplicate station ids {sorted(set(dup))}; ids must be unique.")
+
+    area = study_area if study_area is not None else shapely.box(*LONDON_BOUNDS)
+    bad_rows = {p[0] for p in problems}
+    for i in range(len(frame)):
+        if i in bad_rows:
+            continue
+        if not shapely.contains_xy(area, xy[i, 0], xy[i, 1]):
+            where = f"point ({xy[i, 0]:.0f}, {xy[i, 1]:.0f})"
+            if shapely.contains_xy(area, xy[i, 1], xy[i, 0]):
+                why = f"{where}: easting and northing look swapped"
+            else:
+                why = f"{where} lies outside the study area"
+            problems.append((i, ids.iat[i], why))
+    problems.sort()
+    report = pd.DataFrame(
+        [(int(lines[i]), sid, why) for i, sid, why in problems], columns=["line", "station_id", "reason"]
+    )
+    if len(report):
+        listing = "; ".join(f"line {r.line} ({r.station_id}): {r.reason}" for r in report.itertuples())
+        if on_invalid == "raise":
+            raise DataError(
+                f"{path}: {len(report)} station row(s) refused: {listing}. Fix the coordinates, "
+                "or load with on_invalid='report' to drop them with a report."
+            )
+        message = f"{path}: dropped {len(report)} station row(s): {listing}"
+        warnings.warn(message, PlannerWarning, stacklevel=2)
+        logger.warning(message)
+    keep = np.ones(len(frame), dtype=bool)
+    keep[[p[0] for p in problems]] = False
+    out = frame.loc[keep].copy()
+    out.insert(0, "station_id", ids[keep].to_numpy())
+    stations = gpd.GeoDataFrame(
+        out, geometry=gpd.points_from_xy(xy[keep, 0], xy[keep, 1]), crs=BNG
+    ).reset_index(drop=True)
+    stations.attrs["rejected"] = report
+    stations.attrs["source"] = str(path)
+    logger.info("Loaded %d stations from %s (%d rejected)", len(stations), path, len(report))
+    return stations
+
+
+def _numeric(table: pd.DataFrame, col: str, ids: pd.Series, problems: list) -> np.ndarray:
+    raw = table[col].astype(str).str.strip()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    for i in np.flatnonzero(np.isnan(values)):
+        what = "missing" if raw.iat[i] == "" else f"not a number ({raw.iat[i]!r})"
+        problems.append((int(i), ids.iat[i], f"{col} is {what}"))
+    return values
+
+
+def _csv_points(path: Path, table: pd.DataFrame, ids: pd.Series) -> tuple[np.ndarray, list]:
+    problems: list[tuple[int, str, str]] = []
+    e_col, n_col = _pick(table.columns, _EASTING), _pick(table.columns, _NORTHING)
+    lat_col, lon_col = _pick(table.columns, _LATS), _pick(table.columns, _LONS)
+    if e_col and n_col:
+        x = _numeric(table, e_col, ids, problems)
+        y = _numeric(table, n_col, ids, problems)
+        return np.column_stack([x, y]), problems
+    if lat_col and lon_col:
+        lat = _numeric(table, lat_col, ids, problems)
+        lon = _numeric(table, lon_col, ids, problems)
+        xy = _from_lonlat(lon, lat, ids, problems, f"{lat_col}/{lon_col}")
+        return xy, problems
+    raise DataError(
+        f"{path}: no coordinate columns; expected easting/northing (EPSG:27700) or lat/lon (WGS84)."
+    )
+
+
+def _from_lonlat(
+    lon: np.ndarray, lat: np.ndarray, ids: pd.Series, problems: list, label: str
+) -> np.ndarray:
+    known = {p[0] for p in problems}
+    for i in range(len(lon)):
+        if i in known:
+            continue
+        in_lat, in_lon = _LAT[0] <= lat[i] <= _LAT[1], _LON[0] <= lon[i] <= _LON[1]
+        if not (in_lat and in_lon):
+            if _LAT[0] <= lon[i] <= _LAT[1] and _LON[0] <= lat[i] <= _LON[1]:
+                why = f"{label} look swapped (lat {lat[i]}, lon {lon[i]}); latitude should be ~51.5"
+            else:
+                why = f"{label} ({lat[i]}, {lon[i]}) are not in Great Britain"
+            problems.append((i, ids.iat[i], why))
+    pts = gpd.GeoSeries(gpd.points_from_xy(np.nan_to_num(lon), np.nan_to_num(lat)), crs="EPSG:4326")
+    bng = pts.to_crs(BNG)
+    return np.column_stack([bng.x.to_numpy(), bng.y.to_numpy()])
+
+
+def _vector_points(frame: gpd.GeoDataFrame, ids: pd.Series) -> tuple[np.ndarray, list]:
+    problems: list[tuple[int, str, str]] = []
+    geom = frame.geometry
+    for i in np.flatnonzero((geom.isna() | geom.is_empty).to_numpy()):
+        problems.append((int(i), ids.iat[i], "geometry is missing"))
+    if frame.crs.to_epsg() == 4326:
+        x = np.where(geom.isna() | geom.is_empty, np.nan, geom.x)
+        y = np.where(geom.isna() | geom.is_empty, np.nan, geom.y)
+        return _from_lonlat(x, y, ids, problems, "lon/lat"), problems
+    bng = geom.to_crs(BNG)
+    return np.column_stack([bng.x.to_numpy(), bng.y.to_numpy()]), problems
+
+
+def open_counters(stations: gpd.GeoDataFrame, *, column: str, values: list[str]) -> gpd.GeoDataFrame:
+    """Select stations whose ``column`` takes one of ``values``.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`load_stations`.
+    column
+        Status column, e.g. ``status_final_nov2017``.
+    values
+        Values that mean "open", e.g. ``["retain", "new"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The open counters.
+    """
+    if column not in stations.columns:
+        raise DataError(
+            f"Stations have no column {column!r}; available: "
+            f"{[c for c in stations.columns if c != 'geometry']}."
+        )
+    chosen = stations.loc[stations[column].astype(str).isin(values)]
+    if chosen.empty:
+        seen = sorted(stations[column].astype(str).unique())
+        raise DataError(f"No station has {column} in {values}; values present: {seen}.")
+    return chosen.reset_index(drop=True)
+
+
+def select_counters(stations: gpd.GeoDataFrame, spec: str) -> gpd.GeoDataFrame:
+    """Select counters from a ``COLUMN=VALUE[,VALUE]`` or ``ids=ID[,ID]`` string.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`load_stations`.
+    spec
+        For example ``status_final_nov2017=retain,new`` or ``ids=acton,brixton``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The selected counters.
+    """
+    column, sep, raw = spec.partition("=")
+    if not sep or not raw:
+        raise DataError(f"Cannot read counter selection {spec!r}; write COLUMN=VALUE[,VALUE] or ids=ID[,ID].")
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if column.strip() == "ids":
+        unknown = sorted(set(values) - set(stations["station_id"]))
+        if unknown:
+            raise DataError(f"Unknown station id(s) {unknown}; see the station file's id column.")
+        return stations.loc[stations["station_id"].isin(values)].reset_index(drop=True)
+    return open_counters(stations, column=column.strip(), values=values)

@@ -1,0 +1,78 @@
+"""Travel-time engines behind one interface."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from planner.config import DataPaths
+from planner.errors import EngineError
+from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
+from planner.travel.crowfly import CrowFly
+from planner.travel.network import StreetNetwork, graph_from_osm
+from planner.travel.transit import TransitParams, TransitTimes, load_transit
+
+__all__ = [
+    "ENGINES",
+    "CrowFly",
+    "NearestResult",
+    "StreetNetwork",
+    "TransitParams",
+    "TransitTimes",
+    "TravelEngine",
+    "TravelMatrix",
+    "graph_from_osm",
+    "load_transit",
+    "make_engine",
+]
+
+ENGINES = ("transit", "network", "crowfly")
+
+
+def make_engine(
+    name: str,
+    *,
+    data: DataPaths | None = None,
+    params: dict[str, Any] | None = None,
+    osm: str | os.PathLike[str] | None = None,
+) -> TravelEngine:
+    """Build an engine by name.
+
+    Parameters
+    ----------
+    name
+        ``"transit"`` (default for the 45-minute test), ``"network"`` or ``"crowfly"``.
+    data
+        Data directory paths (needed by ``transit``; ``network`` looks up a
+        bare OSM file name in its ``osm/`` folder).
+    params
+        Engine parameters: :class:`TransitParams` fields, ``StreetNetwork``
+        options (``mode``, ``walk_speed_kmh``, ``bike_speed_kmh``,
+        ``max_snap_m``) or ``CrowFly`` options (``speed_kmh``, ``circuity``).
+    osm
+        OSM file for the ``network`` engine.
+
+    Returns
+    -------
+    TravelEngine
+        The configured engine.
+    """
+    params = dict(params or {})
+    try:
+        if name == "transit":
+            if data is None:
+                raise EngineError("the transit engine needs the data directory (bus stops, rail graph)")
+            return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
+        if name == "crowfly":
+            return CrowFly(**params)
+        if name == "network":
+            if osm is None:
+                raise EngineError("the network engine needs an OSM file (--osm FILE or engine.osm in a scenario)")
+            path = osm
+            if data is not None and not os.path.exists(osm):
+                path = data.osm(str(osm))
+            mode = params.pop("mode", "walk")
+            return StreetNetwork.from_osm(path, mode=mode, **params)
+    except TypeError as exc:
+        raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
+    raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

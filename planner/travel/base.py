@@ -1,0 +1,156 @@
+"""The travel-time engine interface and its labelled results."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.config import require_bng
+from planner.errors import EngineError
+
+__all__ = ["NearestResult", "TravelEngine", "TravelMatrix", "points_xy"]
+
+
+@dataclass(frozen=True)
+class TravelMatrix:
+    """Minutes from every origin to every destination, labelled.
+
+    Attributes
+    ----------
+    minutes
+        ``(n_origins, n_destinations)`` array; ``inf`` where unreachable.
+    origin_ids
+        Origin labels (LSOA codes).
+    destination_ids
+        Destination labels (station ids).
+    origin_flags
+        Per origin, why it is unreachable regardless of destination
+        (``""`` when it is fine), e.g. ``"off-network"``.
+    """
+
+    minutes: np.ndarray
+    origin_ids: np.ndarray
+    destination_ids: np.ndarray
+    origin_flags: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.minutes.shape != (len(self.origin_ids), len(self.destination_ids)):
+            raise EngineError("travel matrix shape does not match its labels")
+        if self.origin_flags is None:
+            object.__setattr__(self, "origin_flags", np.full(len(self.origin_ids), "", dtype=object))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The matrix as a DataFrame indexed by origin id, one column per destination."""
+        return pd.DataFrame(self.minutes, index=pd.Index(self.origin_ids, name="point_id"),
+                            columns=pd.Index(self.destination_ids, name="station_id"))
+
+    def subset(self, destination_ids: list[str] | np.ndarray) -> TravelMatrix:
+        """The columns of the given destinations, in that order."""
+        pos = pd.Index(self.destination_ids).get_indexer(destination_ids)
+        if (pos < 0).any():
+            missing = [d for d, p in zip(destination_ids, pos, strict=True) if p < 0]
+            raise EngineError(f"stations {missing} are not in the travel matrix")
+        return TravelMatrix(self.minutes[:, pos], self.origin_ids, np.asarray(destination_ids, dtype=object),
+                            self.origin_flags)
+
+    def nearest(self, *, k: int = 1) -> NearestResult:
+        """Each origin's ``k`` nearest destinations (vectorised)."""
+        k = min(k, self.minutes.shape[1])
+        if k < 1:
+            raise EngineError("no destinations to choose from")
+        order = np.argsort(self.minutes, axis=1, kind="stable")[:, :k]
+        mins = np.take_along_axis(self.minutes, order, axis=1)
+        return NearestResult.build(self.origin_ids, mins, self.destination_ids[order], self.origin_flags)
+
+
+@dataclass(frozen=True)
+class NearestResult:
+    """Each origin's nearest destination(s).
+
+    Attributes
+    ----------
+    table
+        One row per origin: ``point_id``, ``minutes`` (NaN when unreachable),
+        ``station_id``, ``reachable``, ``status`` (``"ok"``,
+        ``"unreachable"`` or a flag such as ``"off-network"``), and for
+        ``k > 1`` the columns ``minutes_2``, ``station_id_2`` ...
+    """
+
+    table: pd.DataFrame
+
+    @classmethod
+    def build(
+        cls, origin_ids: np.ndarray, minutes: np.ndarray, station_ids: np.ndarray, flags: np.ndarray
+    ) -> NearestResult:
+        minutes = np.atleast_2d(np.asarray(minutes, dtype=float).T).T if minutes.ndim == 1 else minutes
+        station_ids = station_ids.reshape(minutes.shape)
+        first = minutes[:, 0]
+        reachable = np.isfinite(first) & (flags == "")
+        status = np.where(flags != "", flags, np.where(np.isfinite(first), "ok", "unreachable"))
+        data = {
+            "point_id": origin_ids,
+            "minutes": np.where(reachable, first, np.nan),
+            "station_id": np.where(reachable, station_ids[:, 0], None),
+            "reachable": reachable,
+            "status": status,
+        }
+        for j in range(1, minutes.shape[1]):
+            ok = reachable & np.isfinite(minutes[:, j])
+            data[f"minutes_{j + 1}"] = np.where(ok, minutes[:, j], np.nan)
+            data[f"station_id_{j + 1}"] = np.where(ok, station_ids[:, j], None)
+        return cls(pd.DataFrame(data))
+
+    @property
+    def unreachable(self) -> int:
+        """How many origins reach no destination."""
+        return int((~self.table["reachable"]).sum())
+
+
+def points_xy(frame: gpd.GeoDataFrame, what: str) -> np.ndarray:
+    """Coordinates of a point frame in British National Grid, as ``(n, 2)``."""
+    require_bng(frame, what)
+    if len(frame) and not (frame.geom_type == "Point").all():
+        raise EngineError(f"{what} must be points; found {sorted(frame.geom_type.unique())}")
+    return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+
+def _ids(frame: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise EngineError(f"{what} need a {column!r} column")
+    return frame[column].astype(str).to_numpy(dtype=object)
+
+
+class TravelEngine(ABC):
+    """Computes travel minutes from demand points to counters.
+
+    Subclasses implement :meth:`matrix`; :meth:`nearest` defaults to the
+    row minimum of the matrix and may be overridden by a faster search.
+    A timetable (GTFS) engine can be added as another subclass without
+    changing any caller.
+    """
+
+    #: Short name used in scenario files and the CLI.
+    name: str = ""
+
+    def matrix(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame) -> TravelMatrix:
+        """Minutes from every origin (``point_id``) to every destination (``station_id``)."""
+        o_ids = _ids(origins, "point_id", "origins")
+        d_ids = _ids(destinations, "station_id", "destinations")
+        minutes, flags = self._matrix(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
+        return TravelMatrix(minutes, o_ids, d_ids, flags)
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, k: int = 1) -> NearestResult:
+        """Each origin's ``k`` nearest destinations."""
+        return self.matrix(origins, destinations).nearest(k=k)
+
+    @abstractmethod
+    def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(minutes, origin_flags)`` for coordinate arrays."""
+
+    def describe(self) -> dict:
+        """Engine name and parameters, for manifests and reports."""
+        return {"engine": self.name}

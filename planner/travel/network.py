@@ -1,0 +1,342 @@
+"""Street-network travel times on an OpenStreetMap graph.
+
+The graph is built with OSMnx from ``.osm`` XML, or with pyosmium from
+``.osm.pbf`` (OSMnx reads XML only), or downloaded with OSMnx for a polygon
+when online.  It is projected to British National Grid, given travel times
+per edge, and turned into a :mod:`scipy.sparse.csgraph` matrix so that
+nearest-counter times come from one multi-source Dijkstra search.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pyproj import Transformer
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from planner.config import BNG
+from planner.errors import EngineError
+from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, points_xy
+
+__all__ = ["Mode", "StreetNetwork", "graph_from_osm", "nearest_source"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["walk", "bike", "drive"]
+
+#: Highway values each mode may not use.  Walking and cycling may use trunk
+#: roads: in London they have pavements and cycle lanes.
+_EXCLUDE: dict[str, set[str]] = {
+    "walk": {"motorway", "motorway_link", "bus_guideway", "busway", "raceway", "construction",
+             "proposed", "abandoned", "escape", "corridor"},
+    "bike": {"motorway", "motorway_link", "bus_guideway", "busway", "raceway", "construction",
+             "proposed", "abandoned", "steps", "corridor", "escape"},
+}
+_DRIVE = {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
+          "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
+          "road", "service"}
+_NO_ACCESS = {"no", "private"}
+
+
+def _usable(highway: object, access: object, mode: str) -> bool:
+    hw = highway[0] if isinstance(highway, list) else highway
+    acc = access[0] if isinstance(access, list) else access
+    if acc in _NO_ACCESS:
+        return False
+    if mode == "drive":
+        return hw in _DRIVE
+    return hw not in _EXCLUDE[mode]
+
+
+def _graph_from_pbf(path: Path, mode: str) -> nx.MultiDiGraph:
+    """Read highway ways from a PBF with pyosmium into an OSMnx-style graph."""
+    import osmium
+
+    to_bng = Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
+    graph = nx.MultiDiGraph(crs=BNG)
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    us, vs, ways, hws, oneways, speeds, coords = [], [], [], [], [], [], {}
+    for way in processor:
+        tags = way.tags
+        if tags.get("area") == "yes" or not _usable(tags.get("highway"), tags.get("access"), mode):
+            continue
+        refs = []
+        for node in way.nodes:
+            if not node.location.valid():
+                continue
+            refs.append(node.ref)
+            coords[node.ref] = (node.lon, node.lat)
+        oneway = mode == "drive" and tags.get("oneway") in {"yes", "true", "1", "-1"}
+        if mode == "drive" and tags.get("oneway") == "-1":
+            refs = refs[::-1]
+        for a, b in zip(refs[:-1], refs[1:], strict=True):
+            us.append(a)
+            vs.append(b)
+            ways.append(way.id)
+            hws.append(tags.get("highway"))
+            oneways.append(oneway)
+            speeds.append(tags.get("maxspeed"))
+    if not us:
+        raise EngineError(f"{path}: no {mode} ways found")
+    ids = np.fromiter(coords, dtype=np.int64)
+    lonlat = np.array([coords[i] for i in ids])
+    x, y = to_bng.transform(lonlat[:, 0], lonlat[:, 1])
+    for node_id, xi, yi in zip(ids.tolist(), x.tolist(), y.tolist(), strict=True):
+        graph.add_node(node_id, x=xi, y=yi)
+    pos = pd.Series(np.arange(len(ids)), index=ids)
+    u, v = pos[us].to_numpy(), pos[vs].to_numpy()
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    for a, b, osmid, hw, one, ms, ln in zip(us, vs, ways, hws, oneways, speeds, length.tolist(), strict=True):
+        attrs = {"osmid": osmid, "highway": hw, "oneway": one, "length": ln}
+        if ms is not None:
+            attrs["maxspeed"] = ms
+        graph.add_edge(a, b, **attrs)
+        if not one:
+            graph.add_edge(b, a, **attrs)
+    return graph
+
+
+def graph_from_osm(
+    source: str | os.PathLike[str] | None = None,
+    *,
+    mode: Mode = "walk",
+    polygon: object | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> nx.MultiDiGraph:
+    """Build a projected street graph for one mode.
+
+    Parameters
+    ----------
+    source
+        ``.osm`` XML (read by OSMnx) or ``.osm.pbf`` (read by pyosmium).
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    polygon
+        Instead of a file, download the network inside this shapely polygon
+        (WGS84) with OSMnx; needs internet.  Cached in ``cache_dir``.
+    cache_dir
+        Where downloaded graphs are cached as GraphML.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The largest weakly connected component, in EPSG:27700, with
+        ``length`` (m) on every edge.
+    """
+    import osmnx as ox
+
+    if mode not in ("walk", "bike", "drive"):
+        raise EngineError(f"Unknown mode {mode!r}; choose walk, bike or drive.")
+    if source is None:
+        if polygon is None:
+            raise EngineError("Give an OSM file or a polygon to download.")
+        return _download(polygon, mode, cache_dir)
+    path = Path(source)
+    if not path.is_file():
+        raise EngineError(f"OSM file {path} does not exist.")
+    if path.name.endswith(".pbf"):
+        graph = _graph_from_pbf(path, mode)
+    elif path.suffix in {".osm", ".xml"}:
+        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=True, retain_all=True)
+        drop = [(u, v, k) for u, v, k, d in raw.edges(keys=True, data=True)
+                if not _usable(d.get("highway"), d.get("access"), mode)]
+        raw.remove_edges_from(drop)
+        graph = ox.project_graph(raw, to_crs=BNG)
+    else:
+        raise EngineError(f"{path}: expected a .osm or .osm.pbf file.")
+    graph.remove_nodes_from([n for n, deg in graph.degree() if deg == 0])
+    if graph.number_of_nodes() == 0:
+        raise EngineError(f"{path}: no usable {mode} network")
+    largest = max(nx.weakly_connected_components(graph), key=len)
+    dropped = graph.number_of_nodes() - len(largest)
+    if dropped:
+        logger.info("%s: kept the largest connected component (%d nodes dropped)", path, dropped)
+    return graph.subgraph(largest).copy()
+
+
+def _download(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None) -> nx.MultiDiGraph:
+    import hashlib
+
+    import osmnx as ox
+
+    key = hashlib.sha256(f"{mode}:{polygon.wkt}".encode()).hexdigest()[:16]  # type: ignore[attr-defined]
+    cache = Path(cache_dir or Path.home() / ".cache" / "planner") / f"osm-{mode}-{key}.graphml"
+    if cache.is_file():
+        return ox.load_graphml(cache)
+    graph = ox.project_graph(ox.graph_from_polygon(polygon, network_type=mode), to_crs=BNG)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    ox.save_graphml(graph, cache)
+    return graph
+
+
+def nearest_source(csgraph: sp.csr_array, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from every node to its nearest source node, and which source.
+
+    Parameters
+    ----------
+    csgraph
+        Sparse weighted graph; distances run from the sources along edges.
+    sources
+        Node indices to search from.
+
+    Returns
+    -------
+    distance, source
+        Arrays over nodes; ``inf`` and ``-9999`` where no source is reachable.
+    """
+    dist, _, src = dijkstra(csgraph, directed=True, indices=sources, min_only=True, return_predecessors=True)
+    return dist, src
+
+
+@dataclass
+class StreetNetwork(TravelEngine):
+    """Travel times over a street network.
+
+    Parameters
+    ----------
+    graph
+        Projected graph from :func:`graph_from_osm`.
+    mode
+        ``"walk"``, ``"bike"`` or ``"drive"``.
+    walk_speed_kmh
+        Walking speed, used for walk mode and for the legs between a point
+        and its nearest network node in every mode; 4.8 km/h is a typical
+        adult pace (slower walkers: about 3.5).
+    bike_speed_kmh
+        Cycling speed for bike mode.
+    max_snap_m
+        Points farther than this from the network are flagged
+        ``"off-network"`` and treated as unreachable.
+    """
+
+    graph: nx.MultiDiGraph
+    mode: Mode = "walk"
+    walk_speed_kmh: float = 4.8
+    bike_speed_kmh: float = 15.0
+    max_snap_m: float = 500.0
+    name = "network"
+    _csr: sp.csr_array = field(init=False, repr=False)
+    _xy: np.ndarray = field(init=False, repr=False)
+    _tree: cKDTree = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        crs = self.graph.graph.get("crs")
+        if crs is None or "27700" not in str(crs):
+            raise EngineError(f"street graph must be projected to {BNG} (its crs is {crs!r})")
+        if self.walk_speed_kmh <= 0 or self.bike_speed_kmh <= 0:
+            raise EngineError("speeds must be positive")
+        nodes = list(self.graph.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        self._xy = np.array([(self.graph.nodes[n]["x"], self.graph.nodes[n]["y"]) for n in nodes])
+        self._tree = cKDTree(self._xy)
+        minutes = self._edge_minutes()
+        u = np.fromiter((index[a] for a, _b in minutes), dtype=np.int64, count=len(minutes))
+        v = np.fromiter((index[b] for _a, b in minutes), dtype=np.int64, count=len(minutes))
+        w = np.fromiter(minutes.values(), dtype=float, count=len(minutes))
+        # a zero weight would be read as "no edge" by csgraph
+        self._csr = sp.csr_array((np.maximum(w, 1e-9), (u, v)), shape=(len(nodes), len(nodes)))
+
+    @classmethod
+    def from_osm(cls, source: str | os.PathLike[str], *, mode: Mode = "walk", **params: float) -> StreetNetwork:
+        """Build the engine from an OSM file (see :func:`graph_from_osm`)."""
+        return cls(graph_from_osm(source, mode=mode), mode=mode, **params)
+
+    def _edge_minutes(self) -> dict[tuple[object, object], float]:
+        """Minimum minutes over parallel edges for every (u, v)."""
+        if self.mode == "drive":
+            import osmnx as ox
+
+            graph = ox.add_edge_travel_times(ox.add_edge_speeds(self.graph))
+            items = ((u, v, d["travel_time"] / 60) for u, v, d in graph.edges(data=True))
+        else:
+            speed = (self.walk_speed_kmh if self.mode == "walk" else self.bike_speed_kmh) * 1000 / 60
+            items = ((u, v, d["length"] / speed) for u, v, d in self.graph.edges(data=True))
+        best: dict[tuple[object, object], float] = {}
+        for u, v, t in items:
+            if t < best.get((u, v), np.inf):
+                best[(u, v)] = t
+        return best
+
+    @property
+    def csgraph(self) -> sp.csr_array:
+        """Edge minutes as a sparse matrix over node positions."""
+        return self._csr
+
+    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node position and snap distance (m) for each point."""
+        dist, node = self._tree.query(xy)
+        return node, dist
+
+    def _walk_minutes(self, metres: np.ndarray) -> np.ndarray:
+        return metres / (self.walk_speed_kmh * 1000 / 60)
+
+    def _augmented(self, dest_xy: np.ndarray) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+        """The reversed graph with one extra node per destination linked to its snap node."""
+        node, dist = self.snap(dest_xy)
+        n = self._csr.shape[0]
+        extra = n + np.arange(len(dest_xy))
+        rev = self._csr.T.tocoo()
+        rows = np.concatenate([rev.row, extra])
+        cols = np.concatenate([rev.col, node])
+        vals = np.concatenate([rev.data, np.maximum(self._walk_minutes(dist), 1e-9)])
+        size = n + len(dest_xy)
+        return sp.csr_array((vals, (rows, cols)), shape=(size, size)), extra, dist
+
+    def _origin_legs(self, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        node, dist = self.snap(origins)
+        flags = np.where(dist > self.max_snap_m, "off-network", "").astype(object)
+        if (flags != "").any():
+            logger.warning("%d point(s) are more than %.0f m from the network", (flags != "").sum(), self.max_snap_m)
+        return node, self._walk_minutes(dist), flags
+
+    def _check_destinations(self, dest_xy: np.ndarray, d_ids: np.ndarray) -> None:
+        _, dist = self.snap(dest_xy)
+        far = dist > self.max_snap_m
+        if far.any():
+            logger.warning("counters far from the network (> %.0f m): %s", self.max_snap_m, list(d_ids[far]))
+
+    def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        graph, extra, _ = self._augmented(destinations)
+        dist = dijkstra(graph, directed=True, indices=extra)
+        node, leg, flags = self._origin_legs(origins)
+        return dist[:, node].T + leg[:, None], flags
+
+    def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
+        """Nearest counter by one multi-source search (``k`` > 1 uses the full matrix)."""
+        if k > 1:
+            return super().nearest(origins, destinations, k=k)
+        o_ids = _ids(origins, "point_id", "origins")
+        d_ids = _ids(destinations, "station_id", "destinations")
+        dest_xy = points_xy(destinations, "destinations")
+        self._check_destinations(dest_xy, d_ids)
+        graph, extra, _ = self._augmented(dest_xy)
+        dist, src = nearest_source(graph, extra)
+        node, leg, flags = self._origin_legs(points_xy(origins, "origins"))
+        minutes = dist[node] + leg
+        which = src[node]
+        station = np.where(which >= 0, d_ids[np.clip(which - extra[0], 0, None)], None)
+        return NearestResult.build(o_ids, minutes[:, None], station[:, None], flags)
+
+    def matrix(self, origins, destinations) -> TravelMatrix:  # type: ignore[override]
+        d_ids = _ids(destinations, "station_id", "destinations")
+        self._check_destinations(points_xy(destinations, "destinations"), d_ids)
+        return super().matrix(origins, destinations)
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "mode": self.mode, "walk_speed_kmh": self.walk_speed_kmh,
+                "bike_speed_kmh": self.bike_speed_kmh, "max_snap_m": self.max_snap_m,
+                "nodes": self.graph.number_of_nodes(), "edges": self.graph.number_of_edges()}

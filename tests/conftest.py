@@ -1,0 +1,77 @@
+"""Shared fixtures.  Tests that need the real data read the mirror named by
+PLANNER_DATA (or ../shared/data/london beside the checkout).  Under CI=true a
+missing mirror fails those tests instead of skipping them."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from planner.errors import PlannerWarning
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_dir() -> Path | None:
+    env = os.environ.get("PLANNER_DATA")
+    path = Path(env) if env else REPO.parent / "shared" / "data" / "london"
+    return path if (path / "boundaries").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = _data_dir()
+    if path is None:
+        message = "real data mirror not found: set PLANNER_DATA to the data directory"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def osm_dir(data_dir: Path) -> Path:
+    path = data_dir.parent / "osm"
+    if not path.is_dir():
+        pytest.fail(f"OSM extracts not found beside the data directory ({path})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def london(data_dir: Path):
+    from planner.london import load_london
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlannerWarning)
+        return load_london(data_dir)
+
+
+@pytest.fixture(scope="session")
+def transit_engine(london):
+    from planner.travel import make_engine
+
+    return make_engine("transit", data=london.paths)
+
+
+def square(x: float, y: float, size: float = 1000.0) -> shapely.Polygon:
+    return shapely.box(x, y, x + size, y + size)
+
+
+def make_wards(n: int = 3, *, borough: str = "E09000002", x0: float = 530000, y0: float = 180000) -> gpd.GeoDataFrame:
+    """A row of ``n`` 1-km square wards in one borough."""
+    return gpd.GeoDataFrame(
+        {
+            "ward_code": [f"W{i}" for i in range(n)],
+            "ward_name": [f"Ward {i}" for i in range(n)],
+            "borough_code": borough,
+            "borough_name": "Testham",
+            "in_met": True,
+        },
+        geometry=[square(x0 + 1000 * i, y0) for i in range(n)],
+        crs="EPSG:27700",
+    )

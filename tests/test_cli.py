@@ -1,0 +1,43 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+runner = CliRunner()
+
+
+def test_help():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("data", "access"):
+        assert command in result.output
+
+
+def test_data_check_without_directory(monkeypatch):
+    monkeypatch.delenv("PLANNER_DATA", raising=False)
+    result = runner.invoke(app, ["data", "check"])
+    assert result.exit_code == 2
+    assert "PLANNER_DATA" in result.output
+
+
+def test_data_check_missing_file(tmp_path):
+    (tmp_path / "boundaries").mkdir()
+    result = runner.invoke(app, ["data", "check", "--data", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "London-wards-2014.zip" in result.output
+
+
+@pytest.mark.data
+def test_data_check_counts(data_dir):
+    result = runner.invoke(app, ["data", "check", "--data", str(data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["ward_sets"] == {"2014 London_Ward": 654, "2014 London_Ward_CityMerged": 630,
+                                    "2018 London_Ward": 657, "2018 London_Ward_CityMerged": 633}
+    assert summary["boroughs"] == 33
+    assert summary["met_wards"] == 629
+    assert summary["population"] == 8_961_989
+    assert summary["stations"] == 76
+    assert summary["stations_by_status"]["status_final_nov2017"]["close"] == 38

@@ -1,0 +1,174 @@
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.assess import assess, weighted_quantile
+from planner.demand import Demand
+from planner.errors import CRSError, EngineError
+from planner.stations import select_counters
+from planner.travel import CrowFly, StreetNetwork, make_engine
+from planner.travel.network import graph_from_osm, nearest_source
+
+
+def points(ids, xy, **cols):
+    return gpd.GeoDataFrame({"point_id": ids, **cols}, geometry=gpd.points_from_xy(*zip(*xy, strict=True)),
+                            crs=27700)
+
+
+def counters(ids, xy):
+    frame = points(ids, xy)
+    return frame.rename(columns={"point_id": "station_id"})
+
+
+def tiny_graph():
+    """A--B--C in a line (800 m each), C--E spur (400 m); D--F a separate island."""
+    g = nx.MultiDiGraph(crs="EPSG:27700")
+    for n, (x, y) in {"A": (0, 0), "B": (800, 0), "C": (1600, 0), "E": (1600, 400), "D": (9000, 9000),
+                      "F": (9100, 9000)}.items():
+        g.add_node(n, x=x, y=y)
+    for u, v in [("A", "B"), ("B", "C"), ("C", "E"), ("D", "F")]:
+        length = np.hypot(g.nodes[u]["x"] - g.nodes[v]["x"], g.nodes[u]["y"] - g.nodes[v]["y"])
+        g.add_edge(u, v, length=length)
+        g.add_edge(v, u, length=length)
+    return g
+
+
+def test_tiny_graph_by_hand():
+    engine = StreetNetwork(tiny_graph(), walk_speed_kmh=4.8)  # 80 m a minute
+    origins = points(["a", "e", "d", "far"], [(0, 0), (1600, 400), (9000, 9000), (0, 3000)])
+    result = engine.nearest(origins, counters(["c1", "c2"], [(1600, 0), (-80, 0)]))
+    t = result.table.set_index("point_id")
+    # a: 80 m snap walk to c2 (1 min) beats 1600 m to c1 (20 min)
+    assert t.loc["a", "minutes"] == pytest.approx(1.0)
+    assert t.loc["a", "station_id"] == "c2"
+    # e: 400 m spur to C = 5 min
+    assert t.loc["e", "minutes"] == pytest.approx(5.0)
+    assert t.loc["e", "station_id"] == "c1"
+    # d: on an island with no counter
+    assert t.loc["d", "status"] == "unreachable"
+    assert not t.loc["d", "reachable"] and np.isnan(t.loc["d", "minutes"])
+    # far: 3 km from any node
+    assert t.loc["far", "status"] == "off-network"
+    assert result.unreachable == 2
+
+
+def test_full_matrix_and_k_nearest_are_labelled():
+    engine = StreetNetwork(tiny_graph())
+    origins = points(["a", "e"], [(0, 0), (1600, 400)])
+    matrix = engine.matrix(origins, counters(["c1", "c2"], [(1600, 0), (800, 0)]))
+    frame = matrix.to_frame()
+    assert frame.loc["a", "c1"] == pytest.approx(20.0)
+    assert frame.loc["a", "c2"] == pytest.approx(10.0)
+    assert frame.loc["e", "c2"] == pytest.approx(15.0)
+    k2 = engine.nearest(origins, counters(["c1", "c2"], [(1600, 0), (800, 0)]), k=2).table
+    assert k2.loc[0, ["station_id", "station_id_2"]].tolist() == ["c2", "c1"]
+
+
+def test_network_refuses_unprojected_graph():
+    g = tiny_graph()
+    g.graph["crs"] = "EPSG:4326"
+    with pytest.raises(EngineError, match="27700"):
+        StreetNetwork(g)
+
+
+def test_engine_refuses_wrong_crs():
+    origins = points(["a"], [(0, 0)]).set_crs(4326, allow_override=True)
+    with pytest.raises(CRSError, match="not British National Grid"):
+        CrowFly().nearest(origins, counters(["c"], [(1, 1)]))
+
+
+def test_crowfly_threshold_edge():
+    engine = CrowFly(speed_kmh=4.8, circuity=1.0)  # 3600 m is exactly 45.0 minutes
+    pts = points(["on", "over"], [(3600, 0), (3600.5, 0)], ward_code="W", ward_name="W", borough_code="B",
+                 borough_name="B", population=[100, 10], pop_65_plus=[5, 1], in_met=True)
+    wards = pd.DataFrame({"ward_code": ["W"], "ward_name": ["W"], "borough_code": ["B"], "borough_name": ["B"]})
+    result = assess(Demand(pts, wards, 2019), counters(["c"], [(0, 0)]), engine, threshold=45)
+    assert result.points["minutes"].iloc[0] == 45.0
+    assert result.points["beyond"].tolist() == [False, True]
+    assert result.london.loc[0, "beyond"] == 10
+    assert result.london.loc[0, "beyond_65_plus"] == 1
+    assert result.wards.loc[0, "share_beyond"] == pytest.approx(10 / 110)
+    with pytest.raises(EngineError, match="positive"):
+        assess(Demand(pts, wards, 2019), counters(["c"], [(0, 0)]), engine, threshold=0)
+
+
+def test_weighted_quantile():
+    assert weighted_quantile(np.array([10, 20, 30]), np.array([1, 1, 2]), 0.5) == 20
+    assert weighted_quantile(np.array([10, 20, 30]), np.array([1, 1, 2]), 0.95) == 30
+    assert weighted_quantile(np.array([10, np.nan]), np.array([1, 9]), 0.5) == np.inf
+
+
+def test_make_engine_errors():
+    with pytest.raises(EngineError, match="unknown engine 'bus'"):
+        make_engine("bus")
+    with pytest.raises(EngineError, match="bad parameters"):
+        make_engine("crowfly", params={"warp": 9})
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["wood_green.osm", "camden.osm.pbf"])
+def test_agrees_with_networkx_on_real_extracts(osm_dir, name):
+    engine = StreetNetwork(graph_from_osm(osm_dir / name, mode="walk"))
+    n = engine.csgraph.shape[0]
+    rng = np.random.default_rng(7)
+    sources = rng.choice(n, size=12, replace=False)
+    dist, src = nearest_source(engine.csgraph, sources)
+    reference = nx.DiGraph()
+    reference.add_nodes_from(range(n))
+    coo = engine.csgraph.tocoo()
+    reference.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True))
+    expected = nx.multi_source_dijkstra_path_length(reference, set(sources.tolist()))
+    got = {i: d for i, d in enumerate(dist) if np.isfinite(d)}
+    assert got.keys() == expected.keys()
+    assert np.allclose([got[i] for i in sorted(got)], [expected[i] for i in sorted(got)])
+    assert set(src[np.isfinite(dist)]) <= set(sources.tolist())
+
+
+@pytest.mark.data
+def test_network_engine_on_camden_counters(osm_dir, london):
+    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+    camden = london.study_demand.points.query("borough_name == 'Camden'")
+    open_ = select_counters(london.stations, "ids=kentish-town,holborn")
+    result = engine.nearest(camden, open_)
+    table = result.table
+    assert result.unreachable == 0
+    assert (table["minutes"] > 0).all() and (table["minutes"] < 90).all()
+    matrix = engine.matrix(camden, open_)
+    assert np.allclose(matrix.minutes.min(axis=1), table["minutes"])
+    # drive is quicker than walking for the same trips
+    drive = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="drive"), mode="drive")
+    assert drive.nearest(camden, open_).table["minutes"].median() < table["minutes"].median()
+
+
+@pytest.mark.data
+def test_transit_overrides_move_times_the_right_way(transit_engine, london):
+    demand = london.study_demand.points
+    open_ = select_counters(london.stations, "status_final_nov2017=retain,new")
+    base = transit_engine.nearest(demand, open_).table["minutes"].to_numpy()
+    slow_bus = transit_engine.with_params(bus_speed_kmh=12.0).nearest(demand, open_).table["minutes"].to_numpy()
+    fast_walk = transit_engine.with_params(walk_speed_kmh=6.0).nearest(demand, open_).table["minutes"].to_numpy()
+    assert (slow_bus >= base - 1e-9).all() and slow_bus.mean() > base.mean()
+    assert (fast_walk <= base + 1e-9).all() and fast_walk.mean() < base.mean()
+    with pytest.raises(EngineError, match="unknown transit parameter"):
+        transit_engine.with_params(tram_speed=3)
+
+
+@pytest.mark.data
+def test_london_wide_transit_is_plausible(transit_engine, london):
+    open_ = select_counters(london.stations, "in_73_baseline=yes")
+    result = assess(london.study_demand, open_, transit_engine, threshold=45)
+    pts = result.points
+    assert pts["reachable"].all()
+    assert (pts["minutes"] > 0).all() and np.isfinite(pts["minutes"]).all()
+    assert result.london.loc[0, "population"] == london.study_demand.total
+    assert 0 < result.london.loc[0, "mean_minutes"] < 45
+    inner = {"Camden", "Islington", "Westminster", "Hackney", "Kensington and Chelsea", "Lambeth"}
+    outer = {"Bromley", "Havering", "Hillingdon", "Croydon", "Enfield", "Barnet"}
+    b = result.boroughs.set_index("borough_name")["mean_minutes"]
+    assert b[list(inner)].max() < b[list(outer)].min()
+    assert len(result.wards) == 629
+    closing = assess(london.study_demand, select_counters(london.stations, "status_final_nov2017=retain,new"),
+                     transit_engine)
+    assert closing.london.loc[0, "beyond"] >= result.london.loc[0, "beyond"]
