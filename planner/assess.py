@@ -134,16 +134,18 @@ def summarise(points: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
         beyond = g["beyond"].to_numpy()
         total = pop.sum()
         mean = float(np.average(t[ok], weights=pop[ok])) if pop[ok].sum() > 0 else float("nan")
-        return pd.Series({
-            "population": int(total),
-            "beyond": int(pop[beyond].sum()),
-            "pct_within": 100.0 * (1 - pop[beyond].sum() / total) if total > 0 else float("nan"),
-            "mean_minutes": mean,
-            "median_minutes": weighted_quantile(t, pop, 0.5),
-            "p95_minutes": weighted_quantile(t, pop, 0.95),
-            "beyond_65_plus": int(g["pop_65_plus"].to_numpy()[beyond].sum()),
-            "unreachable": int(pop[~ok].sum()),
-        })
+        return pd.Series(
+            {
+                "population": int(total),
+                "beyond": int(pop[beyond].sum()),
+                "pct_within": 100.0 * (1 - pop[beyond].sum() / total) if total > 0 else float("nan"),
+                "mean_minutes": mean,
+                "median_minutes": weighted_quantile(t, pop, 0.5),
+                "p95_minutes": weighted_quantile(t, pop, 0.95),
+                "beyond_65_plus": int(g["pop_65_plus"].to_numpy()[beyond].sum()),
+                "unreachable": int(pop[~ok].sum()),
+            }
+        )
 
     if by is None:
         return one(points).to_frame().T.reset_index(drop=True)
@@ -189,22 +191,27 @@ def assess(
     table = result.table
     if not np.array_equal(table["point_id"].to_numpy(), pts["point_id"].to_numpy()):
         raise EngineError("nearest-counter result does not match the demand points")
-    points = pd.DataFrame({
-        "point_id": pts["point_id"].to_numpy(),
-        "ward_code": pts["ward_code"].to_numpy(),
-        "borough_code": pts["borough_code"].to_numpy(),
-        "borough_name": pts["borough_name"].to_numpy(),
-        "population": pts["population"].to_numpy(),
-        "pop_65_plus": pts["pop_65_plus"].to_numpy(),
-        "minutes": table["minutes"].to_numpy(),
-        "station_id": table["station_id"].to_numpy(),
-        "reachable": table["reachable"].to_numpy(),
-        "status": table["status"].to_numpy(),
-    })
+    points = pd.DataFrame(
+        {
+            "point_id": pts["point_id"].to_numpy(),
+            "ward_code": pts["ward_code"].to_numpy(),
+            "borough_code": pts["borough_code"].to_numpy(),
+            "borough_name": pts["borough_name"].to_numpy(),
+            "population": pts["population"].to_numpy(),
+            "pop_65_plus": pts["pop_65_plus"].to_numpy(),
+            "minutes": table["minutes"].to_numpy(),
+            "station_id": table["station_id"].to_numpy(),
+            "reachable": table["reachable"].to_numpy(),
+            "status": table["status"].to_numpy(),
+        }
+    )
     points["beyond"] = ~points["reachable"] | (points["minutes"] > threshold)
     if result.unreachable:
-        logger.warning("%d demand point(s) reach no open counter (%s residents)", result.unreachable,
-                       f"{points.loc[~points['reachable'], 'population'].sum():,}")
+        logger.warning(
+            "%d demand point(s) reach no open counter (%s residents)",
+            result.unreachable,
+            f"{points.loc[~points['reachable'], 'population'].sum():,}",
+        )
     wards = _wards(points, demand.wards)
     boroughs = summarise(points, ["borough_code", "borough_name"])
     london = summarise(points, None)
@@ -218,8 +225,22 @@ def _wards(points: pd.DataFrame, ward_table: pd.DataFrame) -> pd.DataFrame:
     top = weight.reset_index().sort_values(["ward_code", "population", "station_id"], ascending=[True, False, True])
     stats["nearest_station"] = top.drop_duplicates("ward_code").set_index("ward_code")["station_id"]
     base = ward_table[["ward_code", "ward_name", "borough_code", "borough_name"]].set_index("ward_code")
-    out = base.join(stats[["population", "mean_minutes", "median_minutes", "p95_minutes", "beyond",
-                           "share_beyond", "beyond_65_plus", "unreachable", "nearest_station"]], how="left")
+    out = base.join(
+        stats[
+            [
+                "population",
+                "mean_minutes",
+                "median_minutes",
+                "p95_minutes",
+                "beyond",
+                "share_beyond",
+                "beyond_65_plus",
+                "unreachable",
+                "nearest_station",
+            ]
+        ],
+        how="left",
+    )
     empty = out["population"].isna()
     out[["population", "beyond", "beyond_65_plus", "unreachable"]] = (
         out[["population", "beyond", "beyond_65_plus", "unreachable"]].fillna(0).astype(np.int64)

@@ -73,9 +73,7 @@ def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     if path.is_file() and path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes); download or export it again.")
     uri, layer = _source_uri(path, layer)
-    if uri.lower().endswith(".shp") and not (
-        uri.startswith("/vsizip/") or path.with_suffix(".prj").exists()
-    ):
+    if uri.lower().endswith(".shp") and not (uri.startswith("/vsizip/") or path.with_suffix(".prj").exists()):
         raise CRSError(
             f"{path} has no .prj file, so its CRS is unknown; add the .prj beside it "
             "(British National Grid for London Datastore files)."
@@ -188,9 +186,7 @@ def load_wards(
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """Keep the polygonal part of a repaired geometry."""
-    if isinstance(geom, shapely.GeometryCollection) and not isinstance(
-        geom, shapely.MultiPolygon
-    ):
+    if isinstance(geom, shapely.GeometryCollection) and not isinstance(geom, shapely.MultiPolygon):
         parts = [g for g in geom.geoms if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
         return shapely.union_all(parts)
     return geom

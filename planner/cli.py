@@ -97,8 +97,7 @@ def data_fetch(
             progress.update(tasks[src], completed=done, total=total)
 
         try:
-            results = fetch(dest, names=name, base_url=base_url, verify=not no_verify, retries=retries,
-                            progress=report)
+            results = fetch(dest, names=name, base_url=base_url, verify=not no_verify, retries=retries, progress=report)
         except PlannerError as exc:
             raise _fail(exc) from exc
     table = Table("dataset", "status", "file / detail")
@@ -108,8 +107,14 @@ def data_fetch(
 
 
 def _steps(total: int) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=err, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _parse_params(items: list[str] | None) -> dict[str, object]:
@@ -125,20 +130,34 @@ def _parse_params(items: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _print_access(result, limit: int | None = None) -> None:  # noqa: ANN001
+def _print_access(result, limit: int | None = None) -> None:
     t = result.threshold
     table = Table(title=f"Residents beyond {t:g} minutes ({result.engine['engine']})")
     for col in ("borough", "population", f"beyond {t:g}", "% within", "mean", "median", "p95", "65+ beyond"):
         table.add_column(col, justify="left" if col == "borough" else "right")
     rows = result.boroughs.sort_values("beyond", ascending=False)
     for r in rows.head(limit).itertuples() if limit else rows.itertuples():
-        table.add_row(r.borough_name, f"{r.population:,}", f"{r.beyond:,}", f"{r.pct_within:.1f}",
-                      f"{r.mean_minutes:.1f}", f"{r.median_minutes:.1f}", f"{r.p95_minutes:.1f}",
-                      f"{r.beyond_65_plus:,}")
+        table.add_row(
+            r.borough_name,
+            f"{r.population:,}",
+            f"{r.beyond:,}",
+            f"{r.pct_within:.1f}",
+            f"{r.mean_minutes:.1f}",
+            f"{r.median_minutes:.1f}",
+            f"{r.p95_minutes:.1f}",
+            f"{r.beyond_65_plus:,}",
+        )
     lon = result.london.iloc[0]
-    table.add_row("[bold]London (Met area)", f"{int(lon.population):,}", f"{int(lon.beyond):,}",
-                  f"{lon.pct_within:.1f}", f"{lon.mean_minutes:.1f}", f"{lon.median_minutes:.1f}",
-                  f"{lon.p95_minutes:.1f}", f"{int(lon.beyond_65_plus):,}")
+    table.add_row(
+        "[bold]London (Met area)",
+        f"{int(lon.population):,}",
+        f"{int(lon.beyond):,}",
+        f"{lon.pct_within:.1f}",
+        f"{lon.mean_minutes:.1f}",
+        f"{lon.median_minutes:.1f}",
+        f"{lon.p95_minutes:.1f}",
+        f"{int(lon.beyond_65_plus):,}",
+    )
     console.print(table)
     if int(lon.unreachable):
         console.print(f"[yellow]{int(lon.unreachable):,} residents reach no open counter.")
@@ -181,4 +200,97 @@ def access_cmd(
         raise _fail(exc) from exc
     console.print(f"{len(counters)} open counters ({open_})")
     _print_access(result)
+    console.print(f"Wrote {len(files)} files to {out}")
+
+
+def _range(text: str, what: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition("-")
+    try:
+        return (int(lo), int(hi)) if sep else (int(lo), int(lo))
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected LOW-HIGH, got {text!r}", param_hint=what) from exc
+
+
+def _print_hubs(plan) -> None:
+    table = Table(title=f"Ward hubs: {plan.n_hubs} hubs ({plan.target.describe()})")
+    for col in ("borough", "hubs", "feasible", "objective (person-min)", "bound", "gap", "status", "cuts"):
+        table.add_column(col, justify="left" if col == "borough" else "right")
+    for r in plan.boroughs.itertuples():
+        table.add_row(
+            r.borough_name,
+            str(r.hubs),
+            r.feasible_hubs,
+            f"{r.objective:,.0f}",
+            f"{r.bound:,.0f}",
+            f"{r.gap:.1e}",
+            r.status,
+            str(r.cuts),
+        )
+    table.add_row(
+        "[bold]London",
+        str(plan.n_hubs),
+        f"{plan.feasible_range[0]}-{plan.feasible_range[1]}",
+        f"{plan.objective:,.0f}",
+        f"{plan.bound:,.0f}",
+        f"{plan.gap:.1e}",
+        "optimal",
+        "",
+    )
+    console.print(table)
+    for note in plan.notes:
+        console.print(f"• {note}")
+    console.print(f"Solved in {plan.seconds:.2f}s")
+
+
+@app.command("hubs")
+def hubs_cmd(
+    data: DataOpt = None,
+    wards_per_hub: Annotated[str, typer.Option(help="Smallest-largest wards per hub.")] = "4-5",
+    hubs: Annotated[
+        str | None,
+        typer.Option(help="Total hubs: N, LOW-HIGH, 'free' (default: as close to 150 as possible)."),
+    ] = None,
+    sites: Annotated[
+        Path | None, typer.Option(help="Candidate sites file (id, coordinates, must_use, must_not_use).")
+    ] = None,
+    solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
+    engine: Annotated[str, typer.Option(help="Travel engine for residents' trips to hub sites.")] = "crowfly",
+    gap: Annotated[float, typer.Option(help="Relative optimality gap accepted.")] = 0.0,
+    year: Annotated[int, typer.Option(help="Population year.")] = 2019,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/hubs"),
+) -> None:
+    """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
+    from planner.hubs import plan_hubs, write_hubs
+    from planner.london import load_london
+    from planner.stations import load_stations
+    from planner.travel import make_engine
+
+    size = _range(wards_per_hub, "--wards-per-hub")
+    try:
+        london = load_london(data, demand_year=year)
+        eng = make_engine(engine, data=london.paths)
+        site_frame = None
+        if sites is not None:
+            site_frame = load_stations(sites).rename(columns={"station_id": "site_id"})
+            for flag in ("must_use", "must_not_use"):
+                if flag in site_frame:
+                    site_frame[flag] = site_frame[flag].astype(str).str.lower().isin({"1", "true", "yes", "y"})
+        n_boroughs = london.study_wards["borough_code"].nunique()
+        with _steps(n_boroughs) as progress:
+            task = progress.add_task("solving", total=n_boroughs)
+            plan = plan_hubs(
+                london.study_wards,
+                london.study_demand,
+                engine=eng,
+                sites=site_frame,
+                size=size,
+                hubs=hubs,
+                solver=solver,
+                gap=gap,
+                progress=lambda name: progress.update(task, advance=1, description=name),
+            )
+        files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    _print_hubs(plan)
     console.print(f"Wrote {len(files)} files to {out}")

@@ -138,6 +138,5 @@ def require_bng(frame: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> None:
         raise CRSError(f"{what} has no CRS; set it (e.g. .set_crs(...)) before passing it to planner.")
     if frame.crs.to_epsg() != 27700:
         raise CRSError(
-            f"{what} is in {frame.crs.to_string()}, not British National Grid; "
-            f"project it with .to_crs('{BNG}') first."
+            f"{what} is in {frame.crs.to_string()}, not British National Grid; project it with .to_crs('{BNG}') first."
         )

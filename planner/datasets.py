@@ -166,9 +166,7 @@ def fetch(
         target = Path(dest) / src.dest
         url = f"{base_url.rstrip('/')}/{urllib.request.pathname2url(src.dest)}" if base_url else src.url
         if not url:
-            results.append(
-                FetchResult(src.name, None, "skipped", None, f"no publisher download; see {src.page}")
-            )
+            results.append(FetchResult(src.name, None, "skipped", None, f"no publisher download; see {src.page}"))
             continue
         if target.is_file() and verify and _sha256(target) == src.sha256:
             results.append(FetchResult(src.name, target, "present", src.sha256))
@@ -198,8 +196,10 @@ def _download(
             break
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404, 410):
-                raise FetchError(f"{src.name}: {url} answered HTTP {exc.code}; the file has moved. "
-                                 f"Find it on {src.page} and pass its location.") from exc
+                raise FetchError(
+                    f"{src.name}: {url} answered HTTP {exc.code}; the file has moved. "
+                    f"Find it on {src.page} and pass its location."
+                ) from exc
             last_error = exc
             wait = backoff * 2 ** (attempt - 1)
             logger.warning("%s: attempt %d/%d failed (%s); retrying in %.1fs", src.name, attempt, retries, exc, wait)

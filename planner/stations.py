@@ -145,9 +145,9 @@ def load_stations(
     keep[[p[0] for p in problems]] = False
     out = frame.loc[keep].copy()
     out.insert(0, "station_id", ids[keep].to_numpy())
-    stations = gpd.GeoDataFrame(
-        out, geometry=gpd.points_from_xy(xy[keep, 0], xy[keep, 1]), crs=BNG
-    ).reset_index(drop=True)
+    stations = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(xy[keep, 0], xy[keep, 1]), crs=BNG).reset_index(
+        drop=True
+    )
     stations.attrs["rejected"] = report
     stations.attrs["source"] = str(path)
     logger.info("Loaded %d stations from %s (%d rejected)", len(stations), path, len(report))
@@ -176,14 +176,10 @@ def _csv_points(path: Path, table: pd.DataFrame, ids: pd.Series) -> tuple[np.nda
         lon = _numeric(table, lon_col, ids, problems)
         xy = _from_lonlat(lon, lat, ids, problems, f"{lat_col}/{lon_col}")
         return xy, problems
-    raise DataError(
-        f"{path}: no coordinate columns; expected easting/northing (EPSG:27700) or lat/lon (WGS84)."
-    )
+    raise DataError(f"{path}: no coordinate columns; expected easting/northing (EPSG:27700) or lat/lon (WGS84).")
 
 
-def _from_lonlat(
-    lon: np.ndarray, lat: np.ndarray, ids: pd.Series, problems: list, label: str
-) -> np.ndarray:
+def _from_lonlat(lon: np.ndarray, lat: np.ndarray, ids: pd.Series, problems: list, label: str) -> np.ndarray:
     known = {p[0] for p in problems}
     for i in range(len(lon)):
         if i in known:
@@ -232,8 +228,7 @@ def open_counters(stations: gpd.GeoDataFrame, *, column: str, values: list[str])
     """
     if column not in stations.columns:
         raise DataError(
-            f"Stations have no column {column!r}; available: "
-            f"{[c for c in stations.columns if c != 'geometry']}."
+            f"Stations have no column {column!r}; available: {[c for c in stations.columns if c != 'geometry']}."
         )
     chosen = stations.loc[stations[column].astype(str).isin(values)]
     if chosen.empty:

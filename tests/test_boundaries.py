@@ -11,15 +11,28 @@ from tests.conftest import make_wards, square
 
 def _publisher_frame(n=3):
     wards = make_wards(n)
-    return wards.rename(columns={"ward_code": "GSS_CODE", "ward_name": "NAME", "borough_code": "LB_GSS_CD",
-                                 "borough_name": "BOROUGH"}).drop(columns="in_met")
+    return wards.rename(
+        columns={
+            "ward_code": "GSS_CODE",
+            "ward_name": "NAME",
+            "borough_code": "LB_GSS_CD",
+            "borough_name": "BOROUGH",
+        }
+    ).drop(columns="in_met")
 
 
 def test_maps_publisher_columns(tmp_path):
     path = tmp_path / "wards.gpkg"
     _publisher_frame().to_file(path)
     wards = load_wards(path)
-    assert list(wards.columns) == ["ward_code", "ward_name", "borough_code", "borough_name", "in_met", "geometry"]
+    assert list(wards.columns) == [
+        "ward_code",
+        "ward_name",
+        "borough_code",
+        "borough_name",
+        "in_met",
+        "geometry",
+    ]
     assert wards["ward_code"].tolist() == ["W0", "W1", "W2"]
     assert wards.crs.to_epsg() == 27700
 

@@ -34,8 +34,12 @@ def test_data_check_counts(data_dir):
     result = runner.invoke(app, ["data", "check", "--data", str(data_dir), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert summary["ward_sets"] == {"2014 London_Ward": 654, "2014 London_Ward_CityMerged": 630,
-                                    "2018 London_Ward": 657, "2018 London_Ward_CityMerged": 633}
+    assert summary["ward_sets"] == {
+        "2014 London_Ward": 654,
+        "2014 London_Ward_CityMerged": 630,
+        "2018 London_Ward": 657,
+        "2018 London_Ward_CityMerged": 633,
+    }
     assert summary["boroughs"] == 33
     assert summary["met_wards"] == 629
     assert summary["population"] == 8_961_989

@@ -9,8 +9,10 @@ def test_mid_2019_total(london):
     assert london.demand.total == 8_961_989
     assert london.demand.year == 2019
     assert len(london.demand.points) == 4835
-    assert london.study_demand.total == london.demand.total - london.demand.points.loc[
-        ~london.demand.points["in_met"], "population"].sum()
+    assert (
+        london.study_demand.total
+        == london.demand.total - london.demand.points.loc[~london.demand.points["in_met"], "population"].sum()
+    )
 
 
 @pytest.mark.data

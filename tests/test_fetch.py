@@ -66,8 +66,16 @@ def server(tmp_path):
 def _source(root, name, payload):
     path = root / "boundaries" / name
     path.write_bytes(payload)
-    return Source(name=name, dest=f"boundaries/{name}", url="", page="p", sha256=hashlib.sha256(payload).hexdigest(),
-                  bytes=len(payload), licence="OGL", attribution="a")
+    return Source(
+        name=name,
+        dest=f"boundaries/{name}",
+        url="",
+        page="p",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        bytes=len(payload),
+        licence="OGL",
+        attribution="a",
+    )
 
 
 def test_download_verifies_and_writes(server, tmp_path):
@@ -98,22 +106,38 @@ def test_corrupt_file_is_not_written(server, tmp_path):
     src = _source(root, "c.bin", b"y" * 5000)
     Handler.corrupt.add("c.bin")
     out = tmp_path / "data"
-    with pytest.raises(FetchError, match="c.bin: .* sha256 .* expected"):
+    with pytest.raises(FetchError, match=r"c\.bin: .* sha256 .* expected"):
         fetch(out, base_url=url, sources=[src], backoff=0)
     assert not (out / "boundaries" / "c.bin").exists()
     assert not (out / "boundaries" / "c.bin.part").exists()
 
 
 def test_unreachable_host_fails_after_retries(tmp_path):
-    src = Source(name="d", dest="boundaries/d", url="http://127.0.0.1:9/d", page="p", sha256="0", bytes=1,
-                 licence="", attribution="")
+    src = Source(
+        name="d",
+        dest="boundaries/d",
+        url="http://127.0.0.1:9/d",
+        page="p",
+        sha256="0",
+        bytes=1,
+        licence="",
+        attribution="",
+    )
     with pytest.raises(FetchError, match="after 2 attempts"):
         fetch(tmp_path, sources=[src], retries=2, backoff=0, timeout=2)
 
 
 def test_source_without_url_is_skipped(tmp_path):
-    src = Source(name="s", dest="stations/s.csv", url="", page="somewhere", sha256="0", bytes=1, licence="",
-                 attribution="")
+    src = Source(
+        name="s",
+        dest="stations/s.csv",
+        url="",
+        page="somewhere",
+        sha256="0",
+        bytes=1,
+        licence="",
+        attribution="",
+    )
     [result] = fetch(tmp_path, sources=[src])
     assert result.status == "skipped"
     assert "somewhere" in result.detail

@@ -51,7 +51,7 @@ def test_swapped_easting_northing(tmp_path):
 
 def test_outside_area_reported_not_silently_dropped(tmp_path):
     path = _csv(tmp_path, "id,easting,northing\na,530000,180000\nfar,400000,300000\n")
-    with pytest.raises(DataError, match="far.*outside the study area"):
+    with pytest.raises(DataError, match=r"far.*outside the study area"):
         load_stations(path)
     with pytest.warns(PlannerWarning, match="dropped 1"):
         st = load_stations(path, on_invalid="report")

@@ -13,8 +13,7 @@ from planner.travel.network import graph_from_osm, nearest_source
 
 
 def points(ids, xy, **cols):
-    return gpd.GeoDataFrame({"point_id": ids, **cols}, geometry=gpd.points_from_xy(*zip(*xy, strict=True)),
-                            crs=27700)
+    return gpd.GeoDataFrame({"point_id": ids, **cols}, geometry=gpd.points_from_xy(*zip(*xy, strict=True)), crs=27700)
 
 
 def counters(ids, xy):
@@ -25,8 +24,14 @@ def counters(ids, xy):
 def tiny_graph():
     """A--B--C in a line (800 m each), C--E spur (400 m); D--F a separate island."""
     g = nx.MultiDiGraph(crs="EPSG:27700")
-    for n, (x, y) in {"A": (0, 0), "B": (800, 0), "C": (1600, 0), "E": (1600, 400), "D": (9000, 9000),
-                      "F": (9100, 9000)}.items():
+    for n, (x, y) in {
+        "A": (0, 0),
+        "B": (800, 0),
+        "C": (1600, 0),
+        "E": (1600, 400),
+        "D": (9000, 9000),
+        "F": (9100, 9000),
+    }.items():
         g.add_node(n, x=x, y=y)
     for u, v in [("A", "B"), ("B", "C"), ("C", "E"), ("D", "F")]:
         length = np.hypot(g.nodes[u]["x"] - g.nodes[v]["x"], g.nodes[u]["y"] - g.nodes[v]["y"])
@@ -81,8 +86,17 @@ def test_engine_refuses_wrong_crs():
 
 def test_crowfly_threshold_edge():
     engine = CrowFly(speed_kmh=4.8, circuity=1.0)  # 3600 m is exactly 45.0 minutes
-    pts = points(["on", "over"], [(3600, 0), (3600.5, 0)], ward_code="W", ward_name="W", borough_code="B",
-                 borough_name="B", population=[100, 10], pop_65_plus=[5, 1], in_met=True)
+    pts = points(
+        ["on", "over"],
+        [(3600, 0), (3600.5, 0)],
+        ward_code="W",
+        ward_name="W",
+        borough_code="B",
+        borough_name="B",
+        population=[100, 10],
+        pop_65_plus=[5, 1],
+        in_met=True,
+    )
     wards = pd.DataFrame({"ward_code": ["W"], "ward_name": ["W"], "borough_code": ["B"], "borough_name": ["B"]})
     result = assess(Demand(pts, wards, 2019), counters(["c"], [(0, 0)]), engine, threshold=45)
     assert result.points["minutes"].iloc[0] == 45.0
@@ -169,6 +183,9 @@ def test_london_wide_transit_is_plausible(transit_engine, london):
     b = result.boroughs.set_index("borough_name")["mean_minutes"]
     assert b[list(inner)].max() < b[list(outer)].min()
     assert len(result.wards) == 629
-    closing = assess(london.study_demand, select_counters(london.stations, "status_final_nov2017=retain,new"),
-                     transit_engine)
+    closing = assess(
+        london.study_demand,
+        select_counters(london.stations, "status_final_nov2017=retain,new"),
+        transit_engine,
+    )
     assert closing.london.loc[0, "beyond"] >= result.london.loc[0, "beyond"]

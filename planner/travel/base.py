@@ -45,8 +45,11 @@ class TravelMatrix:
 
     def to_frame(self) -> pd.DataFrame:
         """The matrix as a DataFrame indexed by origin id, one column per destination."""
-        return pd.DataFrame(self.minutes, index=pd.Index(self.origin_ids, name="point_id"),
-                            columns=pd.Index(self.destination_ids, name="station_id"))
+        return pd.DataFrame(
+            self.minutes,
+            index=pd.Index(self.origin_ids, name="point_id"),
+            columns=pd.Index(self.destination_ids, name="station_id"),
+        )
 
     def subset(self, destination_ids: list[str] | np.ndarray) -> TravelMatrix:
         """The columns of the given destinations, in that order."""
@@ -54,8 +57,12 @@ class TravelMatrix:
         if (pos < 0).any():
             missing = [d for d, p in zip(destination_ids, pos, strict=True) if p < 0]
             raise EngineError(f"stations {missing} are not in the travel matrix")
-        return TravelMatrix(self.minutes[:, pos], self.origin_ids, np.asarray(destination_ids, dtype=object),
-                            self.origin_flags)
+        return TravelMatrix(
+            self.minutes[:, pos],
+            self.origin_ids,
+            np.asarray(destination_ids, dtype=object),
+            self.origin_flags,
+        )
 
     def nearest(self, *, k: int = 1) -> NearestResult:
         """Each origin's ``k`` nearest destinations (vectorised)."""

@@ -32,9 +32,7 @@ class CrowFly(TravelEngine):
 
     def __post_init__(self) -> None:
         if self.speed_kmh <= 0 or self.circuity < 1:
-            raise EngineError(
-                f"crow-fly needs speed_kmh > 0 and circuity >= 1 (got {self.speed_kmh}, {self.circuity})"
-            )
+            raise EngineError(f"crow-fly needs speed_kmh > 0 and circuity >= 1 (got {self.speed_kmh}, {self.circuity})")
 
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         metres = cdist(origins, destinations)

@@ -9,6 +9,7 @@ nearest-counter times come from one multi-source Dijkstra search.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from dataclasses import dataclass, field
@@ -36,14 +37,49 @@ Mode = Literal["walk", "bike", "drive"]
 #: Highway values each mode may not use.  Walking and cycling may use trunk
 #: roads: in London they have pavements and cycle lanes.
 _EXCLUDE: dict[str, set[str]] = {
-    "walk": {"motorway", "motorway_link", "bus_guideway", "busway", "raceway", "construction",
-             "proposed", "abandoned", "escape", "corridor"},
-    "bike": {"motorway", "motorway_link", "bus_guideway", "busway", "raceway", "construction",
-             "proposed", "abandoned", "steps", "corridor", "escape"},
+    "walk": {
+        "motorway",
+        "motorway_link",
+        "bus_guideway",
+        "busway",
+        "raceway",
+        "construction",
+        "proposed",
+        "abandoned",
+        "escape",
+        "corridor",
+    },
+    "bike": {
+        "motorway",
+        "motorway_link",
+        "bus_guideway",
+        "busway",
+        "raceway",
+        "construction",
+        "proposed",
+        "abandoned",
+        "steps",
+        "corridor",
+        "escape",
+    },
 }
-_DRIVE = {"motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link", "secondary",
-          "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
-          "road", "service"}
+_DRIVE = {
+    "motorway",
+    "motorway_link",
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "road",
+    "service",
+}
 _NO_ACCESS = {"no", "private"}
 
 
@@ -83,7 +119,7 @@ def _graph_from_pbf(path: Path, mode: str) -> nx.MultiDiGraph:
         oneway = mode == "drive" and tags.get("oneway") in {"yes", "true", "1", "-1"}
         if mode == "drive" and tags.get("oneway") == "-1":
             refs = refs[::-1]
-        for a, b in zip(refs[:-1], refs[1:], strict=True):
+        for a, b in itertools.pairwise(refs):
             us.append(a)
             vs.append(b)
             ways.append(way.id)
@@ -152,8 +188,11 @@ def graph_from_osm(
         graph = _graph_from_pbf(path, mode)
     elif path.suffix in {".osm", ".xml"}:
         raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=True, retain_all=True)
-        drop = [(u, v, k) for u, v, k, d in raw.edges(keys=True, data=True)
-                if not _usable(d.get("highway"), d.get("access"), mode)]
+        drop = [
+            (u, v, k)
+            for u, v, k, d in raw.edges(keys=True, data=True)
+            if not _usable(d.get("highway"), d.get("access"), mode)
+        ]
         raw.remove_edges_from(drop)
         graph = ox.project_graph(raw, to_crs=BNG)
     else:
@@ -337,6 +376,12 @@ class StreetNetwork(TravelEngine):
         return super().matrix(origins, destinations)
 
     def describe(self) -> dict:
-        return {"engine": self.name, "mode": self.mode, "walk_speed_kmh": self.walk_speed_kmh,
-                "bike_speed_kmh": self.bike_speed_kmh, "max_snap_m": self.max_snap_m,
-                "nodes": self.graph.number_of_nodes(), "edges": self.graph.number_of_edges()}
+        return {
+            "engine": self.name,
+            "mode": self.mode,
+            "walk_speed_kmh": self.walk_speed_kmh,
+            "bike_speed_kmh": self.bike_speed_kmh,
+            "max_snap_m": self.max_snap_m,
+            "nodes": self.graph.number_of_nodes(),
+            "edges": self.graph.number_of_edges(),
+        }

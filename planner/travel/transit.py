@@ -55,7 +55,9 @@ class TransitParams:
     """
 
     walk_speed_kmh: float = field(default=4.8, metadata={"why": "typical adult walking pace (TfL uses 4.8 km/h)"})
-    walk_circuity: float = field(default=1.3, metadata={"why": "London street routes are ~30% longer than the crow flies"})
+    walk_circuity: float = field(
+        default=1.3, metadata={"why": "London street routes are ~30% longer than the crow flies"}
+    )
     max_walk_m: float = field(default=4000.0, metadata={"why": "longest all-walk trip considered (~65 min)"})
     bus_speed_kmh: float = field(default=15.0, metadata={"why": "London bus average including stops (~9-10 mph)"})
     bus_circuity: float = field(default=1.4, metadata={"why": "bus routes wind more than walking routes"})
@@ -161,7 +163,9 @@ def _tube_times(data: DataPaths, links: pd.DataFrame) -> np.ndarray:
     for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
         key = frozenset((name.get(a, ""), name.get(b, "")))
         times[key] = min(float(t), times.get(key, np.inf))
-    out = np.array([times.get(frozenset((_norm(a), _norm(b))), np.nan) for a, b in zip(links["a"], links["b"], strict=True)])
+    out = np.array(
+        [times.get(frozenset((_norm(a), _norm(b))), np.nan) for a, b in zip(links["a"], links["b"], strict=True)]
+    )
     logger.info("rail links with a timetable time: %d of %d", np.isfinite(out).sum(), len(out))
     return out
 
@@ -199,8 +203,15 @@ class TransitTimes(TravelEngine):
         p = self.params
         return metres * p.walk_circuity / (p.walk_speed_kmh * 1000 / 60)
 
-    def _legs(self, a_xy: np.ndarray, b_xy: np.ndarray, walk_max: float, bus_max: float,
-              a_stop: np.ndarray, b_stop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _legs(
+        self,
+        a_xy: np.ndarray,
+        b_xy: np.ndarray,
+        walk_max: float,
+        bus_max: float,
+        a_stop: np.ndarray,
+        b_stop: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best walk-or-bus minutes for every pair within ``max(walk_max, bus_max)``."""
         p = self.params
         reach = max(walk_max, bus_max)
@@ -221,8 +232,9 @@ class TransitTimes(TravelEngine):
         links = self.data.links
         n_o, n_s, n_c = len(origins), len(st), len(counters)
         s_pos = pd.Series(np.arange(n_s), index=st.index)
-        platforms = pd.Index(sorted({(s, line) for a, b, line in links[["a", "b", "line"]].itertuples(index=False)
-                                     for s in (a, b)}))
+        platforms = pd.Index(
+            sorted({(s, line) for a, b, line in links[["a", "b", "line"]].itertuples(index=False) for s in (a, b)})
+        )
         plat_pos = pd.Series(np.arange(len(platforms)), index=platforms)
         base_p, base_c = n_o + n_s, n_o + n_s + len(platforms)
         rows, cols, vals = [], [], []
@@ -283,8 +295,9 @@ class TransitTimes(TravelEngine):
         d_ids = _ids(destinations, "station_id", "destinations")
         graph, n_o, base_c = self._graph(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
         sources = base_c + np.arange(len(d_ids))
-        dist, _, src = dijkstra(graph.T.tocsr(), directed=True, indices=sources, min_only=True,
-                                return_predecessors=True)
+        dist, _, src = dijkstra(
+            graph.T.tocsr(), directed=True, indices=sources, min_only=True, return_predecessors=True
+        )
         minutes, which = dist[:n_o], src[:n_o]
         station = np.where(which >= 0, d_ids[np.clip(which - base_c, 0, len(d_ids) - 1)], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
