@@ -294,3 +294,226 @@ def hubs_cmd(
         raise _fail(exc) from exc
     _print_hubs(plan)
     console.print(f"Wrote {len(files)} files to {out}")
+
+
+def _print_comparison(comparison) -> None:
+    t0 = comparison.thresholds[0]
+    table = Table(title="Scenario comparison (London, Met area)")
+    table.add_column("")
+    for name in comparison.london["scenario"]:
+        table.add_column(name, justify="right")
+    spec = [
+        ("counters open", "counters_open", "{:,}"),
+        ("24/7 counters open", "counters_24_7", "{:,}"),
+        ("boroughs without a 24/7 counter", "boroughs_without_24_7", "{:,}"),
+    ]
+    for t in comparison.thresholds:
+        spec += [
+            (f"residents beyond {t:g} min", f"beyond_{t:g}", "{:,}"),
+            (f"% within {t:g} min", f"pct_within_{t:g}", "{:.2f}"),
+        ]
+    spec += [
+        ("mean minutes", "mean_minutes", "{:.1f}"),
+        ("95th percentile minutes", "p95_minutes", "{:.1f}"),
+        (f"aged 65+ beyond {t0:g} min", f"beyond_65_plus_{t0:g}", "{:,}"),
+        ("counters closed vs first", "counters_closed", "{:,}"),
+        ("crime reports/day at closed (known)", "crimes_per_day_at_closed", "{:.1f}"),
+        ("annual savings", "annual_savings", "{:,.0f}"),
+    ]
+    for label, col, fmt in spec:
+        values = comparison.london[col]
+        table.add_row(label, *("unknown" if pd_isna(v) else fmt.format(v) for v in values))
+    console.print(table)
+    if len(comparison.wards):
+        worst = comparison.wards.head(10)
+        wt = Table(title=f"Wards whose time worsens most ({worst['reference'].iloc[0]} → {worst['scenario'].iloc[0]})")
+        for col in ("ward", "borough", "before", "after", "change"):
+            wt.add_column(col, justify="left" if col in ("ward", "borough") else "right")
+        for r in worst.itertuples():
+            wt.add_row(
+                r.ward_name, r.borough_name, f"{r.minutes_before:.1f}", f"{r.minutes_after:.1f}", f"+{r.change:.1f}"
+            )
+        console.print(wt)
+
+
+def pd_isna(value: object) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per scenario).")]
+
+
+def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
+    from planner.run import RunContext, run_scenario
+
+    runs = []
+    with _steps(len(scenarios)) as progress:
+        task = progress.add_task("starting", total=len(scenarios))
+        context = RunContext(data)
+        for path in scenarios:
+            runs.append(
+                run_scenario(
+                    path,
+                    out=out,
+                    context=context,
+                    maps=maps,
+                    offline_maps=not online,
+                    progress=lambda msg: progress.update(task, description=msg),
+                )
+            )
+            progress.update(task, advance=1)
+    return runs
+
+
+@app.command("run")
+def run_cmd(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario TOML files.")],
+    data: DataOpt = None,
+    out: OutOpt = Path("out"),
+    maps: Annotated[bool, typer.Option(help="Write the interactive maps.")] = True,
+    online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
+) -> None:
+    """Run scenarios end to end: 45-minute test, hub plan, maps, manifest."""
+    try:
+        runs = _run_many(scenarios, data, out, maps, online)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    for run in runs:
+        lon = run.access[run.scenario.threshold].london.iloc[0]
+        console.print(
+            f"[bold]{run.name}[/]: {len(run.counters)} counters, {int(lon.beyond):,} residents beyond "
+            f"{run.scenario.threshold:g} min ({lon.pct_within:.2f}% within), mean {lon.mean_minutes:.1f} min"
+            f"{f', {run.hubs.n_hubs} hubs' if run.hubs else ''} → {run.out_dir}"
+        )
+
+
+@app.command("compare")
+def compare_cmd(
+    items: Annotated[
+        list[Path], typer.Argument(help="Run folders or scenario files (run first); the first is the reference.")
+    ],
+    data: DataOpt = None,
+    out: OutOpt = Path("out"),
+) -> None:
+    """Compare scenarios side by side (CSV and Markdown under OUT/compare)."""
+    from planner.compare import compare_runs
+    from planner.run import load_run
+
+    try:
+        files = [p for p in items if p.is_file()]
+        fresh = {p: r for p, r in zip(files, _run_many(files, data, out, True, False), strict=True)} if files else {}
+        runs = [fresh[p] if p in fresh else load_run(p) for p in items]
+        comparison = compare_runs(runs)
+        written = comparison.write(out / "compare")
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    _print_comparison(comparison)
+    console.print(f"Wrote {', '.join(str(f) for f in written)}")
+
+
+@app.command("demo")
+def demo_cmd(
+    data: DataOpt = None,
+    out: OutOpt = Path("out"),
+    scenarios_dir: Annotated[Path, typer.Option(help="Folder with the 2017 scenario files.")] = Path("scenarios"),
+) -> None:
+    """Run the three 2017 scenarios and compare them (the README's main job)."""
+    names = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
+    paths = [scenarios_dir / f"{n}.toml" for n in names]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise _fail(
+            FileNotFoundError(
+                f"scenario files not found: {missing}; run from the repository root or pass --scenarios-dir"
+            )
+        )
+    compare_cmd(paths, data=data, out=out)
+
+
+@app.command("optimise")
+def optimise_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario whose settings (and plan, for comparison) to use.")],
+    data: DataOpt = None,
+    mode: Annotated[str, typer.Option(help="min-counters, max-coverage or tradeoff.")] = "max-coverage",
+    k: Annotated[
+        int | None, typer.Option(help="Counters to keep (max-coverage; default: as many as the plan).")
+    ] = None,
+    target: Annotated[float | None, typer.Option(help="% of residents within the threshold (min-counters).")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    candidates: Annotated[Path | None, typer.Option(help="Extra candidate sites (stations-style file).")] = None,
+    solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
+    out: OutOpt = Path("out/optimise"),
+) -> None:
+    """Propose which counters to keep (exact MIP) and write the plan as a scenario file."""
+    from planner.proposals import propose
+    from planner.run import RunContext
+
+    if mode not in ("min-counters", "max-coverage", "tradeoff"):
+        raise _fail(ValueError(f"unknown mode {mode!r}; choose min-counters, max-coverage or tradeoff"))
+    try:
+        with _steps(1) as progress:
+            progress.add_task("optimising", total=None)
+            result = propose(
+                scenario,
+                out=out,
+                context=RunContext(data),
+                mode=mode,
+                k=k,  # type: ignore[arg-type]
+                target_pct=target,
+                threshold=threshold,
+                candidates=candidates,
+                solver=solver,
+            )
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    cur, same = result.current, result.same_count
+    console.print(
+        f"{cur['scenario']}: {cur['counters']} counters, {cur['pct_covered']:.2f}% of residents within "
+        f"{same.threshold:g} min ({cur['covered']:,})."
+    )
+    console.print(
+        f"Optimum with the same {len(same.open)} counters: {same.pct_covered:.2f}% ({same.covered:,}; "
+        f"+{same.covered - cur['covered']:,} residents), status {same.report.status}, gap "
+        f"{same.report.gap:.1e}."
+    )
+    if result.curve is not None:
+        table = Table("k", "residents within", "% within", title="Trade-off: counters against coverage")
+        for r in result.curve.itertuples():
+            table.add_row(str(r.k), f"{r.covered:,}", f"{r.pct_covered:.3f}")
+        console.print(table)
+    if result.choice is not None:
+        c = result.choice
+        console.print(
+            f"Proposal ({c.mode}): {len(c.open)} counters, {c.pct_covered:.2f}% within {c.threshold:g} min, "
+            f"status {c.report.status}, gap {c.report.gap:.1e}, bound {c.report.bound:,.0f}."
+        )
+        console.print(f"Wrote {result.scenario_file} (run it with `planner run {result.scenario_file}`)")
+
+
+@app.command("sessions")
+def sessions_cmd(
+    scenario: Annotated[Path, typer.Argument(help="The plan.")],
+    data: DataOpt = None,
+    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    sites: Annotated[Path | None, typer.Option(help="Candidate buildings (default: ward centres).")] = None,
+    out: OutOpt = Path("out/sessions"),
+) -> None:
+    """Where to hold community contact sessions for residents beyond the threshold."""
+    from planner.proposals import sessions
+    from planner.run import RunContext
+
+    try:
+        plan = sessions(scenario, out=out, context=RunContext(data), threshold=threshold, sites=sites)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"{plan.uncovered:,} residents are beyond the threshold; {plan.sessions_needed} session site(s) "
+        f"bring {plan.uncovered - plan.not_coverable:,} of them within it"
+        + (f"; {plan.not_coverable:,} cannot be reached from any candidate site." if plan.not_coverable else ".")
+    )
+    table = Table("site", "residents newly within reach", title="Community contact sessions")
+    for r in plan.sites.itertuples():
+        table.add_row(str(r.name), f"{r.residents:,}")
+    console.print(table)

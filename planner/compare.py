@@ -1,0 +1,204 @@
+"""Side-by-side comparison of scenario runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.assess import weighted_quantile
+from planner.io import write_csv
+from planner.run import ScenarioRun
+
+__all__ = ["Comparison", "compare_runs"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison of runs, the first being the reference.
+
+    Attributes
+    ----------
+    london
+        One row per scenario: counters open and 24/7, boroughs without a
+        24/7 counter, residents beyond each threshold and % within, mean and
+        95th-percentile minutes, residents aged 65+ beyond the first
+        threshold, counters closed against the reference with their known
+        daily crime reports and annual savings.
+    boroughs
+        The same per borough and scenario.
+    wards
+        For each scenario after the first: the wards whose population-weighted
+        time worsens most against the reference.
+    """
+
+    london: pd.DataFrame
+    boroughs: pd.DataFrame
+    wards: pd.DataFrame
+    thresholds: tuple[float, ...]
+
+    def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
+        """Write CSV tables and a Markdown report."""
+        out = Path(out_dir)
+        files = [
+            write_csv(self.london, out / "compare.csv"),
+            write_csv(self.boroughs, out / "compare_boroughs.csv"),
+            write_csv(self.wards, out / "compare_wards.csv"),
+        ]
+        md = out / "compare.md"
+        md.write_text(self.markdown())
+        return [*files, md]
+
+    def markdown(self) -> str:
+        """The comparison as a Markdown report."""
+        t0 = self.thresholds[0]
+        lines = ["# Scenario comparison", "", f"Reference: **{self.london['scenario'].iloc[0]}**.", ""]
+        cols = ["scenario", "counters_open", "counters_24_7", "boroughs_without_24_7"]
+        for t in self.thresholds:
+            cols += [f"beyond_{t:g}", f"pct_within_{t:g}"]
+        cols += [
+            "mean_minutes",
+            "p95_minutes",
+            f"beyond_65_plus_{t0:g}",
+            "counters_closed",
+            "crimes_per_day_at_closed",
+            "annual_savings",
+        ]
+        lines += _md_table(self.london[cols])
+        for r in self.london.itertuples():
+            if r.boroughs_without_24_7_names:
+                lines.append(f"- {r.scenario}: boroughs without a 24/7 counter: {r.boroughs_without_24_7_names}")
+            if r.counters_closed:
+                lines.append(
+                    f"- {r.scenario}: crime reports per day known for {r.crimes_known} of "
+                    f"{r.counters_closed} closed counters; annual savings "
+                    f"{'unknown (no costs in the scenario files)' if pd.isna(r.annual_savings) else r.annual_savings}."
+                )
+        lines += ["", "## By borough", ""]
+        wide = self.boroughs.pivot(index="borough_name", columns="scenario", values=f"beyond_{t0:g}")
+        wide = wide[list(self.london["scenario"])].reset_index()
+        lines += [f"Residents beyond {t0:g} minutes:", ""] + _md_table(wide)
+        lines += ["", "## Wards whose time worsens most", ""]
+        lines += _md_table(self.wards.head(60)) if len(self.wards) else ["(no change)"]
+        return "\n".join(lines) + "\n"
+
+
+def _md_table(frame: pd.DataFrame) -> list[str]:
+    def fmt(v: object) -> str:
+        if isinstance(v, float | np.floating):
+            return "" if np.isnan(v) else f"{v:,.1f}"
+        if isinstance(v, int | np.integer):
+            return f"{v:,}"
+        return str(v)
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return [head, rule, *rows, ""]
+
+
+def _figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str, float]:
+    pop = points["population"].to_numpy(float)
+    minutes = points["minutes"].to_numpy(float)
+    ok = points["reachable"].to_numpy(bool)
+    total = pop.sum()
+    out: dict[str, float] = {"population": int(total)}
+    for t in thresholds:
+        beyond = ~ok | (minutes > t)
+        out[f"beyond_{t:g}"] = int(pop[beyond].sum())
+        out[f"pct_within_{t:g}"] = 100 * (1 - pop[beyond].sum() / total) if total else np.nan
+    out["mean_minutes"] = float(np.average(minutes[ok], weights=pop[ok])) if pop[ok].sum() else np.nan
+    out["p95_minutes"] = weighted_quantile(minutes, pop, 0.95)
+    beyond0 = ~ok | (minutes > thresholds[0])
+    out[f"beyond_65_plus_{thresholds[0]:g}"] = int(points["pop_65_plus"].to_numpy()[beyond0].sum())
+    return out
+
+
+def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45.0, 60.0), top: int = 20) -> Comparison:
+    """Compare runs side by side; the first is the reference.
+
+    Parameters
+    ----------
+    runs
+        Scenario runs (in memory or from :func:`planner.run.load_run`).
+    thresholds
+        Minutes; figures are given for each.
+    top
+        Wards listed per scenario in the worsening table.
+
+    Returns
+    -------
+    Comparison
+        London, borough and ward tables.
+    """
+    if not runs:
+        raise ValueError("nothing to compare")
+    ref = runs[0]
+    ref_ids = set(ref.counters["station_id"])
+    boroughs = ref.boroughs
+    rows, brows, wrows = [], [], []
+    for run in runs:
+        c = run.counters
+        all_day = c.loc[c["open_24_7"].astype(bool)]
+        without = sorted(set(boroughs["borough_code"]) - set(all_day["borough_code"]))
+        names = dict(zip(boroughs["borough_code"], boroughs["borough_name"], strict=True))
+        closed = sorted(ref_ids - set(c["station_id"]))
+        closed_rows = ref.counters.loc[ref.counters["station_id"].isin(closed)]
+        crimes = pd.to_numeric(closed_rows.get("daily_crimes_reported_2017"), errors="coerce")
+        costs = run.scenario.costs or ref.scenario.costs
+        savings = np.nan
+        if costs is not None and closed:
+            known = [costs.cost(s) for s in closed]
+            if all(k is not None for k in known):
+                savings = float(sum(known))  # type: ignore[arg-type]
+        row = {
+            "scenario": run.name,
+            "counters_open": len(c),
+            "counters_24_7": len(all_day),
+            "boroughs_without_24_7": len(without),
+            "boroughs_without_24_7_names": "; ".join(names[b] for b in without),
+            **_figures(run.points, thresholds),
+            "counters_closed": len(closed),
+            "counters_closed_ids": ";".join(closed),
+            "crimes_per_day_at_closed": float(crimes.sum()) if crimes is not None and crimes.notna().any() else np.nan,
+            "crimes_known": int(crimes.notna().sum()) if crimes is not None else 0,
+            "annual_savings": savings,
+        }
+        rows.append(row)
+        for (code, name), group in run.points.groupby(["borough_code", "borough_name"]):
+            bc = c.loc[c["borough_code"] == code]
+            brows.append(
+                {
+                    "scenario": run.name,
+                    "borough_code": code,
+                    "borough_name": name,
+                    "counters_open": len(bc),
+                    "counters_24_7": int(bc["open_24_7"].astype(bool).sum()),
+                    **_figures(group, thresholds),
+                }
+            )
+        if run is not ref:
+            wrows.append(_worsening(ref, run, top))
+    wards = pd.concat(wrows, ignore_index=True) if wrows else pd.DataFrame()
+    return Comparison(pd.DataFrame(rows), pd.DataFrame(brows), wards, tuple(thresholds))
+
+
+def _ward_minutes(run: ScenarioRun) -> pd.Series:
+    p = run.points.loc[run.points["reachable"].astype(bool)]
+    pm = (p["minutes"] * p["population"]).groupby(p["ward_code"]).sum()
+    return pm / p.groupby("ward_code")["population"].sum().replace(0, np.nan)
+
+
+def _worsening(ref: ScenarioRun, run: ScenarioRun, top: int) -> pd.DataFrame:
+    before, after = _ward_minutes(ref), _ward_minutes(run)
+    table = run.wards.set_index("ward_code")[["ward_name", "borough_name", "population"]].copy()
+    table["minutes_before"] = before
+    table["minutes_after"] = after
+    table["change"] = table["minutes_after"] - table["minutes_before"]
+    table = table.dropna(subset=["change"]).sort_values(["change", "ward_code"], ascending=[False, True])
+    table.insert(0, "scenario", run.name)
+    table.insert(1, "reference", ref.name)
+    return table.head(top).reset_index()

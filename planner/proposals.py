@@ -1,0 +1,308 @@
+"""Scenario-level optimisation: propose a better plan, and community contact sessions.
+
+These functions take a scenario, run the exact models of
+:mod:`planner.optimise` on its travel matrix and write the results,
+including the proposed plan as a new scenario file that ``planner run``
+accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.errors import ScenarioError
+from planner.hubs import ward_sites
+from planner.io import write_csv, write_json
+from planner.optimise import CounterChoice, SessionPlan, choose_counters, plan_sessions, tradeoff
+from planner.run import RunContext, counter_boroughs
+from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
+from planner.stations import load_stations
+from planner.travel.base import TravelMatrix
+
+__all__ = ["Proposal", "propose", "sessions"]
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["min-counters", "max-coverage", "tradeoff"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What :func:`propose` found and wrote.
+
+    Attributes
+    ----------
+    choice
+        The optimal counters (None in trade-off mode).
+    curve
+        Trade-off table (trade-off mode).
+    current
+        The scenario's own plan: ``counters``, ``covered``, ``pct_covered``.
+    same_count
+        The optimum keeping as many counters as the scenario's plan.
+    scenario_file
+        The proposed plan as a scenario file.
+    """
+
+    choice: CounterChoice | None
+    curve: pd.DataFrame | None
+    current: dict
+    same_count: CounterChoice
+    scenario_file: Path | None
+    files: list[Path]
+
+
+def _candidates(
+    ctx: RunContext, spec: Scenario, source: str, extra: str | os.PathLike[str] | None
+) -> tuple[gpd.GeoDataFrame, TravelMatrix]:
+    stations = ctx.stations(spec, source)
+    matrix = ctx.matrix(spec, stations)
+    if extra is None:
+        return stations, matrix
+    new = load_stations(extra)
+    clash = sorted(set(new["station_id"]) & set(stations["station_id"]))
+    if clash:
+        raise ScenarioError(f"{extra}: candidate ids {clash} already exist in the stations file; rename them")
+    london = ctx.london(spec)
+    more = ctx.engine(spec).matrix(london.study_demand.points, new)
+    combined = pd.concat([stations, new], ignore_index=True)
+    merged = TravelMatrix(
+        np.hstack([matrix.minutes, more.minutes]),
+        matrix.origin_ids,
+        np.concatenate([matrix.destination_ids, more.destination_ids]),
+        matrix.origin_flags,
+    )
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=stations.crs), merged
+
+
+def propose(
+    scenario: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    context: RunContext | None = None,
+    mode: Mode = "max-coverage",
+    k: int | None = None,
+    target_pct: float | None = None,
+    threshold: float | None = None,
+    candidates: str | os.PathLike[str] | None = None,
+    solver: str | None = None,
+) -> Proposal:
+    """Propose the counters to keep, starting from a scenario's settings.
+
+    Parameters
+    ----------
+    scenario
+        Scenario file: its engine, demand, thresholds and counters.required /
+        counters.forbidden are used; its own plan is the point of comparison.
+    out
+        Folder for the proposal (scenario file, tables, report).
+    context
+        Shared caches.
+    mode
+        ``"min-counters"`` (a): the fewest counters with ``target_pct`` %
+        within the threshold; ``"max-coverage"`` (b): the most residents
+        within the threshold with ``k`` counters (default: as many as the
+        scenario keeps); ``"tradeoff"`` (c): the curve of k against coverage.
+    k, target_pct
+        As above.
+    threshold
+        Minutes (default: the scenario's first threshold).
+    candidates
+        Extra candidate sites (a stations-style file) besides every station.
+    solver
+        ``"cbc"`` or ``"highs"``.
+
+    Returns
+    -------
+    Proposal
+        Results and files written.
+    """
+    source = str(scenario)
+    spec = load_scenario(scenario)
+    ctx = context or RunContext()
+    london = ctx.london(spec)
+    stations, matrix = _candidates(ctx, spec, source, candidates)
+    t = threshold if threshold is not None else spec.threshold
+    if t <= 0:
+        raise ScenarioError(f"threshold must be positive (got {t})")
+    current, _ = resolve_counters(spec, ctx.stations(spec, source), source=source)
+    borough = counter_boroughs(stations, london.wards)
+    borough.index = stations["station_id"].to_numpy()
+    points = london.study_demand.points
+    need = sorted(london.study_wards["borough_code"].unique())
+    options = {
+        "boroughs": need,
+        "required": spec.counters.required,
+        "forbidden": spec.counters.forbidden,
+        "solver": solver,
+    }
+    pop = points["population"].to_numpy(float)
+    cur_mask = np.isin(matrix.destination_ids, current["station_id"])
+    cur_cov = int(pop[(matrix.minutes[:, cur_mask] <= t).any(axis=1)].sum())
+    current_info = {
+        "scenario": spec.name,
+        "counters": int(cur_mask.sum()),
+        "covered": cur_cov,
+        "pct_covered": 100 * cur_cov / pop.sum(),
+    }
+    same = choose_counters(matrix, points, borough, threshold=t, k=int(cur_mask.sum()), **options)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    choice, curve, proposal_file = None, None, None
+    if mode == "tradeoff":
+        curve = tradeoff(matrix, points, borough, threshold=t, **options)
+        files.append(write_csv(curve, folder / f"{spec.name}-tradeoff-{t:g}min.csv"))
+    else:
+        if mode == "min-counters":
+            if target_pct is None:
+                raise ScenarioError("min-counters mode needs a target: --target PCT (e.g. 99)")
+            choice = choose_counters(matrix, points, borough, threshold=t, target_pct=target_pct, **options)
+        else:
+            choice = choose_counters(matrix, points, borough, threshold=t, k=k or int(cur_mask.sum()), **options)
+        proposal_file = _write_proposal(spec, choice, current, stations, borough, matrix, folder, candidates)
+        files.append(proposal_file)
+    report = {
+        "scenario": spec.name,
+        "mode": mode,
+        "threshold": t,
+        "current_plan": current_info,
+        "optimum_same_count": {
+            "counters": len(same.open),
+            "covered": same.covered,
+            "pct_covered": same.pct_covered,
+            "open": same.open,
+            "status": same.report.status,
+            "gap": same.report.gap,
+        },
+        "proposal": None
+        if choice is None
+        else {
+            "counters": len(choice.open),
+            "covered": choice.covered,
+            "pct_covered": choice.pct_covered,
+            "open": choice.open,
+            "status": choice.report.status,
+            "gap": choice.report.gap,
+            "bound": choice.report.bound,
+            "file": str(proposal_file),
+        },
+    }
+    files.append(write_json(report, folder / f"{spec.name}-{mode}-report.json"))
+    return Proposal(choice, curve, current_info, same, proposal_file, files)
+
+
+def _write_proposal(
+    spec: Scenario,
+    choice: CounterChoice,
+    current: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame,
+    borough: pd.Series,
+    matrix: TravelMatrix,
+    folder: Path,
+    candidates: str | os.PathLike[str] | None,
+) -> Path:
+    # one 24/7 counter per borough: prefer one that is 24/7 today, else the one nearest the most residents
+    chosen = matrix.subset(choice.open)
+    nearest = chosen.nearest().table["station_id"].value_counts()
+    was_24_7 = set(current.loc[current["open_24_7"], "station_id"])
+    all_day = []
+    for _b, ids in pd.Series(choice.open).groupby(borough.reindex(choice.open).to_numpy()):
+        ranked = sorted(ids, key=lambda j: (j not in was_24_7, -int(nearest.get(j, 0)), j))
+        all_day.append(ranked[0])
+    name = f"{spec.name}-{choice.mode}-{len(choice.open)}"
+    stations_ref = spec.counters.stations
+    if candidates is not None:
+        combined = folder / f"{name}-stations.csv"
+        frame = pd.DataFrame(stations.drop(columns="geometry"))
+        frame["easting"], frame["northing"] = stations.geometry.x.round(1), stations.geometry.y.round(1)
+        write_csv(frame.drop(columns=["lat", "lon"], errors="ignore"), combined)
+        stations_ref = str(combined.resolve())
+    proposal = spec.model_copy(
+        update={
+            "name": name,
+            "description": f"Proposed by planner optimise ({choice.mode}) from {spec.name}: {len(choice.open)} counters, "
+            f"{choice.pct_covered:.2f}% of residents within {choice.threshold:g} minutes",
+            "counters": CounterSpec(
+                stations=stations_ref,
+                open=Selection(ids=choice.open),
+                twenty_four_seven=Selection(ids=sorted(all_day)),
+                required=spec.counters.required,
+                forbidden=spec.counters.forbidden,
+            ),
+        }
+    )
+    header = (
+        f"Proposed by `planner optimise --mode {choice.mode}` from scenario {spec.name}.\n"
+        f"Exact MIP: status {choice.report.status}, gap {choice.report.gap:.1e}. The 24/7 counter of each "
+        "borough is the one already 24/7, else the one nearest most residents."
+    )
+    path = folder / f"{name}.toml"
+    path.write_text(scenario_to_toml(Scenario.model_validate(proposal.model_dump()), header=header))
+    return path
+
+
+def sessions(
+    scenario: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    context: RunContext | None = None,
+    threshold: float | None = None,
+    sites: str | os.PathLike[str] | None = None,
+    max_km: float = 12.0,
+    solver: str | None = None,
+) -> SessionPlan:
+    """Where to hold community contact sessions for residents beyond the threshold under a plan.
+
+    Parameters
+    ----------
+    scenario
+        The plan.
+    out
+        Folder for ``<name>-sessions.csv`` (optional).
+    context
+        Shared caches.
+    threshold
+        Minutes (default: the scenario's first threshold).
+    sites
+        Candidate buildings (stations-style file); default every ward's
+        population-weighted centre.
+    max_km
+        Only sites within this distance of an uncovered resident are considered.
+    solver
+        ``"cbc"`` or ``"highs"``.
+    """
+    source = str(scenario)
+    spec = load_scenario(scenario)
+    ctx = context or RunContext()
+    london = ctx.london(spec)
+    stations = ctx.stations(spec, source)
+    counters, _ = resolve_counters(spec, stations, source=source)
+    t = threshold if threshold is not None else spec.threshold
+    nearest = ctx.matrix(spec, stations).subset(counters["station_id"].tolist()).nearest().table
+    beyond = ~nearest["reachable"].to_numpy() | (nearest["minutes"].to_numpy() > t)
+    points = london.study_demand.points.loc[beyond].reset_index(drop=True)
+    if sites is None:
+        cand = ward_sites(london.study_demand, london.study_wards)
+        label = london.study_wards.set_index("ward_code")
+        names = (label["ward_name"] + " (" + label["borough_name"] + ")").rename(None)
+    else:
+        cand = load_stations(sites).rename(columns={"station_id": "site_id"})
+        cand["station_id"] = cand["site_id"]
+        names = cand.set_index("site_id")["name"] if "name" in cand else pd.Series(dtype=str)
+    if len(points):
+        near = cand.geometry.apply(lambda g: points.distance(g).min() <= max_km * 1000)
+        cand = cand.loc[near].reset_index(drop=True)
+    matrix = ctx.engine(spec).matrix(points, cand.assign(station_id=cand["site_id"]))
+    plan = plan_sessions(matrix, points.set_index("point_id")["population"], names, threshold=t, solver=solver)
+    if out is not None:
+        write_csv(plan.sites, Path(out) / f"{spec.name}-sessions-{t:g}min.csv")
+    return plan

@@ -1,0 +1,270 @@
+"""Closure scenarios as TOML files, validated with pydantic.
+
+A scenario names the open counters (by id or by a status column of the
+stations file) and which of them are open 24/7, the travel-time engine and
+its parameters, the thresholds, the demand year, the hub settings and,
+optionally, costs.  See ``scenarios/*.toml`` for commented examples.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.errors import ScenarioError
+
+__all__ = [
+    "CostSpec",
+    "CounterSpec",
+    "EngineSpec",
+    "HubSpec",
+    "Scenario",
+    "Selection",
+    "load_scenario",
+    "resolve_counters",
+    "scenario_to_toml",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Selection(_Model):
+    """Stations chosen by a status column, by ids, or both.
+
+    ``column``/``values`` select rows whose column takes one of the values;
+    ``ids`` lists station ids; ``add`` and ``remove`` adjust either.
+    """
+
+    column: str | None = None
+    values: list[str] = Field(default_factory=list)
+    ids: list[str] = Field(default_factory=list)
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Selection:
+        if self.column is None and not self.ids and not self.add:
+            raise ValueError("give column and values, or ids")
+        if self.column is not None and not self.values:
+            raise ValueError(f"column {self.column!r} needs a non-empty values list")
+        for name in ("ids", "add", "remove"):
+            items = getattr(self, name)
+            dup = sorted({i for i in items if items.count(i) > 1})
+            if dup:
+                raise ValueError(f"duplicate station ids in {name}: {dup}")
+        return self
+
+
+class CounterSpec(_Model):
+    """Which counters are open, which are 24/7, and optimiser constraints."""
+
+    stations: str | None = Field(default=None, description="stations file, relative to the data directory")
+    open: Selection
+    twenty_four_seven: Selection | None = None
+    required: list[str] = Field(default_factory=list, description="counters the optimiser must keep")
+    forbidden: list[str] = Field(default_factory=list, description="counters the optimiser may not keep")
+
+    @model_validator(mode="after")
+    def _no_conflict(self) -> CounterSpec:
+        both = sorted(set(self.required) & set(self.forbidden))
+        if both:
+            raise ValueError(f"counters {both} are both required and forbidden")
+        return self
+
+
+class EngineSpec(_Model):
+    """Travel-time engine and its parameters."""
+
+    name: Literal["transit", "network", "crowfly"] = "transit"
+    osm: str | None = None
+    params: dict[str, float | str] = Field(default_factory=dict)
+
+
+class HubSpec(_Model):
+    """Ward-hub settings."""
+
+    enabled: bool = True
+    wards_per_hub: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (4, 5)
+    hubs: int | str | None = None
+    engine: Literal["transit", "network", "crowfly"] = "crowfly"
+    solver: Literal["cbc", "highs"] = "cbc"
+
+    @field_validator("wards_per_hub")
+    @classmethod
+    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] > v[1]:
+            raise ValueError(f"smallest hub size {v[0]} is larger than the largest {v[1]}")
+        return v
+
+
+class CostSpec(_Model):
+    """Annual running costs of counters, where known."""
+
+    currency: str = "GBP"
+    annual_cost_per_counter: float | None = Field(default=None, ge=0)
+    by_station: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    def cost(self, station_id: str) -> float | None:
+        return self.by_station.get(station_id, self.annual_cost_per_counter)
+
+
+class Scenario(_Model):
+    """One closure scenario."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    counters: CounterSpec
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+    thresholds: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [45.0, 60.0], min_length=1)
+    demand_year: Literal[2019, 2020] = 2019
+    ward_year: Literal[2014, 2018] = 2014
+    include_city: bool = False
+    hubs: HubSpec = Field(default_factory=HubSpec)
+    costs: CostSpec | None = None
+    notes: str = ""
+
+    @property
+    def threshold(self) -> float:
+        """The primary threshold (the first listed)."""
+        return self.thresholds[0]
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) or err["type"] == "missing" else f" (got {got!r})"
+        lines.append(f"  {loc}: {msg}{shown}")
+    return f"{path}: invalid scenario\n" + "\n".join(lines)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        A TOML scenario file.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the field and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file {path} does not exist")
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(path, exc)) from exc
+
+
+def _select(stations: gpd.GeoDataFrame, sel: Selection, where: str) -> list[str]:
+    ids = set()
+    known = set(stations["station_id"])
+    if sel.column is not None:
+        if sel.column not in stations.columns:
+            cols = [c for c in stations.columns if c not in ("geometry", "station_id")]
+            raise ScenarioError(f"{where}.column: the stations file has no column {sel.column!r}; columns: {cols}")
+        present = set(stations[sel.column].astype(str))
+        missing = sorted(set(sel.values) - present)
+        if missing:
+            raise ScenarioError(
+                f"{where}.values: {missing} never occur in column {sel.column!r}; values present: {sorted(present)}"
+            )
+        ids |= set(stations.loc[stations[sel.column].astype(str).isin(sel.values), "station_id"])
+    for field, items in (("ids", sel.ids), ("add", sel.add), ("remove", sel.remove)):
+        unknown = sorted(set(items) - known)
+        if unknown:
+            raise ScenarioError(f"{where}.{field}: unknown station id(s) {unknown}; see the stations file's id column")
+    ids |= set(sel.ids) | set(sel.add)
+    ids -= set(sel.remove)
+    return sorted(ids)
+
+
+def resolve_counters(
+    scenario: Scenario, stations: gpd.GeoDataFrame, *, source: str = "scenario"
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The scenario's open counters and the ids of those open 24/7.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    stations
+        Every station of the stations file.
+    source
+        Names the scenario in error messages (usually its file).
+
+    Returns
+    -------
+    counters, twenty_four_seven
+        The open counters (sorted by id) and the 24/7 subset's ids.
+    """
+    spec = scenario.counters
+    open_ids = _select(stations, spec.open, f"{source}: counters.open")
+    if not open_ids:
+        raise ScenarioError(f"{source}: counters.open selects no station")
+    known = set(stations["station_id"])
+    for field in ("required", "forbidden"):
+        unknown = sorted(set(getattr(spec, field)) - known)
+        if unknown:
+            raise ScenarioError(f"{source}: counters.{field}: unknown station id(s) {unknown}")
+    all_day: list[str] = []
+    if spec.twenty_four_seven is not None:
+        all_day = _select(stations, spec.twenty_four_seven, f"{source}: counters.twenty_four_seven")
+        all_day = [s for s in all_day if s in set(open_ids)]
+    counters = stations.loc[stations["station_id"].isin(open_ids)].sort_values("station_id").reset_index(drop=True)
+    counters["open_24_7"] = counters["station_id"].isin(all_day)
+    return counters, all_day
+
+
+def scenario_to_toml(scenario: Scenario, *, header: str = "") -> str:
+    """Write a scenario as TOML text (for optimiser proposals)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        raise TypeError(type(v))
+
+    def table(prefix: str, data: dict[str, Any], out: list[str]) -> None:
+        scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
+        nested = {k: v for k, v in data.items() if isinstance(v, dict)}
+        if prefix and (scalars or not nested):
+            out.append(f"\n[{prefix}]")
+        for k, v in scalars.items():
+            if isinstance(v, list) and not v:
+                continue
+            out.append(f"{k} = {value(v)}")
+        for k, v in nested.items():
+            table(f"{prefix}.{k}" if prefix else k, v, out)
+
+    lines = [f"# {line}" for line in header.splitlines()] if header else []
+    table("", scenario.model_dump(mode="python", exclude_defaults=False), lines)
+    return "\n".join(lines).strip() + "\n"

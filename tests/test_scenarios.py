@@ -1,0 +1,208 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.compare import compare_runs
+from planner.errors import InfeasibleError, ScenarioError
+from planner.optimise import choose_counters, plan_sessions
+from planner.run import load_run, run_scenario
+from planner.scenario import load_scenario, resolve_counters
+from planner.travel.base import TravelMatrix
+from tests.conftest import REPO
+
+SCENARIOS = REPO / "scenarios"
+GOOD = """
+name = "t"
+[counters]
+open = { column = "status_final_nov2017", values = ["retain", "new"] }
+"""
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"])
+def test_shipped_scenarios_parse(name):
+    s = load_scenario(SCENARIOS / f"{name}.toml")
+    assert s.name == name
+    assert s.thresholds == [45, 60]
+    assert s.engine.name == "transit"
+    assert "#" in (SCENARIOS / f"{name}.toml").read_text()  # uncertainties are stated in comments
+
+
+def test_defaults(tmp_path):
+    s = load_scenario(write(tmp_path, GOOD))
+    assert s.demand_year == 2019 and s.hubs.wards_per_hub == (4, 5) and s.threshold == 45
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ("thresholds = [45, 0]\n", r"thresholds\.1: Input should be greater than 0"),
+        ('[engine]\nname = "teleport"\n', r"engine\.name: Input should be 'transit', 'network' or 'crowfly'"),
+        ("[counters.extra]\nx = 1\n", r"counters\.extra: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_fields_name_file_and_field(tmp_path, snippet, message):
+    path = write(
+        tmp_path, GOOD.replace('name = "t"', 'name = "t"\n' + snippet) if "counters." not in snippet else GOOD + snippet
+    )
+    with pytest.raises(ScenarioError, match=message) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value)
+
+
+def test_duplicate_ids(tmp_path):
+    text = 'name = "t"\n[counters]\nopen = { ids = ["acton", "acton"] }\n'
+    with pytest.raises(ScenarioError, match=r"duplicate station ids in ids: \['acton'\]"):
+        load_scenario(write(tmp_path, text))
+
+
+def test_required_and_forbidden(tmp_path):
+    text = GOOD + 'required = ["acton"]\nforbidden = ["acton"]\n'
+    with pytest.raises(ScenarioError, match=r"\['acton'\] are both required and forbidden"):
+        load_scenario(write(tmp_path, text))
+
+
+def test_not_toml(tmp_path):
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(write(tmp_path, "name = \n"))
+
+
+def test_hand_solved_optimiser():
+    # P1 (100) is covered by A; P2 (50) by B; P3 (10) by B and C.  A and B are in borough X, C in Y.
+    minutes = np.array([[10, 99, 99], [99, 10, 99], [99, 10, 10]], dtype=float)
+    matrix = TravelMatrix(minutes, np.array(["P1", "P2", "P3"], dtype=object), np.array(["A", "B", "C"], dtype=object))
+    points = pd.DataFrame({"population": [100, 50, 10], "ward_name": "w", "borough_name": "b"})
+    borough = pd.Series({"A": "X", "B": "X", "C": "Y"})
+    # (b) k = 2 with every borough keeping a counter: {A, C} covers 110 (beats {B, C}: 60)
+    best = choose_counters(matrix, points, borough, threshold=45, k=2)
+    assert best.open == ["A", "C"] and best.covered == 110 and best.report.status == "optimal"
+    # without the borough rule {A, B} covers 160
+    assert choose_counters(matrix, points, borough, threshold=45, k=2, boroughs=[]).open == ["A", "B"]
+    # (a) everyone covered needs A and B, plus C for borough Y
+    assert choose_counters(matrix, points, borough, threshold=45, target_pct=100).open == ["A", "B", "C"]
+    # forbidding A makes 100% impossible, and the message names the residents
+    with pytest.raises(InfeasibleError, match="100 residents in 1 ward"):
+        choose_counters(matrix, points, borough, threshold=45, target_pct=100, forbidden=["A"])
+    with pytest.raises(InfeasibleError, match="use k >= 2"):
+        choose_counters(matrix, points, borough, threshold=45, k=1)
+    with pytest.raises(InfeasibleError, match="both required and forbidden"):
+        choose_counters(matrix, points, borough, threshold=45, k=2, required=["A"], forbidden=["A"])
+
+
+def test_hand_solved_sessions():
+    minutes = np.array([[10, 99], [99, 10], [30, 30]], dtype=float)
+    matrix = TravelMatrix(minutes, np.array(["P1", "P2", "P3"], dtype=object), np.array(["S1", "S2"], dtype=object))
+    plan = plan_sessions(matrix, pd.Series({"P1": 5, "P2": 7, "P3": 1}), pd.Series({"S1": "One", "S2": "Two"}))
+    assert plan.sessions_needed == 2
+    assert plan.sites.to_dict("list") == {
+        "site_id": ["S2", "S1"],
+        "name": ["Two", "One"],
+        "residents": [8, 5],
+        "points": [2, 1],
+    }
+
+
+@pytest.fixture(scope="module")
+def context(data_dir):
+    from planner.run import RunContext
+
+    return RunContext(data_dir)
+
+
+@pytest.fixture(scope="module")
+def runs(context, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    return [
+        run_scenario(SCENARIOS / f"{n}.toml", out=out, context=context, maps=False)
+        for n in ("baseline-2017", "mopac-draft-2017", "mopac-final-2017")
+    ]
+
+
+@pytest.mark.data
+def test_three_scenarios_run_on_the_mirror(runs):
+    base, draft, final = runs
+    assert len(base.counters) == 73 and len(final.counters) == 34
+    assert int(final.counters["open_24_7"].sum()) == 32
+    assert final.hubs.n_hubs == 149
+    for run in runs:
+        files = {p.name for p in run.out_dir.iterdir()}
+        assert {"manifest.json", "summary.json", "access_points.csv", "access.gpkg", "counters.csv", "hubs"} <= files
+    b, f = base.access[45].london.iloc[0], final.access[45].london.iloc[0]
+    assert f["beyond"] > b["beyond"] and f["mean_minutes"] > b["mean_minutes"]
+
+
+@pytest.mark.data
+def test_comparison_matches_per_scenario_results(runs):
+    comparison = compare_runs(runs)
+    for run, row in zip(runs, comparison.london.itertuples(), strict=True):
+        for t in (45, 60):
+            lon = run.access[t].london.iloc[0]
+            assert getattr(row, f"beyond_{t}") == lon["beyond"]
+            assert getattr(row, f"pct_within_{t}") == pytest.approx(lon["pct_within"])
+        assert row.mean_minutes == pytest.approx(run.access[45].london.iloc[0]["mean_minutes"])
+        assert row.p95_minutes == pytest.approx(run.access[45].london.iloc[0]["p95_minutes"])
+        assert row.beyond_65_plus_45 == run.access[45].london.iloc[0]["beyond_65_plus"]
+    # boroughs add up to London
+    sums = comparison.boroughs.groupby("scenario")["beyond_45"].sum()
+    assert sums.to_dict() == dict(zip(comparison.london["scenario"], comparison.london["beyond_45"], strict=True))
+    # reading the runs back from disk gives the same table
+    again = compare_runs([load_run(r.out_dir) for r in runs])
+    pd.testing.assert_frame_equal(comparison.london, again.london)
+    final = comparison.london.iloc[2]
+    assert final.counters_closed == 41  # 38 closures + 3 under consideration, against the 73
+    assert final.boroughs_without_24_7 == 0
+    assert comparison.london.iloc[1].boroughs_without_24_7_names == "Barking and Dagenham; Bexley"
+
+
+@pytest.mark.data
+def test_bad_input_writes_no_output_folder(context, tmp_path):
+    out = tmp_path / "out"
+    cases = {
+        "unknown-id": '[counters]\nopen = { ids = ["acton", "atlantis"] }\n',
+        "unknown-value": '[counters]\nopen = { column = "status_final_nov2017", values = ["maybe"] }\n',
+        "infeasible": GOOD.split("\n", 2)[2] + "[hubs]\nhubs = 155\n",
+    }
+    messages = {
+        "unknown-id": r"unknown station id\(s\) \['atlantis'\]",
+        "unknown-value": r"values present",
+        "infeasible": "155 hubs is out of reach",
+    }
+    for name, body in cases.items():
+        path = write(tmp_path, f'name = "{name}"\n' + body, f"{name}.toml")
+        with pytest.raises((ScenarioError, InfeasibleError), match=messages[name]):
+            run_scenario(path, out=out, context=context, maps=False)
+        assert not (out / name).exists()
+        assert not [p for p in out.glob(f".{name}-*")] if out.exists() else True
+
+
+@pytest.mark.data
+def test_optimiser_proposal_runs(context, tmp_path):
+    from planner.proposals import propose
+
+    result = propose(SCENARIOS / "mopac-final-2017.toml", out=tmp_path, context=context, mode="max-coverage")
+    assert result.same_count.covered >= result.current["covered"]
+    assert result.choice.report.status == "optimal"
+    proposal = load_scenario(result.scenario_file)
+    run = run_scenario(result.scenario_file, out=tmp_path / "runs", context=context, maps=False, hubs=False)
+    assert len(run.counters) == len(result.choice.open) == 34
+    assert (
+        run.access[45].london.iloc[0]["population"] - run.access[45].london.iloc[0]["beyond"] == result.choice.covered
+    )
+    assert int(run.counters["open_24_7"].sum()) == 32
+    assert proposal.counters.open.ids == result.choice.open
+
+
+@pytest.mark.data
+def test_resolve_counters_real(context):
+    spec = load_scenario(SCENARIOS / "mopac-draft-2017.toml")
+    counters, all_day = resolve_counters(spec, context.london(spec).stations)
+    assert len(counters) == 33 and len(all_day) == 30
+    assert {"barking-learning-centre", "pinner", "church-street"} <= set(counters["station_id"])
+    assert isinstance(Path(SCENARIOS), Path)
