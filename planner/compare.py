@@ -80,7 +80,7 @@ class Comparison:
         lines += ["", "## By borough", ""]
         wide = self.boroughs.pivot(index="borough_name", columns="scenario", values=f"beyond_{t0:g}")
         wide = wide[list(self.london["scenario"])].reset_index()
-        lines += [f"Residents beyond {t0:g} minutes:", ""] + _md_table(wide)
+        lines += [f"Residents beyond {t0:g} minutes:", "", *_md_table(wide)]
         lines += ["", "## Wards whose time worsens most", ""]
         lines += _md_table(self.wards.head(60)) if len(self.wards) else ["(no change)"]
         return "\n".join(lines) + "\n"

@@ -229,8 +229,10 @@ def _write_proposal(
     proposal = spec.model_copy(
         update={
             "name": name,
-            "description": f"Proposed by planner optimise ({choice.mode}) from {spec.name}: {len(choice.open)} counters, "
-            f"{choice.pct_covered:.2f}% of residents within {choice.threshold:g} minutes",
+            "description": (
+                f"Proposed by planner optimise ({choice.mode}) from {spec.name}: {len(choice.open)} counters, "
+                f"{choice.pct_covered:.2f}% of residents within {choice.threshold:g} minutes"
+            ),
             "counters": CounterSpec(
                 stations=stations_ref,
                 open=Selection(ids=choice.open),

@@ -127,7 +127,7 @@ def runs(context, tmp_path_factory):
 
 @pytest.mark.data
 def test_three_scenarios_run_on_the_mirror(runs):
-    base, draft, final = runs
+    base, _draft, final = runs
     assert len(base.counters) == 73 and len(final.counters) == 34
     assert int(final.counters["open_24_7"].sum()) == 32
     assert final.hubs.n_hubs == 149
