@@ -360,10 +360,17 @@ def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, o
                     context=context,
                     maps=maps,
                     offline_maps=not online,
+                    reference=runs[0].out_dir if runs else None,
                     progress=lambda msg: progress.update(task, description=msg),
                 )
             )
             progress.update(task, advance=1)
+        if maps and len(runs) > 1:
+            from planner.maps import write_change_map
+
+            progress.update(task, description="change map")
+            change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
+            console.print(f"Change map ({runs[0].name} → {runs[-1].name}): {change}")
     return runs
 
 
@@ -517,3 +524,26 @@ def sessions_cmd(
     for r in plan.sites.itertuples():
         table.add_row(str(r.name), f"{r.residents:,}")
     console.print(table)
+
+
+@app.command("maps")
+def maps_cmd(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders; with several, the first is the reference.")],
+    online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for the change map (default: beside the runs).")] = None,
+) -> None:
+    """Write the access, hub and resident maps of runs, and a change map for several."""
+    from planner.maps import write_change_map, write_maps
+
+    try:
+        written = []
+        for i, folder in enumerate(run_dirs):
+            reference = run_dirs[0] if i > 0 else None
+            written += write_maps(folder, reference_dir=reference, offline=not online)
+        if len(run_dirs) > 1:
+            target = (out or run_dirs[-1].parent / "maps") / "change.html"
+            written.append(write_change_map(run_dirs, target, offline=not online))
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    for path in written:
+        console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -196,6 +196,7 @@ def run_scenario(
     data: str | os.PathLike[str] | None = None,
     maps: bool = True,
     offline_maps: bool = True,
+    reference: str | os.PathLike[str] | None = None,
     hubs: bool | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ScenarioRun:
@@ -215,6 +216,9 @@ def run_scenario(
         Write the interactive maps.
     offline_maps
         Embed every script and stylesheet in the maps.
+    reference
+        A run folder to compare against in the maps (closing and new
+        counters, "today" in the resident view).
     hubs
         Override the scenario's ``hubs.enabled``.
     progress
@@ -262,12 +266,13 @@ def run_scenario(
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=final.parent))
     try:
+        os.chmod(tmp, 0o755)
         _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
         if maps:
             from planner.maps import write_run_maps
 
             step(f"{spec.name}: maps")
-            write_run_maps(run, tmp, london=london, counters=counters, offline=offline_maps)
+            write_run_maps(run, tmp, reference=reference, offline=offline_maps)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -308,7 +313,11 @@ def _write_run(
     source: str,
 ) -> None:
     write_csv(counters, folder / "counters.csv")
-    write_gpkg(counters, folder / "counters.gpkg", "counters")
+    stations = ctx.stations(run.scenario, source).copy()
+    open_ids = set(counters["station_id"])
+    stations["open"] = stations["station_id"].isin(open_ids)
+    stations["open_24_7"] = stations["station_id"].isin(set(counters.loc[counters["open_24_7"], "station_id"]))
+    write_gpkg(stations, folder / "stations.gpkg", "stations")
     points = run.points.copy()
     for t in run.scenario.thresholds:
         points[f"beyond_{t:g}"] = run.access[t].points["beyond"].to_numpy()

@@ -75,3 +75,17 @@ def make_wards(n: int = 3, *, borough: str = "E09000002", x0: float = 530000, y0
         geometry=[square(x0 + 1000 * i, y0) for i in range(n)],
         crs="EPSG:27700",
     )
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Show the maps' load times measured in the browser tests."""
+    times = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "map_load_seconds"
+    ]
+    if times:
+        terminalreporter.write_sep("-", "map load times (headless Chromium, offline)")
+        for line in sorted(times):
+            terminalreporter.write_line(line)
