@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import ClassVar
 
 import folium
 import geopandas as gpd
@@ -78,8 +79,8 @@ SIMPLIFY_M = 20.0
 class _LeafletMap(folium.Map):
     """A folium map that loads Leaflet only (no jQuery, Bootstrap or icon fonts)."""
 
-    default_js = [("leaflet", _LEAFLET_JS)]
-    default_css = [("leaflet_css", _LEAFLET_CSS)]
+    default_js: ClassVar[list[tuple[str, str]]] = [("leaflet", _LEAFLET_JS)]
+    default_css: ClassVar[list[tuple[str, str]]] = [("leaflet_css", _LEAFLET_CSS)]
 
 
 def _asset(name: str) -> str:
