@@ -36,6 +36,7 @@ def main(
     """Plan where the public can reach the police."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+    logging.getLogger("distributed").setLevel(max(level, logging.WARNING))
     # Data warnings are logged by the library; don't print them twice.
     warnings.simplefilter("ignore", PlannerWarning)
 
@@ -547,3 +548,102 @@ def maps_cmd(
         raise _fail(exc) from exc
     for path in written:
         console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    scenario: Annotated[Path, typer.Argument(help="The plan to sweep.")],
+    kind: Annotated[str, typer.Option(help="marginal, pairs or grid.")] = "marginal",
+    data: DataOpt = None,
+    plans: Annotated[
+        list[Path] | None, typer.Option("--plan", help="Grid: also evaluate this plan (repeatable).")
+    ] = None,
+    bus_speed: Annotated[str | None, typer.Option(help="Grid: bus speeds, km/h, e.g. 12,15,18.")] = None,
+    walk_speed: Annotated[str | None, typer.Option(help="Grid: walking speeds, km/h.")] = None,
+    bus_wait: Annotated[str | None, typer.Option(help="Grid: bus waits, minutes.")] = None,
+    rail_wait: Annotated[str | None, typer.Option(help="Grid: rail waits, minutes.")] = None,
+    thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.")] = 64,
+    out: OutOpt = Path("out/sweeps"),
+) -> None:
+    """Closure and sensitivity sweeps on Dask; resumes an interrupted sweep."""
+    from planner.sweep import grid_from_options, run_sweep
+
+    if kind not in ("marginal", "pairs", "grid"):
+        raise _fail(ValueError(f"unknown sweep kind {kind!r}; choose marginal, pairs or grid"))
+    grid = grid_from_options(
+        {
+            "bus_speed_kmh": bus_speed,
+            "walk_speed_kmh": walk_speed,
+            "bus_wait_min": bus_wait,
+            "rail_wait_min": rail_wait,
+            "threshold": thresholds,
+        }
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} chunks"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task(f"sweep ({kind})", total=None)
+        try:
+            result = run_sweep(
+                scenario,
+                kind=kind,
+                out=out,
+                data=data,
+                grid=grid,
+                plans=plans,  # type: ignore[arg-type]
+                scheduler=scheduler,
+                workers=workers,
+                chunk_size=chunk_size,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except PlannerError as exc:
+            raise _fail(exc) from exc
+    console.print(
+        f"{len(result.results):,} scenarios in {result.seconds:.1f}s ({result.computed} chunks computed, "
+        f"{result.reused} reused) → {result.folder}"
+    )
+    if kind == "grid":
+        cols = [c for c in result.results.columns if c.startswith("param_")] + ["threshold"]
+        table = Table(
+            *[c.removeprefix("param_") for c in cols],
+            "plan",
+            "beyond",
+            "% within",
+            "optimum beyond (same count)",
+            "optimiser's choice: counters changed",
+            title="Sensitivity",
+        )
+        for r in result.results.itertuples(index=False):
+            d = r._asdict()
+            changed = "" if pd_isna(d["optimum_changes"]) else str(int(d["optimum_changes"]))
+            table.add_row(
+                *[f"{d[c]:g}" for c in cols],
+                d["plan"],
+                f"{int(d['beyond']):,}",
+                f"{d['pct_within']:.2f}",
+                f"{int(d['optimum_beyond']):,}",
+                changed,
+            )
+        console.print(table)
+        return
+    table = Table("counter", "residents losing 45-min access if it alone closes", title="Most critical counters")
+    for r in result.critical.head(10).itertuples():
+        table.add_row(str(r.name), f"{r.residents_losing_access:,}")
+    console.print(table)
+    wt = Table(
+        "ward",
+        "borough",
+        "closure scenarios that leave residents beyond",
+        "most residents lost",
+        title="Most fragile wards",
+    )
+    for r in result.fragile.head(10).itertuples():
+        wt.add_row(r.ward_name, r.borough_name, f"{r.scenarios_losing:,}", f"{r.max_residents_lost:,.0f}")
+    console.print(wt)

@@ -1,0 +1,154 @@
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.assess import assess
+from planner.errors import SchedulerError
+from planner.scenario import load_scenario, resolve_counters
+from planner.sweep import Evaluator, cached_matrix, closure_index, connect, run_sweep
+from tests.conftest import REPO
+
+FINAL = REPO / "scenarios" / "mopac-final-2017.toml"
+
+
+def small_evaluator(seed=0, points=30, counters=8):
+    rng = np.random.default_rng(seed)
+    minutes = rng.uniform(1, 90, size=(points, counters))
+    minutes[rng.random(minutes.shape) < 0.1] = np.inf
+    return Evaluator(
+        minutes,
+        rng.integers(0, 500, points),
+        rng.integers(0, 50, points),
+        np.array([f"c{i}" for i in range(counters)], dtype=object),
+        np.array([f"w{i % 5}" for i in range(points)], dtype=object),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 1000), data=st.data())
+def test_fast_closures_equal_the_general_minimum(seed, data):
+    ev = small_evaluator(seed)
+    plan = np.array(data.draw(st.lists(st.booleans(), min_size=8, max_size=8)))
+    open_ids = list(ev.counter_ids[plan])
+    closures = (
+        data.draw(
+            st.lists(
+                st.lists(st.sampled_from(open_ids), min_size=1, max_size=3, unique=True).map(tuple),
+                min_size=1,
+                max_size=10,
+            )
+        )
+        if open_ids
+        else [()]
+    )
+    if not open_ids:
+        return
+    fast = ev.closure_times(plan, closure_index(ev, closures))
+    masks = np.repeat(plan[None, :], len(closures), axis=0)
+    for row, closed in enumerate(closures):
+        masks[row, np.isin(ev.counter_ids, closed)] = False
+    assert np.array_equal(fast, ev.times(masks))
+
+
+def test_evaluator_by_hand():
+    minutes = np.array([[10.0, 50.0], [60.0, 20.0], [np.inf, 40.0]])
+    ev = Evaluator(
+        minutes,
+        np.array([100, 10, 1]),
+        np.array([5, 1, 0]),
+        np.array(["a", "b"], dtype=object),
+        np.array(["w", "w", "v"], dtype=object),
+    )
+    f = ev.figures(np.array([[True, True], [True, False]]), 45)
+    assert f["beyond"].tolist() == [0, 11]  # closing b leaves the 10 and the unreachable 1 beyond
+    assert f["unreachable"].tolist() == [0, 1]
+    assert f["beyond_65_plus"].tolist() == [0, 1]
+    assert f.loc[0, "mean_minutes"] == pytest.approx((100 * 10 + 10 * 20 + 40) / 111)
+
+
+@pytest.mark.data
+def test_cached_matrix_equals_full_assessment(data_dir, tmp_path):
+    from planner.run import RunContext
+
+    ctx = RunContext(data_dir)
+    for name in ("baseline-2017", "mopac-draft-2017", "mopac-final-2017"):
+        spec = load_scenario(REPO / "scenarios" / f"{name}.toml")
+        matrix = cached_matrix(ctx, spec, cache_dir=tmp_path)
+        again = cached_matrix(ctx, spec, cache_dir=tmp_path)  # from disk
+        assert np.array_equal(matrix.minutes, again.minutes)
+        london = ctx.london(spec)
+        pts = london.study_demand.points
+        ev = Evaluator(
+            again.minutes,
+            pts["population"].to_numpy(),
+            pts["pop_65_plus"].to_numpy(),
+            again.destination_ids,
+            pts["ward_code"].to_numpy(),
+        )
+        counters, _ = resolve_counters(spec, london.stations)
+        fast = ev.figures(ev.mask(counters["station_id"])[None, :], 45).iloc[0]
+        full = assess(london.study_demand, counters, ctx.engine(spec), threshold=45).london.iloc[0]
+        for col in ("beyond", "beyond_65_plus", "unreachable"):
+            assert fast[col] == full[col], (name, col)
+        for col in ("pct_within", "mean_minutes", "p95_minutes"):
+            assert fast[col] == pytest.approx(full[col], rel=1e-12), (name, col)
+    assert len(list(tmp_path.glob("matrix-*.npz"))) == 1  # one engine setting, one cached matrix
+
+
+@pytest.mark.data
+def test_local_cluster_equals_serial(data_dir, tmp_path):
+    serial = run_sweep(FINAL, kind="pairs", out=tmp_path / "serial", data=data_dir, serial=True, chunk_size=100)
+    client = connect(workers=2)
+    try:
+        parallel = run_sweep(FINAL, kind="pairs", out=tmp_path / "dask", data=data_dir, client=client, chunk_size=100)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    assert len(serial.results) == 34 + 34 * 33 // 2
+    pd.testing.assert_frame_equal(serial.results, parallel.results)
+    pd.testing.assert_frame_equal(serial.critical, parallel.critical)
+    pd.testing.assert_frame_equal(serial.fragile, parallel.fragile)
+    top = serial.critical.iloc[0]
+    assert top["station_id"] == "bromley" and top["residents_losing_access"] > 100_000
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.data
+def test_resume_after_interruption(data_dir, tmp_path):
+    def stop_after_two(done, total):
+        if done == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_sweep(
+            FINAL, kind="marginal", out=tmp_path, data=data_dir, serial=True, chunk_size=5, progress=stop_after_two
+        )
+    resumed = run_sweep(FINAL, kind="marginal", out=tmp_path, data=data_dir, serial=True, chunk_size=5)
+    assert (resumed.reused, resumed.computed) == (2, 5)  # 34 counters in chunks of 5: 7 chunks
+    fresh = run_sweep(FINAL, kind="marginal", out=tmp_path / "fresh", data=data_dir, serial=True, chunk_size=5)
+    pd.testing.assert_frame_equal(resumed.results, fresh.results)
+
+
+def test_bad_scheduler_address():
+    with pytest.raises(SchedulerError, match=r"could not reach a Dask scheduler at 'tcp://127\.0\.0\.1:9'"):
+        connect("tcp://127.0.0.1:9", timeout=2)
+
+
+@pytest.mark.data
+def test_grid_sweep_bus_speed(data_dir, tmp_path):
+    result = run_sweep(
+        FINAL, kind="grid", out=tmp_path, data=data_dir, grid={"bus_speed_kmh": [12.0, 15.0, 18.0]}, serial=True
+    )
+    beyond = result.results.set_index("param_bus_speed_kmh")["beyond"]
+    assert beyond[12.0] > beyond[15.0] > beyond[18.0]
+    assert beyond[15.0] == 130_227
+    assert result.results.set_index("param_bus_speed_kmh")["optimum_changes"][15.0] == 0
+    assert list(itertools.chain(result.results["plan"].unique())) == ["mopac-final-2017"]
