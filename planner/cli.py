@@ -257,6 +257,13 @@ def hubs_cmd(
     solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
     engine: Annotated[str, typer.Option(help="Travel engine for residents' trips to hub sites.")] = "crowfly",
     gap: Annotated[float, typer.Option(help="Relative optimality gap accepted.")] = 0.0,
+    population_per_hub: Annotated[
+        str | None, typer.Option(help="Workload balance: LOW-HIGH residents per hub.")
+    ] = None,
+    join_boroughs: Annotated[
+        list[str] | None,
+        typer.Option(help="Plan these boroughs as one (CODE,CODE), so hubs may cross their line; repeatable."),
+    ] = None,
     year: Annotated[int, typer.Option(help="Population year.")] = 2019,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/hubs"),
 ) -> None:
@@ -267,6 +274,8 @@ def hubs_cmd(
     from planner.travel import make_engine
 
     size = _range(wards_per_hub, "--wards-per-hub")
+    bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
+    join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []]
     try:
         london = load_london(data, demand_year=year)
         eng = make_engine(engine, data=london.paths)
@@ -288,6 +297,8 @@ def hubs_cmd(
                 hubs=hubs,
                 solver=solver,
                 gap=gap,
+                population_bounds=bounds,
+                join=join or None,
                 progress=lambda name: progress.update(task, advance=1, description=name),
             )
         files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)

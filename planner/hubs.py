@@ -43,7 +43,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -287,6 +287,7 @@ def plan_hubs(
     gap: float = 0.0,
     time_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    join: list[list[str]] | None = None,
 ) -> HubPlan:
     """Design ward hubs from GeoDataFrames.
 
@@ -319,6 +320,10 @@ def plan_hubs(
         Seconds per borough solve.
     progress
         Called with each borough's name as it is solved.
+    join
+        Groups of borough codes planned as one, so that their hubs may cross
+        the borough lines between them (e.g. where a borough alone cannot be
+        split into hubs of the allowed size).
 
     Returns
     -------
@@ -392,6 +397,32 @@ def plan_hubs(
         gap=gap,
         time_limit=time_limit,
         progress=progress,
+        join=join,
+    )
+
+
+def _join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProblem:
+    """Plan each group of boroughs as one, so that its hubs may cross the borough lines inside it."""
+    if not join:
+        return problem
+    known = set(problem.borough)
+    mapping: dict[str, str] = {}
+    names = dict(problem.borough_names)
+    for group in join:
+        unknown = sorted(set(group) - known)
+        if unknown:
+            raise InfeasibleError(f"cannot join unknown borough code(s) {unknown}; use GSS codes such as E09000007")
+        key = "+".join(sorted(group))
+        for code in group:
+            if code in mapping:
+                raise InfeasibleError(f"borough {code} is in more than one joined group")
+            mapping[code] = key
+        names[key] = " + ".join(problem.borough_names.get(c, c) for c in sorted(group))
+    return replace(
+        problem,
+        borough=problem.borough.map(lambda b: mapping.get(b, b)),
+        site_borough=problem.site_borough.map(lambda b: mapping.get(b, b)),
+        borough_names=names,
     )
 
 
@@ -414,7 +445,7 @@ def _check_rules(problem: HubProblem, size: tuple[int, int]) -> dict[str, tuple[
             problems.append(
                 f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
                 f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or let "
-                "this borough's hubs cross borough lines."
+                "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
             )
             continue
         lo, hi = math.ceil(n / hi_size), n // lo_size
@@ -430,7 +461,8 @@ def _check_rules(problem: HubProblem, size: tuple[int, int]) -> dict[str, tuple[
             problems.append(
                 f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
                 f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
-                f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}."
+                f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
+                "(--join-boroughs CODE,CODE)."
             )
         sites = [s for s in problem.site_borough.index[problem.site_borough == b] if s not in problem.must_not_use]
         required = [s for s in sites if s in problem.must_use]
@@ -440,6 +472,11 @@ def _check_rules(problem: HubProblem, size: tuple[int, int]) -> dict[str, tuple[
             problems.append(
                 f"{label}: {len(required)} sites are required ({', '.join(sorted(required))}) but at most {hi} hubs "
                 f"fit its {n} wards. Drop some must_use flags or lower the minimum hub size."
+            )
+        if sites and len(sites) < lo:
+            problems.append(
+                f"{label}: its {n} wards need at least {lo} hubs but only {len(sites)} candidate site(s) are allowed "
+                f"({', '.join(sites)}); add candidate sites or lift must_not_use flags."
             )
         lo = max(lo, len(required))
         ranges[str(b)] = (lo, min(hi, len(sites)))
@@ -569,6 +606,7 @@ def solve_hubs(
     gap: float = 0.0,
     time_limit: float | None = None,
     progress: Callable[[str], None] | None = None,
+    join: list[list[str]] | None = None,
 ) -> HubPlan:
     """Solve the hub model, borough by borough, and pick the total hub count.
 
@@ -576,7 +614,7 @@ def solve_hubs(
     ----------
     problem
         The labelled cost matrix and adjacency.
-    size, hubs, population_bounds, solver, gap, time_limit, progress
+    size, hubs, population_bounds, solver, gap, time_limit, progress, join
         As for :func:`plan_hubs`.
 
     Returns
@@ -592,6 +630,7 @@ def solve_hubs(
         If a solve ends without a proven optimum within ``gap``.
     """
     target = hubs if isinstance(hubs, HubTarget) else HubTarget.parse(hubs)
+    problem = _join_boroughs(problem, join)
     ranges = _check_rules(problem, size)
     lp_solver = make_solver(solver, gap=gap, time_limit=time_limit)
     start = time.perf_counter()
@@ -711,8 +750,8 @@ def _choose_counts(
         raise InfeasibleError(
             f"{target.describe()} hubs is out of reach: with {size[0]}-{size[1]} wards per hub and hubs kept inside "
             f"boroughs, only {lowest}-{highest} hubs are possible (without borough lines, {math.ceil(n / size[1])}-"
-            f"{n // size[0]}). Ask for a total in {lowest}-{highest}, widen --wards-per-hub, or allow hubs to cross "
-            "borough lines."
+            f"{n // size[0]}). Ask for a total in {lowest}-{highest}, widen --wards-per-hub, or let "
+            "neighbouring boroughs share hubs (--join-boroughs CODE,CODE)."
         )
     pick = min(wanted, key=lambda t: (best[t][0], t))
     if target.near is not None and pick != target.near:
@@ -768,9 +807,9 @@ def hub_outputs(
     )
     hubs = members.join(agg[["population", "mean_minutes", "max_minutes"]]).reset_index()
     names = wards.set_index("ward_code")
-    hubs["borough_name"] = hubs["borough_code"].map(
-        dict(zip(wards["borough_code"], wards["borough_name"], strict=False))
-    )
+    borough_names = dict(zip(wards["borough_code"], wards["borough_name"], strict=False))
+    borough_names.update(dict(zip(plan.boroughs["borough_code"], plan.boroughs["borough_name"], strict=True)))
+    hubs["borough_name"] = hubs["borough_code"].map(borough_names)
     hubs["site_ward_name"] = hubs["site_id"].map(names["ward_name"]).fillna(hubs["site_id"])
     hubs["site_x"] = hubs["site_id"].map(site_xy.x).round(1)
     hubs["site_y"] = hubs["site_id"].map(site_xy.y).round(1)

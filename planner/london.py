@@ -118,10 +118,12 @@ def data_summary(data: str | os.PathLike[str] | None = None, *, demand_year: int
     """
     paths = DataPaths(resolve_data_dir(data))
     ward_sets = {}
+    loaded = {}
     for year in (2014, 2018):
         for layer in ("London_Ward", "London_Ward_CityMerged"):
-            ward_sets[f"{year} {layer}"] = len(load_wards(paths.wards(year), layer=layer))
-    wards = load_wards(paths.wards(2014))
+            loaded[(year, layer)] = load_wards(paths.wards(year), layer=layer)
+            ward_sets[f"{year} {layer}"] = len(loaded[(year, layer)])
+    wards = loaded[(2014, "London_Ward")]
     stations = load_stations(paths.stations)
     demand = load_demand(paths, wards=wards, year=demand_year)
     status_cols = [c for c in stations.columns if c.startswith("status_")]

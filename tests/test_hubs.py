@@ -207,3 +207,60 @@ def test_real_london_plan_is_contiguous_and_optimal(london):
         merged = shapely.union_all(shapely.buffer(group.geometry.values, 0.01))
         assert merged.geom_type == "Polygon", hub_id
     assert hubs["population"].sum() == london.study_demand.total
+
+
+def path_wards(n, borough_of, roots=True):
+    wards = [f"W{i:02d}" for i in range(n)]
+    adjacency = {w: {wards[k] for k in (i - 1, i + 1) if 0 <= k < n} for i, w in enumerate(wards)}
+    costs = pd.DataFrame({s: [abs(i - j) for i in range(n)] for j, s in enumerate(wards)}, index=wards, dtype=float)
+    borough = pd.Series([borough_of(i) for i in range(n)], index=wards)
+    return HubProblem(
+        costs=costs,
+        borough=borough,
+        adjacency=adjacency,
+        site_borough=borough.copy(),
+        root={w: w for w in wards} if roots else {},
+    )
+
+
+def test_joining_boroughs_lets_hubs_cross_the_line():
+    # X has 7 wards (not a sum of 4s and 5s); with Y's 5 the 12 wards make three hubs of 4
+    problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
+    problem.costs = problem.costs.where(problem.borough.to_numpy()[:, None] == problem.borough.to_numpy()[None, :])
+    with pytest.raises(InfeasibleError, match=r"X: 7 wards cannot be split.*--join-boroughs"):
+        solve_hubs(problem)
+    problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
+    plan = solve_hubs(problem, join=[["X", "Y"]], hubs="free")
+    assert plan.n_hubs == 3
+    assert set(plan.assignment["borough_code"]) == {"X+Y"}
+    groups = sorted(plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: len(s)).tolist())
+    assert groups == [4, 4, 4]
+    with pytest.raises(InfeasibleError, match="unknown borough code"):
+        solve_hubs(problem, join=[["X", "Q"]])
+
+
+def test_candidate_buildings_must_use():
+    # 8 wards in a row, candidate buildings without a home ward; S3 is dear but required
+    problem = path_wards(8, lambda i: "B", roots=False)
+    problem.costs = pd.DataFrame({"S1": [1.0] * 8, "S2": [1.0] * 8, "S3": [10.0] * 8}, index=problem.costs.index)
+    problem.site_borough = pd.Series("B", index=["S1", "S2", "S3"])
+    free = solve_hubs(problem, size=(4, 4), hubs="2")
+    assert set(free.assignment["site_id"]) == {"S1", "S2"} and free.objective == 8
+    problem.must_use = frozenset({"S3"})
+    forced = solve_hubs(problem, size=(4, 4), hubs="2")
+    assert "S3" in set(forced.assignment["site_id"]) and forced.objective == 4 * 10 + 4 * 1
+    problem.must_not_use = frozenset({"S1", "S2"})
+    with pytest.raises(
+        InfeasibleError, match=r"need at least 2 hubs but only 1 candidate site\(s\) are allowed \(S3\)"
+    ):
+        solve_hubs(problem, size=(4, 4), hubs="2")
+
+
+def test_workload_bounds():
+    problem = path_wards(8, lambda i: "B")
+    problem.population = pd.Series([100, 100, 100, 100, 1, 1, 1, 1], index=problem.costs.index)
+    plan = solve_hubs(problem, size=(2, 6), hubs="2", population_bounds=(200, 300))
+    groups = sorted(plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: ",".join(sorted(s))))
+    assert groups == ["W00,W01", "W02,W03,W04,W05,W06,W07"]
+    with pytest.raises(InfeasibleError, match="workload bounds"):
+        solve_hubs(problem, size=(2, 6), hubs="2", population_bounds=(250, 260))

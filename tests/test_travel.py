@@ -57,6 +57,9 @@ def test_tiny_graph_by_hand():
     # far: 3 km from any node
     assert t.loc["far", "status"] == "off-network"
     assert result.unreachable == 2
+    # snap distances are reported: "far" is 3 km from node A
+    assert t.loc["far", "snap_m"] == pytest.approx(3000.0)
+    assert t.loc["a", "snap_m"] == 0.0
 
 
 def test_full_matrix_and_k_nearest_are_labelled():
@@ -69,6 +72,7 @@ def test_full_matrix_and_k_nearest_are_labelled():
     assert frame.loc["e", "c2"] == pytest.approx(15.0)
     k2 = engine.nearest(origins, counters(["c1", "c2"], [(1600, 0), (800, 0)]), k=2).table
     assert k2.loc[0, ["station_id", "station_id_2"]].tolist() == ["c2", "c1"]
+    assert k2["snap_m"].tolist() == [0.0, 0.0]
 
 
 def test_network_refuses_unprojected_graph():

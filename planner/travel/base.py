@@ -30,12 +30,16 @@ class TravelMatrix:
     origin_flags
         Per origin, why it is unreachable regardless of destination
         (``""`` when it is fine), e.g. ``"off-network"``.
+    origin_snap_m
+        Per origin, metres to the network node it was snapped to (network
+        engines only).
     """
 
     minutes: np.ndarray
     origin_ids: np.ndarray
     destination_ids: np.ndarray
     origin_flags: np.ndarray = field(default=None)  # type: ignore[assignment]
+    origin_snap_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.minutes.shape != (len(self.origin_ids), len(self.destination_ids)):
@@ -62,6 +66,7 @@ class TravelMatrix:
             self.origin_ids,
             np.asarray(destination_ids, dtype=object),
             self.origin_flags,
+            self.origin_snap_m,
         )
 
     def nearest(self, *, k: int = 1) -> NearestResult:
@@ -71,7 +76,9 @@ class TravelMatrix:
             raise EngineError("no destinations to choose from")
         order = np.argsort(self.minutes, axis=1, kind="stable")[:, :k]
         mins = np.take_along_axis(self.minutes, order, axis=1)
-        return NearestResult.build(self.origin_ids, mins, self.destination_ids[order], self.origin_flags)
+        return NearestResult.build(
+            self.origin_ids, mins, self.destination_ids[order], self.origin_flags, self.origin_snap_m
+        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,8 @@ class NearestResult:
     table
         One row per origin: ``point_id``, ``minutes`` (NaN when unreachable),
         ``station_id``, ``reachable``, ``status`` (``"ok"``,
-        ``"unreachable"`` or a flag such as ``"off-network"``), and for
+        ``"unreachable"`` or a flag such as ``"off-network"``), ``snap_m``
+        (network engines: metres from the point to the network), and for
         ``k > 1`` the columns ``minutes_2``, ``station_id_2`` ...
     """
 
@@ -91,7 +99,12 @@ class NearestResult:
 
     @classmethod
     def build(
-        cls, origin_ids: np.ndarray, minutes: np.ndarray, station_ids: np.ndarray, flags: np.ndarray
+        cls,
+        origin_ids: np.ndarray,
+        minutes: np.ndarray,
+        station_ids: np.ndarray,
+        flags: np.ndarray,
+        snap_m: np.ndarray | None = None,
     ) -> NearestResult:
         minutes = np.atleast_2d(np.asarray(minutes, dtype=float).T).T if minutes.ndim == 1 else minutes
         station_ids = station_ids.reshape(minutes.shape)
@@ -105,6 +118,8 @@ class NearestResult:
             "reachable": reachable,
             "status": status,
         }
+        if snap_m is not None:
+            data["snap_m"] = np.round(snap_m, 1)
         for j in range(1, minutes.shape[1]):
             ok = reachable & np.isfinite(minutes[:, j])
             data[f"minutes_{j + 1}"] = np.where(ok, minutes[:, j], np.nan)

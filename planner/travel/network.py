@@ -335,12 +335,12 @@ class StreetNetwork(TravelEngine):
         size = n + len(dest_xy)
         return sp.csr_array((vals, (rows, cols)), shape=(size, size)), extra, dist
 
-    def _origin_legs(self, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _origin_legs(self, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         node, dist = self.snap(origins)
         flags = np.where(dist > self.max_snap_m, "off-network", "").astype(object)
         if (flags != "").any():
             logger.warning("%d point(s) are more than %.0f m from the network", (flags != "").sum(), self.max_snap_m)
-        return node, self._walk_minutes(dist), flags
+        return node, self._walk_minutes(dist), flags, dist
 
     def _check_destinations(self, dest_xy: np.ndarray, d_ids: np.ndarray) -> None:
         _, dist = self.snap(dest_xy)
@@ -351,7 +351,7 @@ class StreetNetwork(TravelEngine):
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         graph, extra, _ = self._augmented(destinations)
         dist = dijkstra(graph, directed=True, indices=extra)
-        node, leg, flags = self._origin_legs(origins)
+        node, leg, flags, _ = self._origin_legs(origins)
         return dist[:, node].T + leg[:, None], flags
 
     def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
@@ -364,16 +364,18 @@ class StreetNetwork(TravelEngine):
         self._check_destinations(dest_xy, d_ids)
         graph, extra, _ = self._augmented(dest_xy)
         dist, src = nearest_source(graph, extra)
-        node, leg, flags = self._origin_legs(points_xy(origins, "origins"))
+        node, leg, flags, snap_m = self._origin_legs(points_xy(origins, "origins"))
         minutes = dist[node] + leg
         which = src[node]
         station = np.where(which >= 0, d_ids[np.clip(which - extra[0], 0, None)], None)
-        return NearestResult.build(o_ids, minutes[:, None], station[:, None], flags)
+        return NearestResult.build(o_ids, minutes[:, None], station[:, None], flags, snap_m)
 
     def matrix(self, origins, destinations) -> TravelMatrix:  # type: ignore[override]
         d_ids = _ids(destinations, "station_id", "destinations")
         self._check_destinations(points_xy(destinations, "destinations"), d_ids)
-        return super().matrix(origins, destinations)
+        result = super().matrix(origins, destinations)
+        _, snap_m = self.snap(points_xy(origins, "origins"))
+        return TravelMatrix(result.minutes, result.origin_ids, result.destination_ids, result.origin_flags, snap_m)
 
     def describe(self) -> dict:
         return {

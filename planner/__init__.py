@@ -1,0 +1,105 @@
+"""planner: where can the public reach the police?
+
+Load London's wards, counters and residents; compute travel times to the
+nearest open front counter; design ward hubs; run, compare and optimise
+closure scenarios; and draw maps for analysts and residents.
+"""
+
+from __future__ import annotations
+
+from planner.assess import AccessResult, assess
+from planner.boundaries import load_boroughs, load_wards, met_wards
+from planner.compare import Comparison, compare_runs
+from planner.config import BNG, DataPaths, resolve_data_dir
+from planner.datasets import fetch, load_manifest
+from planner.demand import Demand, load_demand
+from planner.errors import (
+    CRSError,
+    DataDirError,
+    DataError,
+    EngineError,
+    FetchError,
+    InfeasibleError,
+    PlannerError,
+    PlannerWarning,
+    ScenarioError,
+    SchedulerError,
+    SolverError,
+)
+from planner.hubs import HubPlan, HubProblem, HubTarget, plan_hubs, solve_hubs, write_hubs
+from planner.london import London, data_summary, load_london
+from planner.maps import write_change_map, write_maps
+from planner.optimise import choose_counters, plan_sessions, tradeoff
+from planner.pmedian import solve_pmedian
+from planner.proposals import propose, sessions
+from planner.run import RunContext, ScenarioRun, load_run, planner_version, run_scenario
+from planner.scenario import Scenario, load_scenario
+from planner.stations import load_stations, open_counters, select_counters
+from planner.sweep import Evaluator, cached_matrix, run_sweep
+from planner.travel import CrowFly, StreetNetwork, TransitParams, TransitTimes, TravelEngine, make_engine
+
+__version__ = planner_version()
+
+__all__ = [
+    "BNG",
+    "AccessResult",
+    "CRSError",
+    "Comparison",
+    "CrowFly",
+    "DataDirError",
+    "DataError",
+    "DataPaths",
+    "Demand",
+    "EngineError",
+    "Evaluator",
+    "FetchError",
+    "HubPlan",
+    "HubProblem",
+    "HubTarget",
+    "InfeasibleError",
+    "London",
+    "PlannerError",
+    "PlannerWarning",
+    "RunContext",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioRun",
+    "SchedulerError",
+    "SolverError",
+    "StreetNetwork",
+    "TransitParams",
+    "TransitTimes",
+    "TravelEngine",
+    "__version__",
+    "assess",
+    "cached_matrix",
+    "choose_counters",
+    "compare_runs",
+    "data_summary",
+    "fetch",
+    "load_boroughs",
+    "load_demand",
+    "load_london",
+    "load_manifest",
+    "load_run",
+    "load_scenario",
+    "load_stations",
+    "load_wards",
+    "make_engine",
+    "met_wards",
+    "open_counters",
+    "plan_hubs",
+    "plan_sessions",
+    "propose",
+    "resolve_data_dir",
+    "run_scenario",
+    "run_sweep",
+    "select_counters",
+    "sessions",
+    "solve_hubs",
+    "solve_pmedian",
+    "tradeoff",
+    "write_change_map",
+    "write_hubs",
+    "write_maps",
+]
