@@ -543,6 +543,9 @@ def maps_cmd(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders; with several, the first is the reference.")],
     online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
     out: Annotated[Path | None, typer.Option(help="Folder for the change map (default: beside the runs).")] = None,
+    marginal: Annotated[
+        Path | None, typer.Option(help="critical_counters.csv of a marginal sweep of the last run's plan.")
+    ] = None,
 ) -> None:
     """Write the access, hub and resident maps of runs, and a change map for several."""
     from planner.maps import write_change_map, write_maps
@@ -551,7 +554,8 @@ def maps_cmd(
         written = []
         for i, folder in enumerate(run_dirs):
             reference = run_dirs[0] if i > 0 else None
-            written += write_maps(folder, reference_dir=reference, offline=not online)
+            layer = marginal if i == len(run_dirs) - 1 else None
+            written += write_maps(folder, reference_dir=reference, offline=not online, marginal=layer)
         if len(run_dirs) > 1:
             target = (out or run_dirs[-1].parent / "maps") / "change.html"
             written.append(write_change_map(run_dirs, target, offline=not online))

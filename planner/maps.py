@@ -317,6 +317,7 @@ def write_maps(
     reference_dir: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     offline: bool = True,
+    marginal: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Write the access, hub and resident maps of a run.
 
@@ -331,6 +332,10 @@ def write_maps(
         Folder for the maps (default ``run_dir/maps``).
     offline
         Embed every script and stylesheet.
+    marginal
+        ``critical_counters.csv`` of a marginal sweep (``planner sweep
+        --kind marginal``): the access map gets a layer of each counter's
+        marginal value.
 
     Returns
     -------
@@ -359,6 +364,8 @@ def write_maps(
         "kind": "access",
         "title": f"{run.scenario.name}: travel time to the nearest open front counter ({words})",
     }
+    if marginal is not None:
+        access["marginal"] = _marginal(run, marginal)
     written.append(_write(folder / "access.html", access, offline))
     residents = {
         **common,
@@ -370,6 +377,27 @@ def write_maps(
     if run.hubs is not None:
         written.append(_write(folder / "hubs.html", _hub_data(run, boroughs), offline))
     return written
+
+
+def _marginal(run: _Run, path: str | os.PathLike[str]) -> list[dict]:
+    """Marginal value per open counter, from a marginal sweep's ``critical_counters.csv``."""
+    table = pd.read_csv(path, dtype={"station_id": str})
+    missing = {"station_id", "residents_losing_access"} - set(table.columns)
+    if missing:
+        raise DataError(f"{path}: not a marginal sweep table (missing {sorted(missing)})")
+    st = run.stations.to_crs(4326).set_index("station_id")
+    unknown = sorted(set(table["station_id"]) - set(st.index))
+    if unknown:
+        raise DataError(f"{path}: counters {unknown} are not in this run's stations; sweep the same plan")
+    return [
+        {
+            "name": str(st.at[r.station_id, "name"]),
+            "lat": round(st.at[r.station_id, "geometry"].y, 6),
+            "lon": round(st.at[r.station_id, "geometry"].x, 6),
+            "lost": int(r.residents_losing_access),
+        }
+        for r in table.itertuples()
+    ]
 
 
 def _hub_data(run: _Run, boroughs: dict) -> dict:

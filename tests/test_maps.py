@@ -40,6 +40,7 @@ def mapped(data_dir, tmp_path_factory):
     open_now = set(final.counters["station_id"])
     counters = len(open_now) + len(open_ref - open_now)
     return {
+        "root": (root, {}),
         "access": (folder / "access.html", {"wards": 629, "counters": counters}),
         "residents": (folder / "residents.html", {"wards": 629, "counters": counters}),
         "hubs": (folder / "hubs.html", {"hubs": final.hubs.n_hubs}),
@@ -185,3 +186,27 @@ def test_maps_cli_rewrites_maps(mapped, tmp_path):
     result = CliRunner().invoke(app, ["maps", str(copy)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in (copy / "maps").iterdir()} == {"access.html", "residents.html", "hubs.html"}
+
+
+@pytest.mark.data
+@pytest.mark.browser
+def test_marginal_value_layer(browser, mapped, data_dir, tmp_path):
+    from planner.maps import write_maps
+    from planner.sweep import run_sweep
+
+    root, _ = mapped["root"]
+    sweep = run_sweep(root / "mopac-final-2017.toml", kind="marginal", out=tmp_path, data=data_dir, serial=True)
+    final_dir = mapped["access"][0].parent.parent
+    [access, *_] = write_maps(
+        final_dir,
+        reference_dir=root / "out" / "baseline-2017",
+        out=tmp_path / "maps",
+        marginal=sweep.folder / "critical_counters.csv",
+    )
+    context, page, errors, dialogs, requests, _ = _open(browser, access, tmp_path)
+    try:
+        assert _count(page, ".leaflet-marginal-pane path") == len(sweep.critical) == 34
+        assert errors == [] and dialogs == [] and requests == []
+        assert "Marginal value" in page.inner_text(".planner-legend")
+    finally:
+        context.close()

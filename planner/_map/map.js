@@ -163,9 +163,29 @@
     overlays["Wards: travel time"] = wards;
     overlays["Borough boundaries"] = boroughs;
     overlays["Front counters"] = counters;
+    var extra = counterKey.slice();
+    if (data.marginal) {
+      pane("marginal", 640);
+      var most = Math.max.apply(null, data.marginal.map(function (m) { return m.lost; }).concat([1]));
+      var marginal = L.layerGroup();
+      data.marginal.forEach(function (m) {
+        var circle = L.circleMarker([m.lat, m.lon], { pane: "marginal", radius: 4 + 26 * Math.sqrt(m.lost / most),
+          color: "#6a0dad", weight: 2, fillColor: "#6a0dad", fillOpacity: 0.25 });
+        circle.bindPopup(function () {
+          var box = el("div");
+          box.appendChild(el("strong", "counter-name", m.name));
+          box.appendChild(el("div", null, fmt(m.lost) + " residents would be beyond " + data.threshold +
+                                           " minutes if this counter alone closed"));
+          return box;
+        });
+        marginal.addLayer(circle);
+      });
+      overlays["Marginal value (residents losing access if it alone closes)"] = marginal.addTo(map);
+      extra.push({ cls: "marginal-key", label: "Marginal value: larger circle, more residents lose access" });
+    }
     legend(bands.map(function (b) { return { color: b.color, label: b.label }; }),
            data.kind === "residents" ? "Time to the nearest front counter" : "Minutes to nearest open counter (" + data.engine + ")",
-           counterKey);
+           extra);
   } else if (data.kind === "change") {
     data.scenarios.forEach(function (s, i) {
       var layer = wardLayer(s.values, s.name);
