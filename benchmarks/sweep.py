@@ -73,13 +73,7 @@ def main() -> None:
         build = time.perf_counter() - start
     counters, _ = resolve_counters(spec, london.stations)
     ids = counters["station_id"].tolist()
-    evaluator = Evaluator(
-        matrix.minutes,
-        pts["population"].to_numpy(),
-        pts["pop_65_plus"].to_numpy(),
-        matrix.destination_ids,
-        pts["ward_code"].to_numpy(),
-    )
+    evaluator = Evaluator.from_demand(matrix, pts)
     plan = evaluator.mask(ids)
     work = closures(ids, args.scenarios)
     print(

@@ -19,7 +19,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pyogrio
 import shapely
 
@@ -238,8 +237,3 @@ def load_boroughs(source: str | os.PathLike[str]) -> gpd.GeoDataFrame:
             out = out[["borough_code", "borough_name", "geometry"]].to_crs(BNG)
             return out.sort_values("borough_code").reset_index(drop=True)
     raise DataError(f"{path}: no borough code/name columns (looked for LAD22CD/LAD22NM).")
-
-
-def ward_table(wards: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Plain table of ward attributes without geometry."""
-    return pd.DataFrame(wards.drop(columns="geometry"))

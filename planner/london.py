@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import geopandas as gpd
-import pandas as pd
 
 from planner.boundaries import load_boroughs, load_wards, met_wards
 from planner.config import DataPaths, resolve_data_dir
@@ -142,8 +141,3 @@ def data_summary(data: str | os.PathLike[str] | None = None, *, demand_year: int
         "population_year": demand_year,
         "wards_without_centroid": len(demand.wards.attrs["empty_wards"]),
     }
-
-
-def ward_population(london: London) -> pd.DataFrame:
-    """Study-area ward population table."""
-    return london.study_demand.wards

@@ -75,6 +75,19 @@ class Evaluator:
         self._pop = self.population.astype(float)
         self._total = float(self._pop.sum())
 
+    @classmethod
+    def from_demand(cls, matrix: TravelMatrix, points: pd.DataFrame) -> Evaluator:
+        """An evaluator for a travel matrix whose rows are these demand points."""
+        if not np.array_equal(matrix.origin_ids, points["point_id"].to_numpy()):
+            raise ScenarioError("the travel matrix rows are not these demand points")
+        return cls(
+            matrix.minutes,
+            points["population"].to_numpy(),
+            points["pop_65_plus"].to_numpy(),
+            matrix.destination_ids,
+            points["ward_code"].to_numpy(),
+        )
+
     def mask(self, open_ids: list[str] | set[str]) -> np.ndarray:
         """Boolean column mask of a set of open counters."""
         unknown = set(open_ids) - set(self.counter_ids)
@@ -287,13 +300,7 @@ def _grid_chunk(
     matrix = cached_matrix(ctx, scenario, cache_dir=cache_dir, params=params or None)
     london = ctx.london(scenario)
     pts = london.study_demand.points
-    ev = Evaluator(
-        matrix.minutes,
-        pts["population"].to_numpy(),
-        pts["pop_65_plus"].to_numpy(),
-        matrix.destination_ids,
-        pts["ward_code"].to_numpy(),
-    )
+    ev = Evaluator.from_demand(matrix, pts)
     stations = ctx.stations(scenario, "sweep")
     borough = counter_boroughs(stations, london.wards)
     borough.index = stations["station_id"].to_numpy()
@@ -474,27 +481,21 @@ def run_sweep(
     finished = reused
     if progress:
         progress(finished, len(tasks))
+    evaluator = None
     if kind == "grid":
-        args = [(str(ctx.data), spec.model_dump_json(), json.dumps(plan_ids), dict(p), str(cache), i) for i, p in todo]
         func: Callable = _grid_chunk
+        jobs = [(str(ctx.data), spec.model_dump_json(), json.dumps(plan_ids), dict(p), str(cache), i) for i, p in todo]
     else:
-        matrix = cached_matrix(ctx, spec, cache_dir=cache)
-        pts = ctx.london(spec).study_demand.points
-        evaluator = Evaluator(
-            matrix.minutes,
-            pts["population"].to_numpy(),
-            pts["pop_65_plus"].to_numpy(),
-            matrix.destination_ids,
-            pts["ward_code"].to_numpy(),
+        evaluator = Evaluator.from_demand(
+            cached_matrix(ctx, spec, cache_dir=cache), ctx.london(spec).study_demand.points
         )
         plan = evaluator.mask(open_ids)
         func = _eval_chunk
-    if serial or not todo:
-        for i, item in todo:
-            result = (
-                func(*args[[a[-1] for a in args].index(i)]) if kind == "grid" else func(evaluator, plan, item, t, i)
-            )
-            store(*result)
+        jobs = [(plan, item, t, i) for i, item in todo]
+    if serial or not jobs:
+        lead = () if evaluator is None else (evaluator,)
+        for job in jobs:
+            store(*func(*lead, *job))
             finished += 1
             if progress:
                 progress(finished, len(tasks))
@@ -504,11 +505,9 @@ def run_sweep(
         own = client is None
         dask_client = client or connect(scheduler, workers=workers)
         try:
-            if kind == "grid":
-                futures = [dask_client.submit(func, *a, pure=False) for a in args]
-            else:
-                shared = dask_client.scatter(evaluator, broadcast=True)
-                futures = [dask_client.submit(func, shared, plan, item, t, i, pure=False) for i, item in todo]
+            # the evaluator goes to every worker once, not with every chunk
+            lead = () if evaluator is None else (dask_client.scatter(evaluator, broadcast=True),)
+            futures = [dask_client.submit(func, *lead, *job, pure=False) for job in jobs]
             for future in as_completed(futures):
                 store(*future.result())
                 finished += 1
@@ -520,11 +519,22 @@ def run_sweep(
                 dask_client.close()
                 if cluster is not None:
                     cluster.close()
-    return _collect(folder, kind, open_ids, ctx, spec, len(todo), reused, time.perf_counter() - start)
+    if evaluator is None:
+        base_beyond = None
+    else:
+        base_beyond = int(evaluator.figures(evaluator.mask(open_ids)[None, :], t)["beyond"].iloc[0])
+    return _collect(folder, kind, base_beyond, ctx, spec, len(todo), reused, time.perf_counter() - start)
 
 
 def _collect(
-    folder: Path, kind: str, open_ids: list[str], ctx: object, spec: object, computed: int, reused: int, seconds: float
+    folder: Path,
+    kind: str,
+    base_beyond: int | None,
+    ctx: object,
+    spec: object,
+    computed: int,
+    reused: int,
+    seconds: float,
 ) -> SweepResult:
     chunks = sorted((folder / "chunks").glob("results-*.parquet"))
     results = pd.concat([pd.read_parquet(p) for p in chunks], ignore_index=True)
@@ -533,7 +543,6 @@ def _collect(
         results = results.sort_values(["n_closed", "closed"]).reset_index(drop=True)
         stations = ctx.stations(spec, "sweep").set_index("station_id")  # type: ignore[attr-defined]
         london = ctx.london(spec)  # type: ignore[attr-defined]
-        base_beyond = _plan_beyond(ctx, spec, open_ids, folder)
         single = results.loc[results["n_closed"] == 1].copy()
         single["station_id"] = single["closed"]
         single["residents_losing_access"] = single["beyond"] - base_beyond
@@ -583,20 +592,6 @@ def _choice_changes(results: pd.DataFrame, spec: object) -> pd.DataFrame:
             len(ref ^ set(str(o).split(";"))) // 2 for o in group["optimum_open"]
         ]
     return results
-
-
-def _plan_beyond(ctx: object, spec: object, open_ids: list[str], folder: Path) -> int:
-    cache = folder.parent / "cache"
-    matrix = cached_matrix(ctx, spec, cache_dir=cache)
-    pts = ctx.london(spec).study_demand.points  # type: ignore[attr-defined]
-    ev = Evaluator(
-        matrix.minutes,
-        pts["population"].to_numpy(),
-        pts["pop_65_plus"].to_numpy(),
-        matrix.destination_ids,
-        pts["ward_code"].to_numpy(),
-    )
-    return int(ev.figures(ev.mask(open_ids)[None, :], spec.threshold)["beyond"].iloc[0])  # type: ignore[attr-defined]
 
 
 def grid_from_options(options: dict[str, str | None]) -> dict[str, list[float]]:

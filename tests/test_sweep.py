@@ -82,13 +82,7 @@ def test_cached_matrix_equals_full_assessment(data_dir, tmp_path):
         assert np.array_equal(matrix.minutes, again.minutes)
         london = ctx.london(spec)
         pts = london.study_demand.points
-        ev = Evaluator(
-            again.minutes,
-            pts["population"].to_numpy(),
-            pts["pop_65_plus"].to_numpy(),
-            again.destination_ids,
-            pts["ward_code"].to_numpy(),
-        )
+        ev = Evaluator.from_demand(again, pts)
         counters, _ = resolve_counters(spec, london.stations)
         fast = ev.figures(ev.mask(counters["station_id"])[None, :], 45).iloc[0]
         full = assess(london.study_demand, counters, ctx.engine(spec), threshold=45).london.iloc[0]

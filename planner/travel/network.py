@@ -36,32 +36,10 @@ Mode = Literal["walk", "bike", "drive"]
 
 #: Highway values each mode may not use.  Walking and cycling may use trunk
 #: roads: in London they have pavements and cycle lanes.
+_NEVER = {"bus_guideway", "busway", "raceway", "construction", "proposed", "abandoned", "escape", "corridor"}
 _EXCLUDE: dict[str, set[str]] = {
-    "walk": {
-        "motorway",
-        "motorway_link",
-        "bus_guideway",
-        "busway",
-        "raceway",
-        "construction",
-        "proposed",
-        "abandoned",
-        "escape",
-        "corridor",
-    },
-    "bike": {
-        "motorway",
-        "motorway_link",
-        "bus_guideway",
-        "busway",
-        "raceway",
-        "construction",
-        "proposed",
-        "abandoned",
-        "steps",
-        "corridor",
-        "escape",
-    },
+    "walk": _NEVER | {"motorway", "motorway_link"},
+    "bike": _NEVER | {"motorway", "motorway_link", "steps"},
 }
 _DRIVE = {
     "motorway",
