@@ -35,3 +35,10 @@ def timer(result: dict, key: str):
     start = time.perf_counter()
     yield
     result[key] = time.perf_counter() - start
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

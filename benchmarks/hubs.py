@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pulp
 
-from benchmarks._common import data_dir, quiet, timer
+from benchmarks._common import data_dir, peak_memory_mb, quiet, timer
 from planner.hubs import _ward_costs, adjacency_from_wards, plan_hubs, ward_sites
 from planner.london import load_london
 from planner.pmedian import solve_pmedian
@@ -63,6 +63,7 @@ def main() -> None:
             f"{result.rounds} round(s)"
         )
     if args.skip_spopt:
+        print(f"peak memory of this process: {peak_memory_mb():,.0f} MB")
         return
     from spopt.locate import PMedian
 
@@ -80,6 +81,8 @@ def main() -> None:
         )
         if not equal:
             raise SystemExit("objectives differ")
+
+    print(f"peak memory of this process: {peak_memory_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

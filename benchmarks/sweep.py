@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import data_dir, quiet
+from benchmarks._common import data_dir, peak_memory_mb, quiet
 from planner.assess import assess
 from planner.run import RunContext
 from planner.scenario import load_scenario, resolve_counters
@@ -118,6 +118,8 @@ def main() -> None:
     print(f"  identical figures on {len(sample)} sampled scenarios: {bool(identical)}")
     if not identical:
         raise SystemExit("figures differ")
+
+    print(f"peak memory of this process: {peak_memory_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

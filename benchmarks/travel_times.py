@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks._common import data_dir, quiet, timer
+from benchmarks._common import data_dir, peak_memory_mb, quiet, timer
 from planner.travel.network import graph_from_osm, nearest_source
 
 
@@ -97,6 +97,8 @@ def main() -> None:
         f"London-wide public-transport assessment of {len(result.points):,} LSOAs, final 2017 plan: "
         f"{seconds:.2f} s (mean {lon.mean_minutes:.1f} min, {int(lon.beyond):,} residents beyond 45 min)"
     )
+
+    print(f"peak memory of this process: {peak_memory_mb():,.0f} MB")
 
 
 if __name__ == "__main__":
