@@ -7,8 +7,11 @@ solver proves optimality within the requested relative gap.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -78,8 +81,25 @@ def make_solver(
     if name == "highs":
         if not pulp.HiGHS().available():
             raise SolverError("HiGHS is not available: install highspy (`pip install highspy`).")
+        _absorb_highs_banner()
         return pulp.HiGHS(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads)
     raise SolverError(f"unknown solver {solver!r}; choose one of {', '.join(SOLVERS)} or pass a PuLP solver")
+
+
+@functools.cache
+def _absorb_highs_banner() -> None:
+    """HiGHS prints a banner to standard output once per process, whatever ``msg`` says; take it here."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def solve(problem: pulp.LpProblem, solver: pulp.LpSolver, *, gap: float, what: str) -> SolveReport:
