@@ -148,8 +148,12 @@ def summarise(points: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
         )
 
     if by is None:
-        return one(points).to_frame().T.reset_index(drop=True)
-    return points.groupby(by, sort=True)[list(points.columns)].apply(one).reset_index()
+        table = one(points).to_frame().T.reset_index(drop=True)
+    else:
+        table = points.groupby(by, sort=True)[list(points.columns)].apply(one).reset_index()
+    counts = ["population", "beyond", "beyond_65_plus", "unreachable"]
+    table[counts] = table[counts].astype(np.int64)
+    return table
 
 
 def assess(

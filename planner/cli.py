@@ -131,7 +131,7 @@ def _parse_params(items: list[str] | None) -> dict[str, object]:
     return out
 
 
-def _print_access(result, limit: int | None = None) -> None:
+def _print_access(result, limit: int | None = None, total: str = "London (Met area)") -> None:
     t = result.threshold
     table = Table(title=f"Residents beyond {t:g} minutes ({result.engine['engine']})")
     for col in ("borough", "population", f"beyond {t:g}", "% within", "mean", "median", "p95", "65+ beyond"):
@@ -150,7 +150,7 @@ def _print_access(result, limit: int | None = None) -> None:
         )
     lon = result.london.iloc[0]
     table.add_row(
-        "[bold]London (Met area)",
+        f"[bold]{total}",
         f"{int(lon.population):,}",
         f"{int(lon.beyond):,}",
         f"{lon.pct_within:.1f}",
@@ -176,6 +176,10 @@ def access_cmd(
     osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
     year: Annotated[int, typer.Option(help="Population year.")] = 2019,
+    borough: Annotated[
+        list[str] | None,
+        typer.Option(help="Only residents of this borough (repeatable), e.g. with a borough OSM extract."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/access"),
 ) -> None:
     """Travel time to the nearest open counter and the 45-minute test."""
@@ -193,14 +197,16 @@ def access_cmd(
             progress.update(task, advance=1, description=f"building {engine} engine")
             eng = make_engine(engine, data=london.paths, params=_parse_params(param), osm=osm)
             progress.update(task, advance=1, description="travel times")
-            result = assess(london.study_demand, counters, eng, threshold=threshold)
+            demand = london.study_demand.in_boroughs(borough) if borough else london.study_demand
+            result = assess(demand, counters, eng, threshold=threshold)
             progress.update(task, advance=1, description="writing")
-            files = result.write(out, london.study_wards)
+            wards = london.study_wards
+            files = result.write(out, wards.loc[wards["ward_code"].isin(demand.wards["ward_code"])])
             progress.update(task, advance=1)
     except PlannerError as exc:
         raise _fail(exc) from exc
     console.print(f"{len(counters)} open counters ({open_})")
-    _print_access(result)
+    _print_access(result, total="Total (selected boroughs)" if borough else "London (Met area)")
     console.print(f"Wrote {len(files)} files to {out}")
 
 

@@ -59,6 +59,24 @@ class Demand:
         """Residents over all demand points."""
         return int(self.points["population"].sum())
 
+    def in_boroughs(self, boroughs: list[str]) -> Demand:
+        """The part of the demand in these boroughs (names or GSS codes)."""
+        wanted = set(boroughs)
+        keep = self.wards["borough_name"].isin(wanted) | self.wards["borough_code"].isin(wanted)
+        if not keep.any():
+            known = sorted(self.wards["borough_name"].unique())
+            raise DataError(f"no borough called {sorted(wanted)}; boroughs are: {', '.join(known)}")
+        found = set(self.wards.loc[keep, "borough_name"]) | set(self.wards.loc[keep, "borough_code"])
+        missing = sorted(wanted - found)
+        if missing:
+            raise DataError(f"unknown borough(s) {missing}; check the spelling (e.g. 'Kingston upon Thames')")
+        codes = set(self.wards.loc[keep, "ward_code"])
+        return Demand(
+            self.points.loc[self.points["ward_code"].isin(codes)].reset_index(drop=True),
+            self.wards.loc[keep].reset_index(drop=True),
+            self.year,
+        )
+
     def met(self) -> Demand:
         """The part of the demand inside the Metropolitan Police area."""
         return Demand(

@@ -111,6 +111,7 @@ def _json(data: object) -> str:
 
 def _html(data: dict, *, offline: bool) -> str:
     m = _LeafletMap(location=[51.49, -0.11], zoom_start=10, tiles=None, control_scale=True)
+    m._id = "planner"  # folium ids are random; a fixed one keeps the file byte-identical across runs
     data = {**data, "mapName": m.get_name(), "tiles": TILES, "attribution": ATTRIBUTION}
     page = m.get_root().render()
     if offline:

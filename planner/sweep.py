@@ -435,6 +435,9 @@ def run_sweep(
 
     start = time.perf_counter()
     spec = load_scenario(scenario)
+    own = client is None
+    if scheduler and client is None and not serial:
+        client = connect(scheduler)  # fail fast on a bad address, before any work
     ctx = RunContext(Path(data) if data else None)
     cache = Path(cache_dir) if cache_dir else Path(out) / "cache"
     t = threshold if threshold is not None else spec.threshold
@@ -492,6 +495,8 @@ def run_sweep(
         plan = evaluator.mask(open_ids)
         func = _eval_chunk
         jobs = [(plan, item, t, i) for i, item in todo]
+    if (serial or not jobs) and own and client is not None:
+        client.close()  # type: ignore[attr-defined]
     if serial or not jobs:
         lead = () if evaluator is None else (evaluator,)
         for job in jobs:
@@ -502,8 +507,7 @@ def run_sweep(
     else:
         from dask.distributed import as_completed
 
-        own = client is None
-        dask_client = client or connect(scheduler, workers=workers)
+        dask_client = client or connect(workers=workers)
         try:
             # the evaluator goes to every worker once, not with every chunk
             lead = () if evaluator is None else (dask_client.scatter(evaluator, broadcast=True),)

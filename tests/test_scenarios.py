@@ -206,3 +206,18 @@ def test_resolve_counters_real(context):
     assert len(counters) == 33 and len(all_day) == 30
     assert {"barking-learning-centre", "pinner", "church-street"} <= set(counters["station_id"])
     assert isinstance(Path(SCENARIOS), Path)
+
+
+@pytest.mark.data
+def test_runs_are_byte_identical(context, tmp_path, monkeypatch):
+    """The same inputs give byte-identical output folders (the manifest's time pinned by SOURCE_DATE_EPOCH)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1509494400")
+    folders = []
+    for name in ("a", "b"):
+        run = run_scenario(SCENARIOS / "mopac-final-2017.toml", out=tmp_path / name, context=context)
+        folders.append(run.out_dir)
+    files = sorted(p.relative_to(folders[0]) for p in folders[0].rglob("*") if p.is_file())
+    assert {"maps/access.html", "access.gpkg", "hubs/hubs.gpkg", "manifest.json"} <= {str(f) for f in files}
+    for rel in files:
+        assert (folders[0] / rel).read_bytes() == (folders[1] / rel).read_bytes(), rel
+    assert '"ran_at": "2017-11-01T00:00:00+00:00"' in (folders[0] / "manifest.json").read_text()

@@ -1,0 +1,85 @@
+"""The CLI commands as a user runs them, on the real data."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+FINAL = str(REPO / "scenarios" / "mopac-final-2017.toml")
+pytestmark = pytest.mark.data
+
+
+def invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_access_london_wide(data_dir, tmp_path):
+    out = invoke("access", "--data", data_dir, "--open", "status_final_nov2017=retain,new", "--out", tmp_path)
+    assert "London (Met area)" in out and "130,227" in out
+    wards = pd.read_csv(tmp_path / "access_wards.csv")
+    assert len(wards) == 629
+    assert (tmp_path / "access.gpkg").is_file()
+
+
+def test_access_street_network_for_a_borough(data_dir, osm_dir, tmp_path):
+    out = invoke(
+        "access",
+        "--data",
+        data_dir,
+        "--engine",
+        "network",
+        "--osm",
+        osm_dir / "camden.osm.pbf",
+        "--borough",
+        "Camden",
+        "--out",
+        tmp_path,
+    )
+    assert "Camden" in out and "(network)" in out
+    points = pd.read_csv(tmp_path / "access_points.csv")
+    assert points["reachable"].all() and (points["borough_name"] == "Camden").all()
+
+
+def test_access_bad_selection(data_dir, tmp_path):
+    result = runner.invoke(app, ["access", "--data", str(data_dir), "--open", "status_final_nov2017=maybe"])
+    assert result.exit_code == 2
+    assert "values present" in result.output
+
+
+def test_hubs_command(data_dir, tmp_path):
+    out = invoke("hubs", "--data", data_dir, "--out", tmp_path)
+    assert "149 hubs" in out and "150 hubs is out of reach" in out
+    assert len(pd.read_csv(tmp_path / "hubs.csv")) == 149
+    result = runner.invoke(app, ["hubs", "--data", str(data_dir), "--hubs", "155", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "141-149" in result.output
+
+
+def test_run_compare_optimise_sessions(data_dir, tmp_path):
+    base = str(REPO / "scenarios" / "baseline-2017.toml")
+    out = invoke("run", base, FINAL, "--data", data_dir, "--out", tmp_path)
+    assert "mopac-final-2017: 34 counters" in out
+    assert (tmp_path / "maps" / "change.html").is_file()
+    out = invoke("compare", tmp_path / "baseline-2017", tmp_path / "mopac-final-2017", "--out", tmp_path)
+    assert "residents beyond 45 min" in out
+    assert (tmp_path / "compare" / "compare.md").read_text().startswith("# Scenario comparison")
+    out = invoke("optimise", FINAL, "--data", data_dir, "--out", tmp_path / "opt")
+    assert "Optimum with the same 34 counters: 99.08%" in out
+    proposal = next((tmp_path / "opt").glob("*.toml"))
+    out = invoke("run", proposal, "--data", data_dir, "--out", tmp_path / "proposed", "--no-maps")
+    assert "34 counters" in out
+    out = invoke("sessions", FINAL, "--data", data_dir, "--out", tmp_path / "sessions")
+    assert "session site(s)" in out
+
+
+def test_sweep_command(data_dir, tmp_path):
+    out = invoke("sweep", FINAL, "--kind", "marginal", "--data", data_dir, "--workers", 2, "--out", tmp_path)
+    assert "Most critical counters" in out and "Bromley" in out
+    result = runner.invoke(
+        app, ["sweep", FINAL, "--data", str(data_dir), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "could not reach a Dask scheduler" in result.output
