@@ -193,3 +193,19 @@ def test_london_wide_transit_is_plausible(transit_engine, london):
         transit_engine,
     )
     assert closing.london.loc[0, "beyond"] >= result.london.loc[0, "beyond"]
+
+
+@pytest.mark.data
+def test_downloaded_graph_is_cached(osm_dir, tmp_path):
+    """A graph downloaded for a polygon is cached; the second call reads the cache (no network needed)."""
+    import osmnx as ox
+    import shapely
+
+    from planner.travel.network import download_cache_path
+
+    polygon = shapely.box(-0.1585, 51.5978, -0.0949, 51.6316)
+    graph = graph_from_osm(osm_dir / "wood_green.osm", mode="walk")
+    ox.save_graphml(graph, download_cache_path(polygon, "walk", tmp_path))
+    cached = graph_from_osm(polygon=polygon, mode="walk", cache_dir=tmp_path)
+    assert cached.number_of_nodes() == graph.number_of_nodes()
+    assert StreetNetwork(cached).csgraph.nnz == StreetNetwork(graph).csgraph.nnz

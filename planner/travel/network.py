@@ -28,7 +28,7 @@ from planner.config import BNG
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, points_xy
 
-__all__ = ["Mode", "StreetNetwork", "graph_from_osm", "nearest_source"]
+__all__ = ["Mode", "StreetNetwork", "download_cache_path", "graph_from_osm", "nearest_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,14 +185,20 @@ def graph_from_osm(
     return graph.subgraph(largest).copy()
 
 
-def _download(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None) -> nx.MultiDiGraph:
+def download_cache_path(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where :func:`graph_from_osm` caches the graph downloaded for ``polygon`` and ``mode``."""
     import hashlib
 
+    key = hashlib.sha256(f"{mode}:{polygon.wkt}".encode()).hexdigest()[:16]  # type: ignore[attr-defined]
+    return Path(cache_dir or Path.home() / ".cache" / "planner") / f"osm-{mode}-{key}.graphml"
+
+
+def _download(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None) -> nx.MultiDiGraph:
     import osmnx as ox
 
-    key = hashlib.sha256(f"{mode}:{polygon.wkt}".encode()).hexdigest()[:16]  # type: ignore[attr-defined]
-    cache = Path(cache_dir or Path.home() / ".cache" / "planner") / f"osm-{mode}-{key}.graphml"
+    cache = download_cache_path(polygon, mode, cache_dir)
     if cache.is_file():
+        logger.info("using the cached street graph %s", cache)
         return ox.load_graphml(cache)
     graph = ox.project_graph(ox.graph_from_polygon(polygon, network_type=mode), to_crs=BNG)
     cache.parent.mkdir(parents=True, exist_ok=True)
