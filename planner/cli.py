@@ -468,6 +468,8 @@ def optimise_cmd(
     target: Annotated[float | None, typer.Option(help="% of residents within the threshold (min-counters).")] = None,
     threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
     candidates: Annotated[Path | None, typer.Option(help="Extra candidate sites (stations-style file).")] = None,
+    required: Annotated[list[str] | None, typer.Option("--required", help="Counter id to keep (repeatable).")] = None,
+    forbidden: Annotated[list[str] | None, typer.Option("--forbidden", help="Counter id to drop (repeatable).")] = None,
     solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
     out: OutOpt = Path("out/optimise"),
 ) -> None:
@@ -489,6 +491,8 @@ def optimise_cmd(
                 target_pct=target,
                 threshold=threshold,
                 candidates=candidates,
+                required=required,
+                forbidden=forbidden,
                 solver=solver,
             )
     except PlannerError as exc:

@@ -93,6 +93,8 @@ def propose(
     target_pct: float | None = None,
     threshold: float | None = None,
     candidates: str | os.PathLike[str] | None = None,
+    required: list[str] | None = None,
+    forbidden: list[str] | None = None,
     solver: str | None = None,
 ) -> Proposal:
     """Propose the counters to keep, starting from a scenario's settings.
@@ -117,6 +119,9 @@ def propose(
         Minutes (default: the scenario's first threshold).
     candidates
         Extra candidate sites (a stations-style file) besides every station.
+    required, forbidden
+        Counters that must, or may not, be kept, added to the scenario's
+        ``counters.required`` and ``counters.forbidden``.
     solver
         ``"cbc"`` or ``"highs"``.
 
@@ -140,8 +145,8 @@ def propose(
     need = sorted(london.study_wards["borough_code"].unique())
     options = {
         "boroughs": need,
-        "required": spec.counters.required,
-        "forbidden": spec.counters.forbidden,
+        "required": sorted(set(spec.counters.required) | set(required or [])),
+        "forbidden": sorted(set(spec.counters.forbidden) | set(forbidden or [])),
         "solver": solver,
     }
     pop = points["population"].to_numpy(float)
