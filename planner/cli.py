@@ -107,14 +107,14 @@ def data_fetch(
     console.print(table)
 
 
-def _steps(total: int) -> Progress:
+def _steps(unit: str = "", *, transient: bool = True) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.completed}/{task.total}" + (f" {unit}" if unit else "")),
         TimeElapsedColumn(),
         console=err,
-        transient=True,
+        transient=transient,
     )
 
 
@@ -189,7 +189,7 @@ def access_cmd(
     from planner.travel import make_engine
 
     try:
-        with _steps(4) as progress:
+        with _steps() as progress:
             task = progress.add_task("loading data", total=4)
             london = load_london(data, demand_year=year)
             pool = load_stations(stations) if stations else london.stations
@@ -292,7 +292,7 @@ def hubs_cmd(
                 if flag in site_frame:
                     site_frame[flag] = site_frame[flag].astype(str).str.lower().isin({"1", "true", "yes", "y"})
         n_boroughs = london.study_wards["borough_code"].nunique()
-        with _steps(n_boroughs) as progress:
+        with _steps() as progress:
             task = progress.add_task("solving", total=n_boroughs)
             plan = plan_hubs(
                 london.study_wards,
@@ -367,7 +367,7 @@ def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, o
     from planner.run import RunContext, run_scenario
 
     runs = []
-    with _steps(len(scenarios)) as progress:
+    with _steps() as progress:
         task = progress.add_task("starting", total=len(scenarios))
         context = RunContext(data)
         for path in scenarios:
@@ -480,7 +480,7 @@ def optimise_cmd(
     if mode not in ("min-counters", "max-coverage", "tradeoff"):
         raise _fail(ValueError(f"unknown mode {mode!r}; choose min-counters, max-coverage or tradeoff"))
     try:
-        with _steps(1) as progress:
+        with _steps() as progress:
             progress.add_task("optimising", total=None)
             result = propose(
                 scenario,
@@ -607,13 +607,7 @@ def sweep_cmd(
             "threshold": thresholds,
         }
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} chunks"),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
+    with _steps("chunks", transient=False) as progress:
         task = progress.add_task(f"sweep ({kind})", total=None)
         try:
             result = run_sweep(

@@ -202,12 +202,10 @@ class _Run:
 
 
 def _read_run(folder: str | os.PathLike[str]) -> _Run:
+    from planner.run import read_manifest
+
     folder = Path(folder)
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        raise DataError(f"{folder} is not a run folder (no manifest.json); run `planner run SCENARIO` first")
-    meta = json.loads(manifest.read_text())
-    scenario = Scenario.model_validate(meta["parameters"])
+    scenario, meta = read_manifest(folder)
     wards = pyogrio.read_dataframe(folder / "access.gpkg", layer=f"wards_{scenario.threshold:g}")
     stations = pyogrio.read_dataframe(folder / "stations.gpkg", layer="stations")
     hub_file = folder / "hubs" / "hubs.gpkg"

@@ -31,7 +31,7 @@ from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stations import load_stations
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 
-__all__ = ["RunContext", "ScenarioRun", "load_run", "planner_version", "run_scenario"]
+__all__ = ["RunContext", "ScenarioRun", "load_run", "planner_version", "read_manifest", "run_scenario"]
 
 logger = logging.getLogger(__name__)
 
@@ -370,6 +370,17 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
     }
 
 
+def read_manifest(folder: str | os.PathLike[str]) -> tuple[Scenario, dict]:
+    """The scenario and manifest of a run folder written by :func:`run_scenario`."""
+    import json
+
+    manifest = Path(folder) / "manifest.json"
+    if not manifest.is_file():
+        raise ScenarioError(f"{folder} is not a run folder (no manifest.json); run `planner run SCENARIO` first")
+    meta = json.loads(manifest.read_text())
+    return Scenario.model_validate(meta["parameters"]), meta
+
+
 def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
     """Read a run folder written by :func:`run_scenario` back for comparison.
 
@@ -378,14 +389,8 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
     folder
         ``OUT/<scenario name>``.
     """
-    import json
-
     folder = Path(folder)
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        raise ScenarioError(f"{folder} is not a run folder (no manifest.json); run the scenario first")
-    meta = json.loads(manifest.read_text())
-    spec = Scenario.model_validate(meta["parameters"])
+    spec, _ = read_manifest(folder)
     counters = pd.read_csv(folder / "counters.csv", dtype={"station_id": str})
     points = pd.read_csv(folder / "access_points.csv", dtype={"station_id": str})
     wards = pd.read_csv(folder / f"access_wards_{spec.threshold:g}.csv")
