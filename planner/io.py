@@ -13,8 +13,8 @@ import pyogrio
 
 __all__ = ["sha256_file", "write_csv", "write_gpkg", "write_json"]
 
-# GeoPackages record a "last change" time; pin it so reruns are identical.
-pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+#: GeoPackages record a "last change" time; planner pins it while it writes so reruns are identical.
+_FIXED_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -34,7 +34,12 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str
     for col in frame.columns:
         if col != frame.geometry.name and frame[col].dtype == object:
             frame[col] = frame[col].astype("string")
-    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
+    try:
+        pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
     return path
 
 
