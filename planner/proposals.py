@@ -172,7 +172,12 @@ def propose(
                 raise ScenarioError("min-counters mode needs a target: --target PCT (e.g. 99)")
             choice = choose_counters(matrix, points, borough, threshold=t, target_pct=target_pct, **options)
         else:
-            choice = choose_counters(matrix, points, borough, threshold=t, k=k or int(cur_mask.sum()), **options)
+            count = k or int(cur_mask.sum())
+            # with the plan's own count this is the same-count model solved above
+            if count == int(cur_mask.sum()):
+                choice = same
+            else:
+                choice = choose_counters(matrix, points, borough, threshold=t, k=count, **options)
         proposal_file = _write_proposal(spec, choice, current, stations, borough, matrix, folder, candidates)
         files.append(proposal_file)
     report = {
