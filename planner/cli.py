@@ -521,6 +521,114 @@ def optimise_cmd(
         console.print(f"Wrote {result.scenario_file} (run it with `planner run {result.scenario_file}`)")
 
 
+@app.command("calibrate", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def calibrate_cmd(
+    ctx: typer.Context,
+    data: DataOpt = None,
+    hospital_set: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Hospital set(s) of nhs_hospitals_2016.csv (default: set_primary and set_acute)."),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Engine to check: transit, transit-simple or crowfly.")] = "transit",
+    param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(help="Search parameters: NAME=V1,V2 [NAME=V1,V2 ...]; reports the best setting per measure."),
+    ] = None,
+    year: Annotated[int, typer.Option(help="JTS04 year (2014, 2015 or 2016).")] = 2016,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/calibration"),
+) -> None:
+    """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
+    from planner.calibrate import best_settings, calibrate, calibration_grid, plot_calibration
+    from planner.io import write_csv
+    from planner.london import load_london
+    from planner.travel import make_engine
+
+    extra = list(ctx.args)
+    if extra and not grid:
+        raise typer.BadParameter(f"unexpected argument(s) {extra}; grid values go after --grid", param_hint="--grid")
+    grid_values = _parse_grid([*(grid or []), *extra]) if grid else None
+    sets = hospital_set or ["set_primary", "set_acute"]
+    try:
+        london = load_london(data)
+        eng = make_engine(engine, data=london.paths, params=_parse_params(param))
+        demand = london.study_demand.points
+        if grid_values is not None:
+            for name in sets:
+                with _steps("settings") as progress:
+                    task = progress.add_task(f"calibration grid ({name})", total=None)
+                    table = calibration_grid(
+                        demand,
+                        london.paths,
+                        eng.with_params,  # type: ignore[attr-defined]
+                        grid_values,
+                        hospital_set=name,
+                        year=year,
+                        progress=lambda done, total, t=task, p=progress: p.update(t, completed=done, total=total),
+                    )
+                path = write_csv(table, out / f"calibration_grid_{name}.csv")
+                best = best_settings(table, list(grid_values))
+                _print_frame(best, f"Best setting per measure ({name}, {len(table)} settings; all in {path})")
+            return
+        for name in sets:
+            result = calibrate(demand, london.paths, eng, hospital_set=name, year=year)
+            csv_path = result.write(out)
+            png = plot_calibration(result, out / f"calibration_{name}.png")
+            _print_calibration(result, primary=name == "set_primary" and engine == "transit")
+            console.print(f"Wrote {csv_path} and {png}")
+    except (PlannerError, AttributeError) as exc:
+        raise _fail(exc) from exc
+
+
+def _parse_grid(items: list[str]) -> dict[str, list[float]]:
+    grid: dict[str, list[float]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        try:
+            parsed = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            parsed = []
+        if not sep or not parsed:
+            raise typer.BadParameter(f"expected NAME=V1,V2,..., got {item!r}", param_hint="--grid")
+        grid[key.strip()] = parsed
+    return grid
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+
+
+def _print_calibration(result, *, primary: bool) -> None:
+    m = result.metrics
+    console.print(
+        f"[bold]{result.engine.get('engine')} vs DfT JTS04, nearest hospital ({result.hospital_set}), "
+        f"{int(m['boroughs'])} boroughs[/]"
+    )
+    console.print(
+        f"  bias {m['bias_min']:+.2f} min, MAE {m['mae_min']:.2f} min, RMSE {m['rmse_min']:.2f} min, "
+        f"correlation {m['corr']:.3f}; share within 30 min off by {m['share30_mae_pts']:.1f} points on average"
+    )
+    console.print(
+        f"  London: mean {m['london_mean_model']:.1f} min (DfT {m['london_mean_dft']:.1f}); within 45 min "
+        f"{m['london_within_45_model']:.2f} % (DfT {m['london_within_45_dft']:.2f} %)"
+    )
+    if primary:
+        targets = result.targets()
+        for row in targets.itertuples(index=False):
+            state = "[green]met[/]" if row.met else "[red]NOT met[/]"
+            console.print(f"  target {row.measure} {row.target}: {row.value:.3g} {state}")
+    worst = result.worst(5)
+    console.print(
+        "  worst boroughs: "
+        + "; ".join(f"{r.borough_name} {r.diff_min:+.1f} min" for r in worst.itertuples(index=False))
+    )
+
+
 @app.command("sessions")
 def sessions_cmd(
     scenario: Annotated[Path, typer.Argument(help="The plan.")],

@@ -96,6 +96,20 @@ class DataPaths:
         return self._need("transit/rail_network.graphml")
 
     @property
+    def bus_sequences(self) -> Path:
+        """TfL bus route stop sequences (route-following public transport)."""
+        return self._need("transit/bus_sequences_2016.csv")
+
+    @property
+    def hospitals(self) -> Path:
+        """NHS hospital sites, the destinations of the DfT calibration."""
+        return self._need("calibration/nhs_hospitals_2016.csv")
+
+    def jts04(self, year: int = 2016) -> Path:
+        """DfT journey time statistics by local authority (table JTS04)."""
+        return self._need(f"calibration/jts04_la_{year}.csv")
+
+    @property
     def crime(self) -> Path:
         return self._need("crime/MPS Ward Level Crime (most recent 24 months).csv")
 

@@ -82,9 +82,9 @@ class CounterSpec(_Model):
 class EngineSpec(_Model):
     """Travel-time engine and its parameters."""
 
-    name: Literal["transit", "network", "crowfly"] = "transit"
+    name: Literal["transit", "transit-simple", "network", "crowfly"] = "transit"
     osm: str | None = None
-    params: dict[str, float | str] = Field(default_factory=dict)
+    params: dict[str, bool | float | str] = Field(default_factory=dict)
 
 
 class HubSpec(_Model):
@@ -93,7 +93,7 @@ class HubSpec(_Model):
     enabled: bool = True
     wards_per_hub: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (4, 5)
     hubs: int | str | None = None
-    engine: Literal["transit", "network", "crowfly"] = "crowfly"
+    engine: Literal["transit", "transit-simple", "network", "crowfly"] = "crowfly"
     solver: Literal["cbc", "highs"] = "cbc"
 
     @field_validator("wards_per_hub")

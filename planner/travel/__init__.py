@@ -10,13 +10,18 @@ from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
 from planner.travel.crowfly import CrowFly
 from planner.travel.network import StreetNetwork, graph_from_osm
-from planner.travel.transit import TransitParams, TransitTimes, load_transit
+from planner.travel.transit import TransitParams, TransitTimes
+from planner.travel.transit_data import TransitData, load_transit
+from planner.travel.transit_simple import SimpleTransitParams, SimpleTransitTimes
 
 __all__ = [
     "ENGINES",
     "CrowFly",
     "NearestResult",
+    "SimpleTransitParams",
+    "SimpleTransitTimes",
     "StreetNetwork",
+    "TransitData",
     "TransitParams",
     "TransitTimes",
     "TravelEngine",
@@ -26,7 +31,7 @@ __all__ = [
     "make_engine",
 ]
 
-ENGINES = ("transit", "network", "crowfly")
+ENGINES = ("transit", "transit-simple", "network", "crowfly")
 
 
 def make_engine(
@@ -41,12 +46,14 @@ def make_engine(
     Parameters
     ----------
     name
-        ``"transit"`` (default for the 45-minute test), ``"network"`` or ``"crowfly"``.
+        ``"transit"`` (default for the 45-minute test: route-following buses),
+        ``"transit-simple"`` (the first approximation, kept for comparison),
+        ``"network"`` or ``"crowfly"``.
     data
         Data directory paths (needed by ``transit``; ``network`` looks up a
         bare OSM file name in its ``osm/`` folder).
     params
-        Engine parameters: :class:`TransitParams` fields, ``StreetNetwork``
+        Engine parameters: :class:`TransitParams` (or :class:`SimpleTransitParams`) fields, ``StreetNetwork``
         options (``mode``, ``walk_speed_kmh``, ``bike_speed_kmh``,
         ``max_snap_m``) or ``CrowFly`` options (``speed_kmh``, ``circuity``).
     osm
@@ -63,6 +70,12 @@ def make_engine(
             if data is None:
                 raise EngineError("the transit engine needs the data directory (bus stops, rail graph)")
             return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
+        if name == "transit-simple":
+            if data is None:
+                raise EngineError("the transit-simple engine needs the data directory (bus stops, rail graph)")
+            return SimpleTransitTimes(
+                load_transit(data, bus_routes=False), SimpleTransitParams().with_overrides(**params)
+            )
         if name == "crowfly":
             return CrowFly(**params)
         if name == "network":

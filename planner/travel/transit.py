@@ -1,183 +1,274 @@
-"""An offline public-transport approximation for London.
+"""Public-transport travel times for London, following the real bus routes (engine ``transit``).
 
-No timetable feed is available, so a journey is the quickest combination of:
+No timetable feed is available offline, so a journey is the quickest
+combination of:
 
-* **walking** legs: crow-fly distance × ``walk_circuity`` / ``walk_speed_kmh``;
-* **bus** legs: walk to the nearest stop, wait ``bus_wait_min``, ride the
-  crow-fly distance × ``bus_circuity`` at ``bus_speed_kmh``, walk from the
-  nearest stop at the far end.  Allowed only where both ends have a stop
-  within ``bus_stop_max_m``;
+* **walking** legs: crow-fly distance × ``walk_circuity`` / ``walk_speed_kmh``
+  (from home to a stop, a station or the counter; between stops at a change);
+* **bus** legs along TfL's route stop sequences: walk to a stop, wait
+  ``bus_wait_min`` for a route that calls there, ride along the route's stop
+  sequence (each stop-to-stop distance × ``bus_road_factor`` at
+  ``bus_speed_kmh``, plus ``bus_dwell_min`` at every stop served, so that
+  closely spaced central stops make a slower ride), and get off at any later stop of the same run.
+  Rail-replacement routes (``UL*``) are never used; night (``N*``) and school
+  (``6xx``) routes only with ``night_buses`` / ``school_buses``;
 * **rail** legs over the tube / Overground / DLR / TfL Rail graph: link times
   from the tube timetable data where the two stations match by name,
-  otherwise length / ``rail_speed_kmh``; ``rail_wait_min`` to board and
-  ``interchange_min`` to change lines.  Stations are reached and left on foot
-  or by bus.
+  otherwise length / ``rail_speed_kmh``; ``rail_wait_min`` to board.
 
-The best combination is a shortest path over a graph of demand points,
-station entrances, station-line platforms and counters, solved with
-:mod:`scipy.sparse.csgraph`.
+Every change pays for itself: bus to bus is a walk between the stops (up to
+``transfer_walk_max_m``; none when it is the same stop) plus a new
+``bus_wait_min``; rail to rail inside a station costs ``interchange_min``;
+bus to rail and rail to bus pay the walk and the next mode's wait.
+
+The best combination is one shortest-path problem on a sparse directed graph
+(:mod:`scipy.sparse.csgraph`) whose nodes are demand points, bus stops,
+route-stops (one per route, direction and call), station entrances and exits,
+station-line platforms and counters.  Boarding a route is an arc from a stop
+to its route-stop (the wait), riding is an arc to the next route-stop, and
+alighting an arc back to the stop (free); a station has separate entrance and
+exit nodes so that leaving a platform and boarding another always pays the
+interchange.
+
+The default parameters were fitted to the Department for Transport's Journey
+Time Statistics (JTS04, 2016): see :data:`CALIBRATION` and
+``planner calibrate``.
 
 Limits: no timetables, so waits are averages and night-time or weekend
-service is not modelled; bus routes are not followed (any two stops are
-assumed linked); National Rail, trams and the Elizabeth line beyond TfL Rail
-are missing, so outer areas served mainly by National Rail look slower than
-they are; the rail graph holds one line per station pair.
+service is not modelled; route frequencies are unknown (one wait for every
+route); National Rail, trams and the Elizabeth line beyond TfL Rail are
+missing, so outer areas served mainly by National Rail look slower than they
+are; the rail graph holds one line per station pair.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from planner.config import DataPaths
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, _ids, points_xy
+from planner.travel.transit_data import TransitData
 
-__all__ = ["TransitData", "TransitParams", "TransitTimes", "load_transit"]
+__all__ = ["CALIBRATION", "TransitParams", "TransitTimes"]
 
 logger = logging.getLogger(__name__)
+
+#: The fit of the default parameters against DfT's JTS04 2016 hospital times
+#: (``HospPTt`` and the shares within 30/45/60 minutes), across the 32 London
+#: boroughs; reproduce it with ``planner calibrate --data DIR``.
+CALIBRATION: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
 class TransitParams:
-    """Parameters of the public-transport approximation.
+    """Parameters of the route-following public-transport model.
 
-    Each default has a one-line reason in its ``metadata``; print them with
-    :meth:`reasons`.
+    Each default has a reason in its ``metadata``; print them with
+    :meth:`reasons`.  ``night_buses`` and ``school_buses`` are switches; every
+    other parameter is a non-negative number.
     """
 
-    walk_speed_kmh: float = field(default=4.8, metadata={"why": "typical adult walking pace (TfL uses 4.8 km/h)"})
+    walk_speed_kmh: float = field(
+        default=3.8,
+        metadata={
+            "why": "fitted to DfT JTS04 (tried 3.8-4.8); with crow-fly x 1.3 it stands for TfL's 4.8 km/h on real "
+            "streets plus crossings and getting in and out of buildings"
+        },
+    )
     walk_circuity: float = field(
         default=1.3, metadata={"why": "London street routes are ~30% longer than the crow flies"}
     )
     max_walk_m: float = field(default=4000.0, metadata={"why": "longest all-walk trip considered (~65 min)"})
-    bus_speed_kmh: float = field(default=15.0, metadata={"why": "London bus average including stops (~9-10 mph)"})
-    bus_circuity: float = field(default=1.4, metadata={"why": "bus routes wind more than walking routes"})
-    bus_wait_min: float = field(default=6.0, metadata={"why": "half the 12-minute headway of London's frequent routes"})
-    bus_stop_max_m: float = field(default=1200.0, metadata={"why": "longest walk to a bus stop (its time is counted)"})
-    max_bus_m: float = field(default=15000.0, metadata={"why": "longest single bus ride considered, crow-fly"})
+    stop_walk_max_m: float = field(
+        default=800.0, metadata={"why": "longest walk between home (or the counter) and a bus stop, ~13 min"}
+    )
+    transfer_walk_max_m: float = field(
+        default=400.0, metadata={"why": "longest walk between two stops (or a stop and a station) at a change"}
+    )
+    bus_speed_kmh: float = field(
+        default=26.0,
+        metadata={"why": "fitted to DfT JTS04 (tried 12-26): running speed between stops, dwell apart"},
+    )
+    bus_dwell_min: float = field(
+        default=0.2,
+        metadata={
+            "why": "fitted to DfT JTS04 (tried 0.2-0.6): time lost at each stop served; with 26 km/h a ride "
+            "averages ~18 km/h where stops are 350 m apart and less in central London"
+        },
+    )
+    bus_road_factor: float = field(
+        default=1.15,
+        metadata={"why": "road distance between consecutive stops / straight line (stops are ~350 m apart)"},
+    )
+    bus_wait_min: float = field(
+        default=10.0,
+        metadata={
+            "why": "fitted to DfT JTS04 (tried 4-12): average wait for a route at each boarding, with slack "
+            "for irregular service; route frequencies are not in the data"
+        },
+    )
     rail_speed_kmh: float = field(default=33.0, metadata={"why": "tube average speed including station dwell"})
-    rail_wait_min: float = field(default=4.0, metadata={"why": "half a typical 8-minute rail headway"})
-    interchange_min: float = field(default=5.0, metadata={"why": "walk between platforms plus a wait"})
+    rail_wait_min: float = field(
+        default=5.0, metadata={"why": "fitted to DfT JTS04 (tried 3-6): half a 10-minute headway"}
+    )
+    interchange_min: float = field(
+        default=5.0, metadata={"why": "walk between platforms plus the next train's wait, each change"}
+    )
     station_walk_max_m: float = field(default=1500.0, metadata={"why": "longest walk to or from a station"})
-    station_bus_max_m: float = field(default=6000.0, metadata={"why": "longest bus feeder to or from a station"})
+    night_buses: bool = field(default=False, metadata={"why": "N routes run at night only; the test is daytime"})
+    school_buses: bool = field(default=False, metadata={"why": "6xx school routes are not open to everyone"})
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.type in ("bool", bool):
+                if not isinstance(value, bool | np.bool_):
+                    raise EngineError(f"transit parameter {f.name} must be true or false (got {value!r})")
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise EngineError(f"transit parameter {f.name} must be a number (got {value!r})")
             if not np.isfinite(value) or value < 0 or (value == 0 and f.name.endswith("speed_kmh")):
-                raise EngineError(f"transit parameter {f.name} must be positive (got {value})")
-        if self.walk_circuity < 1 or self.bus_circuity < 1:
-            raise EngineError("circuity factors must be at least 1")
+                raise EngineError(f"transit parameter {f.name} must be a positive number (got {value})")
+        if self.walk_circuity < 1 or self.bus_road_factor < 1:
+            raise EngineError("walk_circuity and bus_road_factor must be at least 1")
 
     @classmethod
-    def reasons(cls) -> dict[str, tuple[float, str]]:
+    def reasons(cls) -> dict[str, tuple[Any, str]]:
         """Every parameter's default and the reason for it."""
-        return {f.name: (f.default, f.metadata["why"]) for f in fields(cls)}  # type: ignore[misc]
+        return {f.name: (f.default, f.metadata["why"]) for f in fields(cls)}
 
-    def with_overrides(self, **overrides: float) -> TransitParams:
-        """A copy with some parameters changed (unknown names raise)."""
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(overrides) - known)
+    def with_overrides(self, **overrides: Any) -> TransitParams:
+        """A copy with some parameters changed (unknown names raise).
+
+        Switches accept ``true``/``false``/``yes``/``no``/``1``/``0`` as text
+        (from the command line) as well as booleans.
+        """
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise EngineError(f"unknown transit parameter(s) {unknown}; known: {sorted(known)}")
-        return replace(self, **overrides)
+        values = {k: _switch(k, v) if known[k].type in ("bool", bool) else v for k, v in overrides.items()}
+        return replace(self, **values)
+
+
+def _switch(name: str, value: Any) -> bool:
+    """Parse an on/off parameter; anything unclear is refused."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "1.0", "on"):
+        return True
+    if text in ("false", "no", "0", "0.0", "off"):
+        return False
+    raise EngineError(f"transit parameter {name} must be true or false (got {value!r})")
 
 
 @dataclass(frozen=True)
-class TransitData:
-    """Bus stops and the rail graph the approximation uses.
+class _BusNetwork:
+    """The parameter-free structure of the bus network (cached per data and route selection)."""
 
-    Attributes
-    ----------
-    bus_stops
-        ``(n, 2)`` stop coordinates in EPSG:27700.
-    stations
-        Station names and ``x``, ``y`` (EPSG:27700), indexed by name.
-    links
-        Rail links: ``a``, ``b``, ``line``, ``length_m``, ``minutes`` (NaN
-        where the timetable data has no time for that pair).
-    """
-
-    bus_stops: np.ndarray
-    stations: pd.DataFrame
-    links: pd.DataFrame
+    stop_xy: np.ndarray  # (n_stops, 2) physical stops
+    n_route_stops: int
+    ride_from: np.ndarray  # route-stop -> next route-stop of the same run
+    ride_to: np.ndarray
+    ride_m: np.ndarray  # straight-line metres between the two calls
+    ride_stops: np.ndarray  # 1 where the bus stops at the far end (not a timing point), else 0
+    call_route_stop: np.ndarray  # boardable route-stops ...
+    call_stop: np.ndarray  # ... and their physical stop
+    routes: int
 
 
-def _norm(name: str) -> str:
-    name = re.sub(r"\s*\([A-Z]\)$", "", name)
-    return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
-
-
-def load_transit(data: DataPaths) -> TransitData:
-    """Read bus stops, the rail graph and tube link times from a data directory.
-
-    Parameters
-    ----------
-    data
-        The data directory's paths.
-
-    Returns
-    -------
-    TransitData
-        Bus stops (virtual stops and 0/0 rows dropped), stations and links.
-    """
-    stops = pd.read_csv(data.bus_stops, usecols=["Location_Easting", "Location_Northing", "Virtual_Bus_Stop"])
-    bad = (stops["Location_Easting"] <= 0) | (stops["Location_Northing"] <= 0)
-    virtual = stops["Virtual_Bus_Stop"].astype(str) == "1"
-    logger.info("bus stops: dropped %d with 0 coordinates and %d virtual stops", bad.sum(), (virtual & ~bad).sum())
-    stops = stops.loc[~bad & ~virtual]
-    graph = nx.read_graphml(data.rail_graph)
-    rows = []
-    for name, attrs in graph.nodes(data=True):
-        x, y = (float(v) for v in attrs["coords"].strip("()").split(","))
-        rows.append((name, x, y))
-    stations = pd.DataFrame(rows, columns=["name", "x", "y"]).set_index("name")
-    links = pd.DataFrame(
-        [(a, b, d.get("line_name", "rail"), float(d["length"])) for a, b, d in graph.edges(data=True)],
-        columns=["a", "b", "line", "length_m"],
+def _bus_network(data: TransitData, *, night: bool, school: bool) -> _BusNetwork:
+    key = ("bus", night, school)
+    if key in data._cache:
+        return data._cache[key]
+    if data.routes is None:
+        raise EngineError(
+            "the transit engine needs the bus route sequences (transit/bus_sequences_2016.csv); "
+            "run `planner data fetch`, or use the `transit-simple` engine"
+        )
+    rs = data.routes.stops
+    allowed = {"day"} | ({"night"} if night else set()) | ({"school"} if school else set())
+    rs = rs.loc[rs["kind"].isin(allowed)].reset_index(drop=True)
+    if rs.empty:
+        raise EngineError("no bus route left after excluding rail-replacement, night and school routes")
+    run_key = rs["route"] + "\x00" + rs["run"].astype(str)
+    same_run = (run_key.to_numpy()[1:] == run_key.to_numpy()[:-1]).nonzero()[0]
+    xy = rs[["x", "y"]].to_numpy(float)
+    ride_m = np.hypot(*(xy[same_run + 1] - xy[same_run]).T)
+    calls = rs.loc[~rs["virtual"]]
+    stop_codes = pd.Index(sorted(calls["stop"].unique()))
+    first_xy = calls.groupby("stop")[["x", "y"]].first().loc[stop_codes].to_numpy(float)
+    net = _BusNetwork(
+        stop_xy=first_xy,
+        n_route_stops=len(rs),
+        ride_from=same_run,
+        ride_to=same_run + 1,
+        ride_m=ride_m,
+        ride_stops=(~rs["virtual"].to_numpy()[same_run + 1]).astype(float),
+        call_route_stop=calls.index.to_numpy(),
+        call_stop=stop_codes.get_indexer(calls["stop"]),
+        routes=int(rs["route"].nunique()),
     )
-    links["minutes"] = _tube_times(data, links)
-    return TransitData(stops[["Location_Easting", "Location_Northing"]].to_numpy(float), stations, links)
+    logger.info("bus network: %d routes, %d stops, %d route-stops", net.routes, len(net.stop_xy), net.n_route_stops)
+    data._cache[key] = net
+    return net
 
 
-def _tube_times(data: DataPaths, links: pd.DataFrame) -> np.ndarray:
-    """Timetable link minutes where both stations match the tube data by name."""
-    root = data.root / "transit"
-    try:
-        st = pd.read_csv(root / "tube_stations.csv")
-        conn = pd.read_csv(root / "tube_connections.csv")
-    except FileNotFoundError:
-        logger.info("no tube_*.csv: rail link times from length / speed only")
-        return np.full(len(links), np.nan)
-    name = dict(zip(st["id"], st["name"].map(_norm), strict=True))
-    times: dict[frozenset[str], float] = {}
-    for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
-        key = frozenset((name.get(a, ""), name.get(b, "")))
-        times[key] = min(float(t), times.get(key, np.inf))
-    out = np.array(
-        [times.get(frozenset((_norm(a), _norm(b))), np.nan) for a, b in zip(links["a"], links["b"], strict=True)]
-    )
-    logger.info("rail links with a timetable time: %d of %d", np.isfinite(out).sum(), len(out))
-    return out
+class _Arcs:
+    """Collects arcs of the reversed graph (stored as to -> from)."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+
+    def add(self, a: np.ndarray, b: np.ndarray, minutes: np.ndarray | float) -> None:
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        self.rows.append(b)
+        self.cols.append(a)
+        # csgraph treats a stored 0 as "no arc" in some paths: keep free arcs a hair above 0
+        self.vals.append(np.maximum(np.broadcast_to(np.asarray(minutes, dtype=float), a.shape), 1e-9))
+
+    def reversed_csr(self, size: int) -> sp.csr_array:
+        r = np.concatenate(self.rows)
+        c = np.concatenate(self.cols)
+        w = np.concatenate(self.vals)
+        # keep the quickest of parallel arcs
+        order = np.lexsort((w, c, r))
+        r, c, w = r[order], c[order], w[order]
+        first = np.ones(len(r), dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        return sp.csr_array((w[first], (r[first], c[first])), shape=(size, size))
+
+
+def _pairs(a_xy: np.ndarray, b_xy: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index pairs (and metres) of points of ``a`` and ``b`` within ``reach``."""
+    if len(a_xy) == 0 or len(b_xy) == 0 or reach <= 0:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=float)
+    out = cKDTree(a_xy).sparse_distance_matrix(cKDTree(b_xy), reach, output_type="ndarray")
+    return out["i"].astype(np.int64), out["j"].astype(np.int64), out["v"]
 
 
 @dataclass
 class TransitTimes(TravelEngine):
-    """Public-transport travel times (walk, bus and rail), offline.
+    """Public-transport travel times (walk, route-following bus and rail), offline.
 
     Parameters
     ----------
     data
-        Bus stops and rail graph from :func:`load_transit`.
+        Bus routes, stops and rail graph from
+        :func:`~planner.travel.transit_data.load_transit`.
     params
         Speeds, waits and limits; see :class:`TransitParams`.
     """
@@ -187,104 +278,86 @@ class TransitTimes(TravelEngine):
     name = "transit"
 
     def __post_init__(self) -> None:
-        self._stop_tree = cKDTree(self.data.bus_stops)
+        self._bus = _bus_network(self.data, night=self.params.night_buses, school=self.params.school_buses)
 
-    def with_params(self, **overrides: float) -> TransitTimes:
-        """A copy of the engine with some parameters overridden."""
+    def with_params(self, **overrides: Any) -> TransitTimes:
+        """A copy of the engine with some parameters overridden (the data is shared)."""
         return TransitTimes(self.data, self.params.with_overrides(**overrides))
-
-    # -- legs -------------------------------------------------------------
-    def _stop_walk(self, xy: np.ndarray) -> np.ndarray:
-        """Walk minutes to the nearest bus stop, ``inf`` beyond ``bus_stop_max_m``."""
-        dist, _ = self._stop_tree.query(xy, distance_upper_bound=self.params.bus_stop_max_m)
-        return self._walk(dist)
 
     def _walk(self, metres: np.ndarray) -> np.ndarray:
         p = self.params
         return metres * p.walk_circuity / (p.walk_speed_kmh * 1000 / 60)
 
-    def _legs(
-        self,
-        a_xy: np.ndarray,
-        b_xy: np.ndarray,
-        walk_max: float,
-        bus_max: float,
-        a_stop: np.ndarray,
-        b_stop: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Best walk-or-bus minutes for every pair within ``max(walk_max, bus_max)``."""
-        p = self.params
-        reach = max(walk_max, bus_max)
-        pairs = cKDTree(a_xy).sparse_distance_matrix(cKDTree(b_xy), reach, output_type="ndarray")
-        i, j, d = pairs["i"], pairs["j"], pairs["v"]
-        walk = np.where(d <= walk_max, self._walk(d), np.inf)
-        ride = d * p.bus_circuity / (p.bus_speed_kmh * 1000 / 60)
-        bus = np.where(d <= bus_max, a_stop[i] + p.bus_wait_min + ride + b_stop[j], np.inf)
-        best = np.minimum(walk, bus)
-        ok = np.isfinite(best)
-        return i[ok], j[ok], best[ok]
+    def _graph(self, origins: np.ndarray, dests: np.ndarray) -> tuple[sp.csr_array, int, int]:
+        """The reversed journey graph and the positions of origins (0..) and destinations (base_d..).
 
-    # -- graph ------------------------------------------------------------
-    def _graph(self, origins: np.ndarray, counters: np.ndarray) -> tuple[sp.csr_array, int, int]:
-        """Graph with nodes [origins | station entrances | platforms | counters]."""
-        p = self.params
-        st = self.data.stations
-        links = self.data.links
-        n_o, n_s, n_c = len(origins), len(st), len(counters)
-        s_pos = pd.Series(np.arange(n_s), index=st.index)
+        Node layout: origins | bus stops | route-stops | station entrances |
+        station exits | platforms | destinations.
+        """
+        p, bus, st, links = self.params, self._bus, self.data.stations, self.data.links
+        n_o, n_p, n_r, n_s = len(origins), len(bus.stop_xy), bus.n_route_stops, len(st)
         platforms = pd.Index(
             sorted({(s, line) for a, b, line in links[["a", "b", "line"]].itertuples(index=False) for s in (a, b)})
         )
-        plat_pos = pd.Series(np.arange(len(platforms)), index=platforms)
-        base_p, base_c = n_o + n_s, n_o + n_s + len(platforms)
-        rows, cols, vals = [], [], []
+        base_p = n_o
+        base_r = base_p + n_p
+        base_in = base_r + n_r
+        base_out = base_in + n_s
+        base_pl = base_out + n_s
+        base_d = base_pl + len(platforms)
+        size = base_d + len(dests)
+        s_xy = st[["x", "y"]].to_numpy(float)
+        arcs = _Arcs()
 
-        def add(r: np.ndarray, c: np.ndarray, w: np.ndarray) -> None:
-            rows.append(np.asarray(r, dtype=np.int64))
-            cols.append(np.asarray(c, dtype=np.int64))
-            vals.append(np.maximum(np.asarray(w, dtype=float), 1e-9))
+        # walking: home -> counter, home -> stop, stop -> counter, stop <-> stop, home -> station, station -> counter
+        i, j, d = _pairs(origins, dests, p.max_walk_m)
+        arcs.add(i, base_d + j, self._walk(d))
+        i, j, d = _pairs(origins, bus.stop_xy, p.stop_walk_max_m)
+        arcs.add(i, base_p + j, self._walk(d))
+        i, j, d = _pairs(bus.stop_xy, dests, p.stop_walk_max_m)
+        arcs.add(base_p + i, base_d + j, self._walk(d))
+        i, j, d = _pairs(bus.stop_xy, bus.stop_xy, p.transfer_walk_max_m)
+        keep = i != j
+        arcs.add(base_p + i[keep], base_p + j[keep], self._walk(d[keep]))
+        i, j, d = _pairs(origins, s_xy, p.station_walk_max_m)
+        arcs.add(i, base_in + j, self._walk(d))
+        i, j, d = _pairs(s_xy, dests, p.station_walk_max_m)
+        arcs.add(base_out + i, base_d + j, self._walk(d))
+        # changes between bus and rail: a walk, then the next mode's wait
+        i, j, d = _pairs(bus.stop_xy, s_xy, p.transfer_walk_max_m)
+        arcs.add(base_p + i, base_in + j, self._walk(d))
+        arcs.add(base_out + j, base_p + i, self._walk(d))
 
-        s_xy = st[["x", "y"]].to_numpy()
-        o_stop, s_stop, c_stop = self._stop_walk(origins), self._stop_walk(s_xy), self._stop_walk(counters)
-        # origin -> counter directly, on foot or by bus
-        i, j, w = self._legs(origins, counters, p.max_walk_m, p.max_bus_m, o_stop, c_stop)
-        add(i, base_c + j, w)
-        # origin -> station entrance, and station entrance -> counter
-        i, j, w = self._legs(origins, s_xy, p.station_walk_max_m, p.station_bus_max_m, o_stop, s_stop)
-        add(i, n_o + j, w)
-        i, j, w = self._legs(s_xy, counters, p.station_walk_max_m, p.station_bus_max_m, s_stop, c_stop)
-        add(n_o + i, base_c + j, w)
-        # entrance <-> platform: board (wait) and alight (free)
+        # buses: board (wait), ride along the run, alight (free)
+        arcs.add(base_p + bus.call_stop, base_r + bus.call_route_stop, p.bus_wait_min)
+        arcs.add(base_r + bus.call_route_stop, base_p + bus.call_stop, 0.0)
+        ride = bus.ride_m * p.bus_road_factor / (p.bus_speed_kmh * 1000 / 60) + p.bus_dwell_min * bus.ride_stops
+        arcs.add(base_r + bus.ride_from, base_r + bus.ride_to, ride)
+
+        # rail: entrance -> platform (wait), platform -> exit (free), platform <-> platform (interchange)
+        s_pos = pd.Series(np.arange(n_s), index=st.index)
         plat_station = s_pos[[s for s, _ in platforms]].to_numpy()
-        plat_idx = base_p + np.arange(len(platforms))
-        add(n_o + plat_station, plat_idx, np.full(len(platforms), p.rail_wait_min))
-        add(plat_idx, n_o + plat_station, np.zeros(len(platforms)))
-        # interchange between platforms of one station
-        by_station = pd.Series(plat_idx).groupby(plat_station)
-        for _, group in by_station:
-            g = group.to_numpy()
-            if len(g) > 1:
-                a, b = np.meshgrid(g, g)
+        plat = base_pl + np.arange(len(platforms))
+        arcs.add(base_in + plat_station, plat, p.rail_wait_min)
+        arcs.add(plat, base_out + plat_station, 0.0)
+        order = np.argsort(plat_station, kind="stable")
+        for group in np.split(plat[order], np.flatnonzero(np.diff(plat_station[order])) + 1):
+            if len(group) > 1:
+                a, b = np.meshgrid(group, group)
                 keep = a != b
-                add(a[keep], b[keep], np.full(keep.sum(), p.interchange_min))
-        # rail links, both directions
+                arcs.add(a[keep], b[keep], p.interchange_min)
         minutes = links["minutes"].to_numpy(copy=True)
         by_speed = links["length_m"].to_numpy() / (p.rail_speed_kmh * 1000 / 60)
         minutes = np.where(np.isfinite(minutes), minutes, by_speed)
-        pa = base_p + plat_pos[list(zip(links["a"], links["line"], strict=True))].to_numpy()
-        pb = base_p + plat_pos[list(zip(links["b"], links["line"], strict=True))].to_numpy()
-        add(pa, pb, minutes)
-        add(pb, pa, minutes)
-        size = base_c + n_c
-        graph = sp.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size))
-        # keep the quickest of parallel edges (coo would sum them)
-        frame = pd.DataFrame({"r": graph.row, "c": graph.col, "w": graph.data}).groupby(["r", "c"])["w"].min()
-        r, c = frame.index.get_level_values(0), frame.index.get_level_values(1)
-        return sp.csr_array((frame.to_numpy(), (r, c)), shape=(size, size)), n_o, base_c
+        pa = base_pl + platforms.get_indexer(list(zip(links["a"], links["line"], strict=True)))
+        pb = base_pl + platforms.get_indexer(list(zip(links["b"], links["line"], strict=True)))
+        arcs.add(pa, pb, minutes)
+        arcs.add(pb, pa, minutes)
+        return arcs.reversed_csr(size), n_o, base_d
 
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        graph, n_o, base_c = self._graph(origins, destinations)
-        dist = dijkstra(graph.T.tocsr(), directed=True, indices=base_c + np.arange(len(destinations)))
+        graph, n_o, base_d = self._graph(origins, destinations)
+        dist = dijkstra(graph, directed=True, indices=base_d + np.arange(len(destinations)))
         return dist[:, :n_o].T.copy(), np.full(n_o, "", dtype=object)
 
     def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
@@ -293,14 +366,20 @@ class TransitTimes(TravelEngine):
             return super().nearest(origins, destinations, k=k)
         o_ids = _ids(origins, "point_id", "origins")
         d_ids = _ids(destinations, "station_id", "destinations")
-        graph, n_o, base_c = self._graph(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
-        sources = base_c + np.arange(len(d_ids))
+        if len(d_ids) == 0:
+            raise EngineError("no destinations to choose from")
+        graph, n_o, base_d = self._graph(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
         dist, _, src = dijkstra(
-            graph.T.tocsr(), directed=True, indices=sources, min_only=True, return_predecessors=True
+            graph, directed=True, indices=base_d + np.arange(len(d_ids)), min_only=True, return_predecessors=True
         )
         minutes, which = dist[:n_o], src[:n_o]
-        station = np.where(which >= 0, d_ids[np.clip(which - base_c, 0, len(d_ids) - 1)], None)
+        station = np.where(which >= 0, d_ids[np.clip(which - base_d, 0, len(d_ids) - 1)], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
 
     def describe(self) -> dict:
-        return {"engine": self.name, **asdict(self.params)}
+        return {
+            "engine": self.name,
+            **asdict(self.params),
+            "calibration": dict(CALIBRATION),
+            "data_notes": list(self.data.notes),
+        }

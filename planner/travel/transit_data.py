@@ -1,0 +1,289 @@
+"""Public-transport inputs: bus stops, bus route sequences and the rail graph.
+
+Both public-transport engines (:mod:`planner.travel.transit` and
+:mod:`planner.travel.transit_simple`) read their data through
+:func:`load_transit`.  Every repair or fallback is counted, logged and kept in
+:attr:`TransitData.notes`, so a run's manifest can record it.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from planner.config import DataPaths
+from planner.errors import DataError, PlannerWarning
+
+__all__ = ["BusRoutes", "TransitData", "bus_route_kind", "load_bus_routes", "load_transit"]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of TfL's ``bus-sequences.csv`` that planner reads.
+BUS_SEQUENCE_COLUMNS = (
+    "Route",
+    "Run",
+    "Sequence",
+    "Stop_Code_LBSL",
+    "Location_Easting",
+    "Location_Northing",
+    "Virtual_Bus_Stop",
+)
+
+_SCHOOL = re.compile(r"^6\d\d$")
+_NIGHT = re.compile(r"^N\d+$")
+
+
+def bus_route_kind(route: str) -> str:
+    """Classify a TfL route name.
+
+    Parameters
+    ----------
+    route
+        Route name as published (``"1"``, ``"N29"``, ``"UL7"``, ``"607"`` ...).
+
+    Returns
+    -------
+    str
+        ``"rail-replacement"`` (``UL*``), ``"night"`` (``N`` and digits),
+        ``"school"`` (``6xx``) or ``"day"``.
+    """
+    route = route.strip().upper()
+    if route.startswith("UL"):
+        return "rail-replacement"
+    if _NIGHT.match(route):
+        return "night"
+    if _SCHOOL.match(route):
+        return "school"
+    return "day"
+
+
+@dataclass(frozen=True)
+class BusRoutes:
+    """Bus route stop sequences, cleaned.
+
+    Attributes
+    ----------
+    stops
+        One row per route-stop, ordered by ``route``, ``run``, ``seq``:
+        ``route``, ``run``, ``seq``, ``stop`` (the LBSL stop code), ``x``,
+        ``y`` (EPSG:27700), ``virtual`` (a timing point where the bus does
+        not stop) and ``kind`` (see :func:`bus_route_kind`).
+    notes
+        What was dropped or repaired while reading, in plain words.
+    """
+
+    stops: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def load_bus_routes(path: str | Path) -> BusRoutes:
+    """Read TfL's bus route sequences (``bus-sequences.csv``).
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, with or without a byte-order mark).
+
+    Returns
+    -------
+    BusRoutes
+        Route-stops in order.  The trailing DOS end-of-file line is dropped;
+        rows with no usable coordinates (blank, non-numeric or 0) are dropped,
+        and runs left with fewer than two stops are skipped, each counted in a
+        :class:`~planner.errors.PlannerWarning` and in :attr:`BusRoutes.notes`.
+
+    Raises
+    ------
+    DataError
+        If the file has no header with the expected columns, or no usable route.
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    missing = [c for c in BUS_SEQUENCE_COLUMNS if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}: not a TfL bus-sequences file: the header lacks {missing} (first line read: "
+            f"{','.join(header)[:80]!r}). Use TfL's bus-sequences.csv with its header row, "
+            "or run `planner data fetch` for the published copy."
+        )
+    raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, usecols=list(BUS_SEQUENCE_COLUMNS), keep_default_na=False)
+    route = raw["Route"].str.strip()
+    eof = route.isin(["\x1a", ""]) & (raw["Run"].str.strip() == "")
+    notes: list[str] = []
+    if eof.any():
+        logger.info("%s: dropped %d end-of-file line(s)", path.name, int(eof.sum()))
+    raw = raw.loc[~eof]
+    frame = pd.DataFrame(
+        {
+            "route": raw["Route"].str.strip(),
+            "run": pd.to_numeric(raw["Run"], errors="coerce"),
+            "seq": pd.to_numeric(raw["Sequence"], errors="coerce"),
+            "stop": raw["Stop_Code_LBSL"].str.strip(),
+            "x": pd.to_numeric(raw["Location_Easting"], errors="coerce"),
+            "y": pd.to_numeric(raw["Location_Northing"], errors="coerce"),
+            "virtual": raw["Virtual_Bus_Stop"].str.strip() == "1",
+        }
+    )
+    bad_key = frame[["run", "seq"]].isna().any(axis=1) | (frame["route"] == "")
+    if bad_key.any():
+        first = int(np.flatnonzero(bad_key.to_numpy())[0]) + 2
+        raise DataError(
+            f"{path}: {int(bad_key.sum())} row(s) have no route, run or sequence number (first at line {first}); "
+            "fix or remove them."
+        )
+    bad_xy = ~(frame["x"] > 0) | ~(frame["y"] > 0)
+    if bad_xy.any():
+        first = int(np.flatnonzero(bad_xy.to_numpy())[0]) + 2
+        note = (
+            f"{int(bad_xy.sum())} route-stop(s) without coordinates (blank, text or 0) dropped, "
+            f"the first at line {first}; the rides on either side are joined"
+        )
+        warnings.warn(f"{path.name}: {note}", PlannerWarning, stacklevel=2)
+        logger.warning("%s: %s", path.name, note)
+        notes.append(note)
+    frame = frame.loc[~bad_xy]
+    frame = frame.sort_values(["route", "run", "seq"], kind="stable").reset_index(drop=True)
+    size = frame.groupby(["route", "run"])["seq"].transform("size")
+    short = size < 2
+    if short.any():
+        runs = frame.loc[short, ["route", "run"]].drop_duplicates()
+        names = ", ".join(f"{r} (run {int(n)})" for r, n in runs.head(5).itertuples(index=False))
+        more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
+        note = f"{len(runs)} route run(s) with fewer than two located stops skipped: {names}{more}"
+        logger.info("%s: %s", path.name, note)
+        notes.append(note)
+        frame = frame.loc[~short].reset_index(drop=True)
+    if frame.empty:
+        raise DataError(f"{path}: no bus route with at least two located stops; check the file.")
+    frame["run"] = frame["run"].astype(int)
+    frame["seq"] = frame["seq"].astype(int)
+    frame["kind"] = frame["route"].map(bus_route_kind)
+    logger.info("%s: %d route-stops on %d routes", path.name, len(frame), frame["route"].nunique())
+    return BusRoutes(frame, tuple(notes))
+
+
+@dataclass(frozen=True)
+class TransitData:
+    """Bus stops, bus routes and the rail graph the engines use.
+
+    Attributes
+    ----------
+    bus_stops
+        ``(n, 2)`` stop coordinates in EPSG:27700 (``bus_stops.csv``; used by
+        the ``transit-simple`` engine).
+    stations
+        Station names and ``x``, ``y`` (EPSG:27700), indexed by name.
+    links
+        Rail links: ``a``, ``b``, ``line``, ``length_m``, ``minutes`` (NaN
+        where the timetable data has no time for that pair).
+    routes
+        Bus route sequences, or ``None`` when not loaded.
+    files
+        The files read, for manifests and cache keys.
+    notes
+        Fallbacks and repairs made while reading, in plain words.
+    """
+
+    bus_stops: np.ndarray
+    stations: pd.DataFrame
+    links: pd.DataFrame
+    routes: BusRoutes | None = None
+    files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
+    """Read bus stops, bus routes, the rail graph and tube link times.
+
+    Parameters
+    ----------
+    data
+        The data directory's paths.
+    bus_routes
+        Also read ``transit/bus_sequences_2016.csv`` (needed by the
+        route-following ``transit`` engine).
+
+    Returns
+    -------
+    TransitData
+        Bus stops (virtual stops and 0/0 rows dropped), routes, stations and
+        links.  When the tube timetable files are missing, rail link times
+        fall back to length / speed: a :class:`~planner.errors.PlannerWarning`
+        says so and :attr:`TransitData.notes` records it.
+    """
+    files: list[Path] = [data.bus_stops, data.rail_graph]
+    stops = pd.read_csv(data.bus_stops, usecols=["Location_Easting", "Location_Northing", "Virtual_Bus_Stop"])
+    bad = (stops["Location_Easting"] <= 0) | (stops["Location_Northing"] <= 0)
+    virtual = stops["Virtual_Bus_Stop"].astype(str) == "1"
+    logger.info("bus stops: dropped %d with 0 coordinates and %d virtual stops", bad.sum(), (virtual & ~bad).sum())
+    stops = stops.loc[~bad & ~virtual]
+    graph = nx.read_graphml(data.rail_graph)
+    rows = []
+    for name, attrs in graph.nodes(data=True):
+        x, y = (float(v) for v in attrs["coords"].strip("()").split(","))
+        rows.append((name, x, y))
+    stations = pd.DataFrame(rows, columns=["name", "x", "y"]).set_index("name")
+    links = pd.DataFrame(
+        [(a, b, d.get("line_name", "rail"), float(d["length"])) for a, b, d in graph.edges(data=True)],
+        columns=["a", "b", "line", "length_m"],
+    )
+    minutes, tube_files, notes = _tube_times(data, links)
+    links["minutes"] = minutes
+    files += tube_files
+    routes = None
+    if bus_routes:
+        routes = load_bus_routes(data.bus_sequences)
+        files.append(data.bus_sequences)
+        notes += [f"bus_sequences_2016.csv: {n}" for n in routes.notes]
+    for note in notes:
+        if note.startswith("tube"):
+            warnings.warn(note, PlannerWarning, stacklevel=2)
+            logger.warning(note)
+    return TransitData(
+        stops[["Location_Easting", "Location_Northing"]].to_numpy(float),
+        stations,
+        links,
+        routes,
+        tuple(files),
+        tuple(notes),
+    )
+
+
+def _norm(name: str) -> str:
+    name = re.sub(r"\s*\([A-Z]\)$", "", name)
+    return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
+
+
+def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[Path], list[str]]:
+    """Timetable link minutes where both stations match the tube data by name."""
+    root = data.root / "transit"
+    paths = [root / "tube_stations.csv", root / "tube_connections.csv"]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        note = (
+            f"tube timetable file(s) {missing} missing from {root}: every rail link time comes from "
+            "length / rail_speed_kmh instead (run `planner data fetch` to restore them)"
+        )
+        return np.full(len(links), np.nan), [], [note]
+    st = pd.read_csv(paths[0])
+    conn = pd.read_csv(paths[1])
+    name = dict(zip(st["id"], st["name"].map(_norm), strict=True))
+    times: dict[frozenset[str], float] = {}
+    for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
+        key = frozenset((name.get(a, ""), name.get(b, "")))
+        times[key] = min(float(t), times.get(key, np.inf))
+    out = np.array(
+        [times.get(frozenset((_norm(a), _norm(b))), np.nan) for a, b in zip(links["a"], links["b"], strict=True)]
+    )
+    logger.info("rail links with a timetable time: %d of %d", np.isfinite(out).sum(), len(out))
+    return out, paths, []
