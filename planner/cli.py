@@ -321,6 +321,7 @@ def _print_comparison(comparison) -> None:
     for name in comparison.london["scenario"]:
         table.add_column(name, justify="right")
     spec = [
+        ("travel times by", "engine", "{}"),
         ("counters open", "counters_open", "{:,}"),
         ("24/7 counters open", "counters_24_7", "{:,}"),
         ("boroughs without a 24/7 counter", "boroughs_without_24_7", "{:,}"),

@@ -56,7 +56,7 @@ class Comparison:
         """The comparison as a Markdown report."""
         t0 = self.thresholds[0]
         lines = ["# Scenario comparison", "", f"Reference: **{self.london['scenario'].iloc[0]}**.", ""]
-        cols = ["scenario", "counters_open", "counters_24_7", "boroughs_without_24_7"]
+        cols = ["scenario", "engine", "counters_open", "counters_24_7", "boroughs_without_24_7"]
         for t in self.thresholds:
             cols += [f"beyond_{t:g}", f"pct_within_{t:g}"]
         cols += [
@@ -156,6 +156,7 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
                 savings = float(sum(known))  # type: ignore[arg-type]
         row = {
             "scenario": run.name,
+            "engine": run.engine_label,
             "counters_open": len(c),
             "counters_24_7": len(all_day),
             "boroughs_without_24_7": len(without),

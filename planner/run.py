@@ -31,7 +31,15 @@ from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stations import load_stations
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 
-__all__ = ["RunContext", "ScenarioRun", "load_run", "planner_version", "read_manifest", "run_scenario"]
+__all__ = [
+    "RunContext",
+    "ScenarioRun",
+    "engine_label",
+    "load_run",
+    "planner_version",
+    "read_manifest",
+    "run_scenario",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +178,36 @@ class ScenarioRun:
     hubs: HubPlan | None = None
     out_dir: Path | None = None
     hub_table: pd.DataFrame | None = None
+    engine: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.scenario.name
+
+    @property
+    def engine_label(self) -> str:
+        """The engine that produced the minutes and its parameter set, in one line."""
+        return engine_label(self.engine, self.scenario.engine.params)
+
+
+def engine_label(description: dict, overrides: dict | None = None) -> str:
+    """``"transit (default parameters)"`` or ``"transit (bus_speed_kmh=12)"``.
+
+    Parameters
+    ----------
+    description
+        An engine's :meth:`~planner.travel.TravelEngine.describe` output.
+    overrides
+        The parameters the scenario set (the rest are the engine's defaults).
+    """
+    name = description.get("engine", "unknown engine")
+    if not overrides:
+        return f"{name} (default parameters)"
+    return (
+        f"{name} ("
+        + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(overrides.items()))
+        + ")"
+    )
 
 
 def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
@@ -260,6 +294,7 @@ def run_scenario(
         boroughs=london.study_wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code"),
         access=access,
         hubs=plan,
+        engine=primary.engine,
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -292,8 +327,10 @@ def _summary(run: ScenarioRun) -> dict:
     for t, res in run.access.items():
         row = res.london.iloc[0]
         figures[f"{t:g}"] = {k: (float(v) if isinstance(v, float | np.floating) else int(v)) for k, v in row.items()}
+    engine = {k: v for k, v in run.engine.items() if k not in ("calibration", "data_notes")}
     return {
         "scenario": run.name,
+        "engine": {"name": engine.pop("engine", None), "label": run.engine_label, "parameters": engine},
         "counters_open": len(counters),
         "counters_24_7": len(all_day),
         "boroughs_without_24_7": [names[b] for b in without],
@@ -341,13 +378,7 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
     spec = run.scenario
     inputs = [paths.wards(spec.ward_year), paths.centroids, paths.population(spec.demand_year)]
     inputs.append(paths.root / spec.counters.stations if spec.counters.stations else paths.stations)
-    if spec.engine.name == "transit":
-        inputs += [paths.bus_stops, paths.rail_graph]
-        inputs += [
-            p
-            for p in (paths.root / "transit" / "tube_stations.csv", paths.root / "transit" / "tube_connections.csv")
-            if p.is_file()
-        ]
+    inputs += list(ctx.engine(spec).input_files())
     files = {}
     for path in inputs:
         try:
@@ -390,7 +421,7 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
         ``OUT/<scenario name>``.
     """
     folder = Path(folder)
-    spec, _ = read_manifest(folder)
+    spec, meta = read_manifest(folder)
     counters = pd.read_csv(folder / "counters.csv", dtype={"station_id": str})
     points = pd.read_csv(folder / "access_points.csv", dtype={"station_id": str})
     wards = pd.read_csv(folder / f"access_wards_{spec.threshold:g}.csv")
@@ -404,4 +435,5 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
         boroughs,
         out_dir=folder,
         hub_table=pd.read_csv(hubs_csv) if hubs_csv.is_file() else None,
+        engine=meta.get("engine") or {},
     )

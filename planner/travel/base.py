@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -176,3 +177,7 @@ class TravelEngine(ABC):
     def describe(self) -> dict:
         """Engine name and parameters, for manifests and reports."""
         return {"engine": self.name}
+
+    def input_files(self) -> tuple[Path, ...]:
+        """Data files the engine read (hashed into manifests and cache keys)."""
+        return ()

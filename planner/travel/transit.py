@@ -4,7 +4,9 @@ No timetable feed is available offline, so a journey is the quickest
 combination of:
 
 * **walking** legs: crow-fly distance × ``walk_circuity`` / ``walk_speed_kmh``
-  (from home to a stop, a station or the counter; between stops at a change);
+  (from home to a stop within ``stop_walk_max_m`` — or to the two nearest
+  stops, however far, up to ``max_walk_m`` —, a station or the counter;
+  between stops at a change);
 * **bus** legs along TfL's route stop sequences: walk to a stop, wait
   ``bus_wait_min`` for a route that calls there, ride along the route's stop
   sequence (each stop-to-stop distance × ``bus_road_factor`` at
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,7 +67,20 @@ logger = logging.getLogger(__name__)
 #: The fit of the default parameters against DfT's JTS04 2016 hospital times
 #: (``HospPTt`` and the shares within 30/45/60 minutes), across the 32 London
 #: boroughs; reproduce it with ``planner calibrate --data DIR``.
-CALIBRATION: dict[str, Any] = {}
+CALIBRATION: dict[str, Any] = {
+    "reference": "DfT JTS04 2016, nearest hospital by public transport (HospPTt, HospPT30/45/60pct)",
+    "destinations": "nhs_hospitals_2016.csv set_primary (90 sites)",
+    "boroughs": 32,
+    "bias_min": -0.64,
+    "mae_min": 2.34,
+    "rmse_min": 3.05,
+    "corr": 0.816,
+    "share30_mae_pts": 11.0,
+    "london_within_45_model_pct": 97.73,
+    "london_within_45_dft_pct": 98.46,
+    "set_acute": {"bias_min": 2.17, "mae_min": 3.05, "corr": 0.78},
+    "command": "planner calibrate --data DIR",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ class TransitParams:
     """
 
     walk_speed_kmh: float = field(
-        default=3.8,
+        default=4.0,
         metadata={
             "why": "fitted to DfT JTS04 (tried 3.8-4.8); with crow-fly x 1.3 it stands for TfL's 4.8 km/h on real "
             "streets plus crossings and getting in and out of buildings"
@@ -94,14 +110,14 @@ class TransitParams:
         default=400.0, metadata={"why": "longest walk between two stops (or a stop and a station) at a change"}
     )
     bus_speed_kmh: float = field(
-        default=26.0,
-        metadata={"why": "fitted to DfT JTS04 (tried 12-26): running speed between stops, dwell apart"},
+        default=30.0,
+        metadata={"why": "fitted to DfT JTS04 (tried 12-34): running speed between stops, dwell apart"},
     )
     bus_dwell_min: float = field(
         default=0.2,
         metadata={
-            "why": "fitted to DfT JTS04 (tried 0.2-0.6): time lost at each stop served; with 26 km/h a ride "
-            "averages ~18 km/h where stops are 350 m apart and less in central London"
+            "why": "fitted to DfT JTS04 (tried 0.1-0.6): time lost at each stop served; with 30 km/h a ride "
+            "averages ~20 km/h where stops are 350 m apart, less where they are closer (central London)"
         },
     )
     bus_road_factor: float = field(
@@ -109,7 +125,7 @@ class TransitParams:
         metadata={"why": "road distance between consecutive stops / straight line (stops are ~350 m apart)"},
     )
     bus_wait_min: float = field(
-        default=10.0,
+        default=11.0,
         metadata={
             "why": "fitted to DfT JTS04 (tried 4-12): average wait for a route at each boarding, with slack "
             "for irregular service; route frequencies are not in the data"
@@ -260,6 +276,18 @@ def _pairs(a_xy: np.ndarray, b_xy: np.ndarray, reach: float) -> tuple[np.ndarray
     return out["i"].astype(np.int64), out["j"].astype(np.int64), out["v"]
 
 
+def _nearest(a_xy: np.ndarray, b_xy: np.ndarray, reach: float, k: int = 2) -> tuple[np.ndarray, ...]:
+    """Each point of ``a``'s ``k`` nearest points of ``b`` within ``reach``: (a index, b index, metres)."""
+    if len(a_xy) == 0 or len(b_xy) == 0:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=float)
+    k = min(k, len(b_xy))
+    dist, idx = cKDTree(b_xy).query(a_xy, k=k, distance_upper_bound=reach)
+    dist, idx = dist.reshape(len(a_xy), k), idx.reshape(len(a_xy), k)
+    ok = np.isfinite(dist)
+    return np.nonzero(ok)[0].astype(np.int64), idx[ok].astype(np.int64), dist[ok]
+
+
 @dataclass
 class TransitTimes(TravelEngine):
     """Public-transport travel times (walk, route-following bus and rail), offline.
@@ -314,7 +342,11 @@ class TransitTimes(TravelEngine):
         arcs.add(i, base_d + j, self._walk(d))
         i, j, d = _pairs(origins, bus.stop_xy, p.stop_walk_max_m)
         arcs.add(i, base_p + j, self._walk(d))
+        i, j, d = _nearest(origins, bus.stop_xy, p.max_walk_m)  # homes far from every stop still reach one
+        arcs.add(i, base_p + j, self._walk(d))
         i, j, d = _pairs(bus.stop_xy, dests, p.stop_walk_max_m)
+        arcs.add(base_p + i, base_d + j, self._walk(d))
+        j, i, d = _nearest(dests, bus.stop_xy, p.max_walk_m)
         arcs.add(base_p + i, base_d + j, self._walk(d))
         i, j, d = _pairs(bus.stop_xy, bus.stop_xy, p.transfer_walk_max_m)
         keep = i != j
@@ -375,6 +407,9 @@ class TransitTimes(TravelEngine):
         minutes, which = dist[:n_o], src[:n_o]
         station = np.where(which >= 0, d_ids[np.clip(which - base_d, 0, len(d_ids) - 1)], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
+
+    def input_files(self) -> tuple[Path, ...]:
+        return self.data.files
 
     def describe(self) -> dict:
         return {

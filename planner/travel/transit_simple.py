@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,9 @@ class SimpleTransitTimes(TravelEngine):
         minutes, which = dist[:n_o], src[:n_o]
         station = np.where(which >= 0, d_ids[np.clip(which - base_c, 0, len(d_ids) - 1)], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
+
+    def input_files(self) -> tuple[Path, ...]:
+        return self.data.files
 
     def describe(self) -> dict:
         return {"engine": self.name, **asdict(self.params), "data_notes": list(self.data.notes)}
