@@ -44,7 +44,10 @@ def test_defaults(tmp_path):
     ("snippet", "message"),
     [
         ("thresholds = [45, 0]\n", r"thresholds\.1: Input should be greater than 0"),
-        ('[engine]\nname = "teleport"\n', r"engine\.name: Input should be 'transit', 'network' or 'crowfly'"),
+        (
+            '[engine]\nname = "teleport"\n',
+            r"engine\.name: Input should be 'transit', 'transit-simple', 'network' or 'crowfly'",
+        ),
         ("[counters.extra]\nx = 1\n", r"counters\.extra: Extra inputs are not permitted"),
     ],
 )

@@ -320,3 +320,18 @@ def test_new_engine_is_slower_than_the_first_and_closer_to_dft(london, transit_e
     new = calibrate(london.study_demand.points, london.paths, transit_engine).metrics
     assert old["bias_min"] < -5 < new["bias_min"]
     assert new["mae_min"] < old["mae_min"]
+
+
+@pytest.mark.data
+def test_headline_figure_by_an_independent_route(london, transit_engine):
+    """The November 2017 plan's residents beyond 45 minutes: multi-source search vs numpy on the full matrix."""
+    from planner.assess import assess
+    from planner.stations import select_counters
+
+    open_ = select_counters(london.stations, "status_final_nov2017=retain,new")
+    demand = london.study_demand
+    figure = int(assess(demand, open_, transit_engine, threshold=45).london.loc[0, "beyond"])
+    matrix = transit_engine.matrix(demand.points, open_).minutes
+    pop = demand.points["population"].to_numpy()
+    assert int(pop[matrix.min(axis=1) > 45].sum()) == figure
+    assert figure == 290_037  # README and test_cli_commands quote it
