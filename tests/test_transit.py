@@ -335,3 +335,28 @@ def test_headline_figure_by_an_independent_route(london, transit_engine):
     pop = demand.points["population"].to_numpy()
     assert int(pop[matrix.min(axis=1) > 45].sum()) == figure
     assert figure == 290_037  # README and test_cli_commands quote it
+
+
+def test_parallel_arcs_keep_the_quickest():
+    from planner.travel.transit import _Arcs
+
+    arcs = _Arcs()
+    arcs.add(np.array([0, 0]), np.array([1, 1]), np.array([5.0, 3.0]))
+    arcs.add(np.array([1]), np.array([2]), 0.0)
+    graph = arcs.reversed_csr(3)  # stored reversed: to -> from
+    assert graph[1, 0] == 3.0 and graph.nnz == 2
+    assert 0 < graph[2, 1] < 1e-6  # a free arc is kept, a hair above zero
+
+
+def test_readme_states_the_documented_fit():
+    from planner.travel.transit import CALIBRATION
+    from tests.conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text().split())
+    c = CALIBRATION
+    stated = (
+        f"bias {c['bias_min']:+.2f} min, mean absolute error {c['mae_min']:.2f} min, "
+        f"RMSE {c['rmse_min']:.2f} min, correlation {c['corr']:.3f}"
+    ).replace("-", "−")
+    assert stated in readme
+    assert f"London within 45 minutes is {c['london_within_45_model_pct']:.2f} %" in readme

@@ -259,7 +259,10 @@ class _Arcs:
         r = np.concatenate(self.rows)
         c = np.concatenate(self.cols)
         w = np.concatenate(self.vals)
-        # keep the quickest of parallel arcs
+        graph = sp.csr_array((w, (r, c)), shape=(size, size))
+        if graph.nnz == len(w):
+            return graph
+        # parallel arcs were summed: keep the quickest of each instead
         order = np.lexsort((w, c, r))
         r, c, w = r[order], c[order], w[order]
         first = np.ones(len(r), dtype=bool)
@@ -343,11 +346,13 @@ class TransitTimes(TravelEngine):
         i, j, d = _pairs(origins, bus.stop_xy, p.stop_walk_max_m)
         arcs.add(i, base_p + j, self._walk(d))
         i, j, d = _nearest(origins, bus.stop_xy, p.max_walk_m)  # homes far from every stop still reach one
-        arcs.add(i, base_p + j, self._walk(d))
+        far = d > p.stop_walk_max_m
+        arcs.add(i[far], base_p + j[far], self._walk(d[far]))
         i, j, d = _pairs(bus.stop_xy, dests, p.stop_walk_max_m)
         arcs.add(base_p + i, base_d + j, self._walk(d))
         j, i, d = _nearest(dests, bus.stop_xy, p.max_walk_m)
-        arcs.add(base_p + i, base_d + j, self._walk(d))
+        far = d > p.stop_walk_max_m
+        arcs.add(base_p + i[far], base_d + j[far], self._walk(d[far]))
         i, j, d = _pairs(bus.stop_xy, bus.stop_xy, p.transfer_walk_max_m)
         keep = i != j
         arcs.add(base_p + i[keep], base_p + j[keep], self._walk(d[keep]))
