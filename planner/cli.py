@@ -541,6 +541,7 @@ def calibrate_cmd(
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
     from planner.calibrate import best_settings, calibrate, calibration_grid, plot_calibration
+    from planner.errors import EngineError
     from planner.io import write_csv
     from planner.london import load_london
     from planner.travel import make_engine
@@ -555,13 +556,15 @@ def calibrate_cmd(
         eng = make_engine(engine, data=london.paths, params=_parse_params(param))
         demand = london.study_demand.points
         if grid_values is not None:
+            if not hasattr(eng, "with_params"):
+                raise EngineError(f"--grid needs the transit or transit-simple engine, not {engine}")
             for name in sets:
                 with _steps("settings") as progress:
                     task = progress.add_task(f"calibration grid ({name})", total=None)
                     table = calibration_grid(
                         demand,
                         london.paths,
-                        eng.with_params,  # type: ignore[attr-defined]
+                        eng.with_params,
                         grid_values,
                         hospital_set=name,
                         year=year,
@@ -577,7 +580,7 @@ def calibrate_cmd(
             png = plot_calibration(result, out / f"calibration_{name}.png")
             _print_calibration(result, primary=name == "set_primary" and engine == "transit")
             console.print(f"Wrote {csv_path} and {png}")
-    except (PlannerError, AttributeError) as exc:
+    except PlannerError as exc:
         raise _fail(exc) from exc
 
 

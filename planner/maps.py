@@ -163,7 +163,11 @@ def _clean(value: object) -> object:
     return value
 
 
-_MODE = {"transit": "by public transport", "crowfly": "(straight-line estimate)"}
+_MODE = {
+    "transit": "by public transport",
+    "transit-simple": "by public transport (first approximation)",
+    "crowfly": "(straight-line estimate)",
+}
 
 
 def _engine_words(engine: dict) -> str:

@@ -360,3 +360,35 @@ def test_readme_states_the_documented_fit():
     ).replace("-", "−")
     assert stated in readme
     assert f"London within 45 minutes is {c['london_within_45_model_pct']:.2f} %" in readme
+
+
+@pytest.mark.data
+def test_calibrate_command(data_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "(set_primary), 32 boroughs" in out and "(set_acute), 32 boroughs" in out
+    assert "target mae_min <= 3: 2.34 met" in out and "target corr >= 0.85: 0.816 NOT met" in out
+    assert "worst boroughs: Barking and Dagenham" in out
+    for name in ("set_primary", "set_acute"):
+        assert (tmp_path / f"calibration_{name}.csv").is_file() and (tmp_path / f"calibration_{name}.png").is_file()
+    grid = runner.invoke(
+        app,
+        ["calibrate", "--data", str(data_dir), "--set", "set_primary", "--out", str(tmp_path), "--grid",
+         "bus_speed_kmh=24,30", "bus_wait_min=11"],
+    )  # fmt: skip
+    assert grid.exit_code == 0, grid.output
+    table = pd.read_csv(tmp_path / "calibration_grid_set_primary.csv")
+    assert table[["bus_speed_kmh", "bus_wait_min"]].values.tolist() == [[24.0, 11.0], [30.0, 11.0]]
+    default = table.set_index("bus_speed_kmh").loc[30.0]
+    assert default["mae_min"] == pytest.approx(2.34, abs=0.005)
+    assert "Best setting per measure" in " ".join(grid.output.split())
+    bad = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--grid", "bus_speed_kmh=fast"])
+    assert bad.exit_code == 2 and "NAME=V1,V2" in " ".join(bad.output.split())
+    unknown = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--grid", "tram_speed=3"])
+    assert unknown.exit_code == 2 and "unknown transit parameter" in " ".join(unknown.output.split())
