@@ -382,7 +382,7 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
     files = {}
     for path in inputs:
         try:
-            rel = str(Path(path).resolve().relative_to(paths.root.resolve()))
+            rel = str(Path(os.path.abspath(path)).relative_to(os.path.abspath(paths.root)))
         except ValueError:
             rel = str(path)
         files[rel] = sha256_file(path)

@@ -392,3 +392,33 @@ def test_calibrate_command(data_dir, tmp_path):
     assert bad.exit_code == 2 and "NAME=V1,V2" in " ".join(bad.output.split())
     unknown = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--grid", "tram_speed=3"])
     assert unknown.exit_code == 2 and "unknown transit parameter" in " ".join(unknown.output.split())
+
+
+@pytest.mark.data
+def test_run_records_the_engine_and_a_transit_fallback(data_dir, tmp_path):
+    """A run without the tube timetable files warns, and its manifest and summary say what was used."""
+    import json
+
+    from planner.run import run_scenario
+    from tests.conftest import REPO
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for folder in data_dir.iterdir():
+        if folder.name != "transit":
+            (data / folder.name).symlink_to(folder)
+    (data / "transit").mkdir()
+    for name in ("bus_stops.csv", "rail_network.graphml", "bus_sequences_2016.csv"):
+        (data / "transit" / name).symlink_to(data_dir / "transit" / name)
+    with pytest.warns(PlannerWarning, match="tube timetable file"):
+        run_scenario(
+            REPO / "scenarios" / "mopac-final-2017.toml", out=tmp_path / "out", data=data, maps=False, hubs=False
+        )
+    folder = tmp_path / "out" / "mopac-final-2017"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert any("tube timetable" in n for n in manifest["engine"]["data_notes"])
+    assert "transit/bus_sequences_2016.csv" in manifest["inputs"]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["engine"]["name"] == "transit"
+    assert summary["engine"]["label"] == "transit (default parameters)"
+    assert summary["engine"]["parameters"]["bus_wait_min"] == 11.0
