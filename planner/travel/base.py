@@ -9,11 +9,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 
 from planner.config import require_bng
 from planner.errors import EngineError
 
-__all__ = ["NearestResult", "TravelEngine", "TravelMatrix", "points_xy"]
+__all__ = ["GraphSearchEngine", "NearestResult", "TravelEngine", "TravelMatrix", "points_xy"]
 
 
 @dataclass(frozen=True)
@@ -181,3 +183,39 @@ class TravelEngine(ABC):
     def input_files(self) -> tuple[Path, ...]:
         """Data files the engine read (hashed into manifests and cache keys)."""
         return ()
+
+
+class GraphSearchEngine(TravelEngine):
+    """An engine whose minutes are shortest paths on one sparse graph of origins, network and destinations.
+
+    Subclasses build the graph with its arcs reversed (to -> from), so that one
+    Dijkstra search from the destinations reaches every origin: a full matrix is
+    one search per destination, the nearest destination one multi-source search.
+    """
+
+    @abstractmethod
+    def _reversed_graph(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[sp.csr_array, int, int]:
+        """Return ``(graph, n_origins, first_destination_node)``; origins are nodes ``0 .. n_origins - 1``."""
+
+    def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        graph, n_o, base_d = self._reversed_graph(origins, destinations)
+        dist = dijkstra(graph, directed=True, indices=base_d + np.arange(len(destinations)))
+        return dist[:, :n_o].T.copy(), np.full(n_o, "", dtype=object)
+
+    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, k: int = 1) -> NearestResult:
+        """Each origin's nearest destination by one multi-source search (``k > 1``: from the matrix)."""
+        if k > 1:
+            return super().nearest(origins, destinations, k=k)
+        o_ids = _ids(origins, "point_id", "origins")
+        d_ids = _ids(destinations, "station_id", "destinations")
+        if len(d_ids) == 0:
+            raise EngineError("no destinations to choose from")
+        graph, n_o, base_d = self._reversed_graph(
+            points_xy(origins, "origins"), points_xy(destinations, "destinations")
+        )
+        dist, _, src = dijkstra(
+            graph, directed=True, indices=base_d + np.arange(len(d_ids)), min_only=True, return_predecessors=True
+        )
+        minutes, which = dist[:n_o], src[:n_o]
+        station = np.where(which >= 0, d_ids[np.clip(which - base_d, 0, len(d_ids) - 1)], None)
+        return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))

@@ -53,11 +53,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from planner.errors import EngineError
-from planner.travel.base import NearestResult, TravelEngine, _ids, points_xy
+from planner.travel.base import GraphSearchEngine
 from planner.travel.transit_data import TransitData
 
 __all__ = ["CALIBRATION", "TransitParams", "TransitTimes"]
@@ -292,7 +291,7 @@ def _nearest(a_xy: np.ndarray, b_xy: np.ndarray, reach: float, k: int = 2) -> tu
 
 
 @dataclass
-class TransitTimes(TravelEngine):
+class TransitTimes(GraphSearchEngine):
     """Public-transport travel times (walk, route-following bus and rail), offline.
 
     Parameters
@@ -319,7 +318,7 @@ class TransitTimes(TravelEngine):
         p = self.params
         return metres * p.walk_circuity / (p.walk_speed_kmh * 1000 / 60)
 
-    def _graph(self, origins: np.ndarray, dests: np.ndarray) -> tuple[sp.csr_array, int, int]:
+    def _reversed_graph(self, origins: np.ndarray, dests: np.ndarray) -> tuple[sp.csr_array, int, int]:
         """The reversed journey graph and the positions of origins (0..) and destinations (base_d..).
 
         Node layout: origins | bus stops | route-stops | station entrances |
@@ -391,27 +390,6 @@ class TransitTimes(TravelEngine):
         arcs.add(pa, pb, minutes)
         arcs.add(pb, pa, minutes)
         return arcs.reversed_csr(size), n_o, base_d
-
-    def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        graph, n_o, base_d = self._graph(origins, destinations)
-        dist = dijkstra(graph, directed=True, indices=base_d + np.arange(len(destinations)))
-        return dist[:, :n_o].T.copy(), np.full(n_o, "", dtype=object)
-
-    def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
-        """Nearest counter by one multi-source search on the reversed graph."""
-        if k > 1:
-            return super().nearest(origins, destinations, k=k)
-        o_ids = _ids(origins, "point_id", "origins")
-        d_ids = _ids(destinations, "station_id", "destinations")
-        if len(d_ids) == 0:
-            raise EngineError("no destinations to choose from")
-        graph, n_o, base_d = self._graph(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
-        dist, _, src = dijkstra(
-            graph, directed=True, indices=base_d + np.arange(len(d_ids)), min_only=True, return_predecessors=True
-        )
-        minutes, which = dist[:n_o], src[:n_o]
-        station = np.where(which >= 0, d_ids[np.clip(which - base_d, 0, len(d_ids) - 1)], None)
-        return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
 
     def input_files(self) -> tuple[Path, ...]:
         return self.data.files

@@ -37,11 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from planner.errors import EngineError
-from planner.travel.base import NearestResult, TravelEngine, _ids, points_xy
+from planner.travel.base import GraphSearchEngine
 from planner.travel.transit_data import TransitData
 
 __all__ = ["SimpleTransitParams", "SimpleTransitTimes"]
@@ -96,7 +95,7 @@ class SimpleTransitParams:
 
 
 @dataclass
-class SimpleTransitTimes(TravelEngine):
+class SimpleTransitTimes(GraphSearchEngine):
     """Public-transport travel times (walk, bus and rail), offline.
 
     Parameters
@@ -207,25 +206,9 @@ class SimpleTransitTimes(TravelEngine):
         r, c = frame.index.get_level_values(0), frame.index.get_level_values(1)
         return sp.csr_array((frame.to_numpy(), (r, c)), shape=(size, size)), n_o, base_c
 
-    def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _reversed_graph(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[sp.csr_array, int, int]:
         graph, n_o, base_c = self._graph(origins, destinations)
-        dist = dijkstra(graph.T.tocsr(), directed=True, indices=base_c + np.arange(len(destinations)))
-        return dist[:, :n_o].T.copy(), np.full(n_o, "", dtype=object)
-
-    def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
-        """Nearest counter by one multi-source search on the reversed graph."""
-        if k > 1:
-            return super().nearest(origins, destinations, k=k)
-        o_ids = _ids(origins, "point_id", "origins")
-        d_ids = _ids(destinations, "station_id", "destinations")
-        graph, n_o, base_c = self._graph(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
-        sources = base_c + np.arange(len(d_ids))
-        dist, _, src = dijkstra(
-            graph.T.tocsr(), directed=True, indices=sources, min_only=True, return_predecessors=True
-        )
-        minutes, which = dist[:n_o], src[:n_o]
-        station = np.where(which >= 0, d_ids[np.clip(which - base_c, 0, len(d_ids) - 1)], None)
-        return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))
+        return graph.T.tocsr(), n_o, base_c
 
     def input_files(self) -> tuple[Path, ...]:
         return self.data.files
