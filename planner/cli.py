@@ -46,6 +46,39 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _threshold(value: float | None) -> float | None:
+    """Refuse a threshold that is not a positive, finite number of minutes."""
+    from planner.stats import check_threshold
+
+    if value is None:
+        return None
+    try:
+        return check_threshold(value, what="--threshold")
+    except PlannerError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _hub_count(value: str | None) -> str | None:
+    from planner.scenario import check_hub_count
+
+    try:
+        return check_hub_count(value)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _out(path: Path | None, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written, before any work starts."""
+    from planner.io import check_out_dir
+
+    if path is None:
+        return
+    try:
+        check_out_dir(path, option=option)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+
+
 @data_app.command("check")
 def data_check(
     data: DataOpt = None,
@@ -172,7 +205,7 @@ def access_cmd(
     ] = "status_final_nov2017=retain,new",
     stations: Annotated[Path | None, typer.Option(help="Stations file (default: the data directory's).")] = None,
     engine: Annotated[str, typer.Option(help="transit, network or crowfly.")] = "transit",
-    threshold: Annotated[float, typer.Option(help="Minutes.")] = 45.0,
+    threshold: Annotated[float, typer.Option(help="Minutes.", callback=_threshold)] = 45.0,
     osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
     year: Annotated[int, typer.Option(help="Population year.")] = 2019,
@@ -188,6 +221,7 @@ def access_cmd(
     from planner.stations import load_stations, select_counters
     from planner.travel import make_engine
 
+    _out(out)
     try:
         with _steps() as progress:
             task = progress.add_task("loading data", total=4)
@@ -255,7 +289,9 @@ def hubs_cmd(
     wards_per_hub: Annotated[str, typer.Option(help="Smallest-largest wards per hub.")] = "4-5",
     hubs: Annotated[
         str | None,
-        typer.Option(help="Total hubs: N, LOW-HIGH, 'free' (default: as close to 150 as possible)."),
+        typer.Option(
+            help="Total hubs: N, LOW-HIGH, 'free' (default: as close to 150 as possible).", callback=_hub_count
+        ),
     ] = None,
     sites: Annotated[
         Path | None, typer.Option(help="Candidate sites file (id, coordinates, must_use, must_not_use).")
@@ -279,6 +315,11 @@ def hubs_cmd(
     from planner.stations import load_stations
     from planner.travel import make_engine
 
+    if engine not in ("crowfly", "transit"):
+        raise _fail(
+            ValueError(f"--engine {engine!r}: residents' trips to hub sites use crowfly (the default) or transit")
+        )
+    _out(out)
     size = _range(wards_per_hub, "--wards-per-hub")
     bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
     join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []]
@@ -401,6 +442,7 @@ def run_cmd(
     online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
 ) -> None:
     """Run scenarios end to end: 45-minute test, hub plan, maps, manifest."""
+    _out(out)
     try:
         runs = _run_many(scenarios, data, out, maps, online)
     except PlannerError as exc:
@@ -426,6 +468,8 @@ def compare_cmd(
     from planner.compare import compare_runs
     from planner.run import load_run
 
+    _out(out)
+    _out(out / "compare")
     try:
         files = [p for p in items if p.is_file()]
         fresh = {p: r for p, r in zip(files, _run_many(files, data, out, True, False), strict=True)} if files else {}
@@ -466,7 +510,9 @@ def optimise_cmd(
         int | None, typer.Option(help="Counters to keep (max-coverage; default: as many as the plan).")
     ] = None,
     target: Annotated[float | None, typer.Option(help="% of residents within the threshold (min-counters).")] = None,
-    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minutes (default: the scenario's first).", callback=_threshold)
+    ] = None,
     candidates: Annotated[Path | None, typer.Option(help="Extra candidate sites (stations-style file).")] = None,
     required: Annotated[list[str] | None, typer.Option("--required", help="Counter id to keep (repeatable).")] = None,
     forbidden: Annotated[list[str] | None, typer.Option("--forbidden", help="Counter id to drop (repeatable).")] = None,
@@ -479,6 +525,7 @@ def optimise_cmd(
 
     if mode not in ("min-counters", "max-coverage", "tradeoff"):
         raise _fail(ValueError(f"unknown mode {mode!r}; choose min-counters, max-coverage or tradeoff"))
+    _out(out)
     try:
         with _steps() as progress:
             progress.add_task("optimising", total=None)
@@ -525,7 +572,9 @@ def optimise_cmd(
 def sessions_cmd(
     scenario: Annotated[Path, typer.Argument(help="The plan.")],
     data: DataOpt = None,
-    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minutes (default: the scenario's first).", callback=_threshold)
+    ] = None,
     sites: Annotated[Path | None, typer.Option(help="Candidate buildings (default: ward centres).")] = None,
     out: OutOpt = Path("out/sessions"),
 ) -> None:
@@ -533,6 +582,7 @@ def sessions_cmd(
     from planner.proposals import sessions
     from planner.run import RunContext
 
+    _out(out)
     try:
         plan = sessions(scenario, out=out, context=RunContext(data), threshold=threshold, sites=sites)
     except PlannerError as exc:
@@ -560,6 +610,7 @@ def maps_cmd(
     """Write the access, hub and resident maps of runs, and a change map for several."""
     from planner.maps import write_change_map, write_maps
 
+    _out(out)
     try:
         written = []
         for i, folder in enumerate(run_dirs):
@@ -598,15 +649,19 @@ def sweep_cmd(
 
     if kind not in ("marginal", "pairs", "grid"):
         raise _fail(ValueError(f"unknown sweep kind {kind!r}; choose marginal, pairs or grid"))
-    grid = grid_from_options(
-        {
-            "bus_speed_kmh": bus_speed,
-            "walk_speed_kmh": walk_speed,
-            "bus_wait_min": bus_wait,
-            "rail_wait_min": rail_wait,
-            "threshold": thresholds,
-        }
-    )
+    _out(out)
+    try:
+        grid = grid_from_options(
+            {
+                "bus_speed_kmh": bus_speed,
+                "walk_speed_kmh": walk_speed,
+                "bus_wait_min": bus_wait,
+                "rail_wait_min": rail_wait,
+                "threshold": thresholds,
+            }
+        )
+    except PlannerError as exc:
+        raise _fail(exc) from exc
     with _steps("chunks", transient=False) as progress:
         task = progress.add_task(f"sweep ({kind})", total=None)
         try:

@@ -17,6 +17,7 @@ import pulp
 
 from planner.errors import InfeasibleError
 from planner.solvers import SolveReport, make_solver, solve
+from planner.stats import check_threshold
 from planner.travel.base import TravelMatrix
 
 __all__ = ["CounterChoice", "SessionPlan", "choose_counters", "plan_sessions", "tradeoff"]
@@ -55,8 +56,7 @@ class CounterChoice:
 
 
 def _setup(matrix: TravelMatrix, population: np.ndarray, threshold: float):
-    if threshold <= 0:
-        raise InfeasibleError(f"threshold must be positive (got {threshold})")
+    threshold = check_threshold(threshold)
     cover = np.isfinite(matrix.minutes) & (matrix.minutes <= threshold)
     return cover, np.asarray(population, dtype=float)
 
@@ -300,6 +300,7 @@ def plan_sessions(
         As for :func:`choose_counters`.
     """
     pop = population.reindex(matrix.origin_ids).to_numpy(float)
+    threshold = check_threshold(threshold)
     cover = np.isfinite(matrix.minutes) & (matrix.minutes <= threshold)
     reach = cover.any(axis=1)
     uncovered = int(pop.sum())

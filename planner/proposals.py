@@ -25,6 +25,7 @@ from planner.optimise import CounterChoice, SessionPlan, choose_counters, plan_s
 from planner.run import RunContext, counter_boroughs
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
+from planner.stats import check_threshold
 from planner.travel.base import TravelMatrix
 
 __all__ = ["Proposal", "propose", "sessions"]
@@ -135,9 +136,7 @@ def propose(
     ctx = context or RunContext()
     london = ctx.london(spec)
     stations, matrix = _candidates(ctx, spec, source, candidates)
-    t = threshold if threshold is not None else spec.threshold
-    if t <= 0:
-        raise ScenarioError(f"threshold must be positive (got {t})")
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
     current, _ = resolve_counters(spec, ctx.stations(spec, source), source=source)
     borough = counter_boroughs(stations, london.wards)
     borough.index = stations["station_id"].to_numpy()
@@ -298,7 +297,7 @@ def sessions(
     london = ctx.london(spec)
     stations = ctx.stations(spec, source)
     counters, _ = resolve_counters(spec, stations, source=source)
-    t = threshold if threshold is not None else spec.threshold
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
     nearest = ctx.matrix(spec, stations).subset(counters["station_id"].tolist()).nearest().table
     beyond = ~nearest["reachable"].to_numpy() | (nearest["minutes"].to_numpy() > t)
     points = london.study_demand.points.loc[beyond].reset_index(drop=True)
