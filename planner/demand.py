@@ -168,8 +168,13 @@ def _check_counts(path: Path, table: pd.DataFrame, columns: list[str]) -> pd.Dat
         values = pd.to_numeric(table[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.fillna(0)) | (values < 0)
         for i in np.flatnonzero(bad.to_numpy()):
-            raw = table[col].iat[i]
-            got = "missing" if pd.isna(raw) or str(raw).strip() == "" else repr(raw)
+            raw, number = table[col].iat[i], values.iat[i]
+            if pd.isna(raw) or str(raw).strip() == "":
+                got = "missing"
+            elif pd.isna(number):
+                got = f"{str(raw)!r}, not a number"
+            else:
+                got = f"{number:g}" + (", negative" if number < 0 else "")
             problems.append(f"line {i + 2}, LSOA {table['LSOA11CD'].iat[i]}: {col} is {got}")
         if not bad.any() and (values % 1 == 0).all():
             values = values.astype(np.int64)
