@@ -120,6 +120,7 @@ def data_fetch(
     """Download the public datasets, with sha256 checks and resumable retries."""
     from planner.datasets import fetch
 
+    _out(dest, "--dest")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err
     ) as progress:

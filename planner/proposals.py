@@ -21,7 +21,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.hubs import ward_sites
 from planner.io import write_csv, write_json
-from planner.optimise import CounterChoice, SessionPlan, choose_counters, plan_sessions, tradeoff
+from planner.optimise import CounterChoice, SessionPlan, check_choice, choose_counters, plan_sessions, tradeoff
 from planner.run import RunContext, counter_boroughs
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
@@ -132,6 +132,9 @@ def propose(
         Results and files written.
     """
     source = str(scenario)
+    check_choice(k=k, target_pct=target_pct)
+    if threshold is not None:
+        check_threshold(threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext()
     london = ctx.london(spec)
@@ -292,6 +295,8 @@ def sessions(
         ``"cbc"`` or ``"highs"``.
     """
     source = str(scenario)
+    if threshold is not None:
+        check_threshold(threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext()
     london = ctx.london(spec)
