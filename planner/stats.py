@@ -161,15 +161,21 @@ def access_figures(
     ok = np.isfinite(t)
     if reachable is not None:
         ok &= np.asarray(reachable, dtype=bool)
-    t = np.where(ok, t, np.inf)
-    out_of_reach = beyond(t, threshold)
+    everyone = bool(ok.all())
+    if not everyone:
+        t = np.where(ok, t, np.inf)  # unreachable: inf, whatever time the engine gave
+    out_of_reach = t > threshold  # inf > threshold: the same rule as beyond()
     total = float(pop.sum())
     beyond_pop = out_of_reach @ pop
     reach_pop = ok @ pop
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(reach_pop > 0, np.where(ok, t, 0.0) @ pop / np.where(reach_pop > 0, reach_pop, 1), np.nan)
+        weighted = (t if everyone else np.where(ok, t, 0.0)) @ pop
+        mean = np.where(reach_pop > 0, weighted / np.where(reach_pop > 0, reach_pop, 1), np.nan)
         pct = 100.0 * (1.0 - beyond_pop / total) if total > 0 else np.full(np.shape(beyond_pop), np.nan)
-    median, p95 = weighted_quantile(t, pop, np.array([0.5, 0.95]), axis=-1)
+    if total > 0:
+        median, p95 = np.quantile(t, [0.5, 0.95], axis=-1, weights=pop, method="inverted_cdf")
+    else:
+        median = p95 = np.full(np.shape(beyond_pop), np.nan)
     out: dict[str, np.ndarray | float | int] = {
         "population": np.full(np.shape(beyond_pop), round(total), dtype=np.int64),
         "beyond": np.rint(beyond_pop).astype(np.int64),
