@@ -25,6 +25,7 @@ from planner.optimise import CounterChoice, SessionPlan, check_choice, choose_co
 from planner.run import RunContext, counter_boroughs
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
+from planner.stats import beyond as beyond_threshold
 from planner.stats import check_threshold
 from planner.travel.base import TravelMatrix
 
@@ -304,7 +305,7 @@ def sessions(
     counters, _ = resolve_counters(spec, stations, source=source)
     t = check_threshold(threshold if threshold is not None else spec.threshold)
     nearest = ctx.matrix(spec, stations).subset(counters["station_id"].tolist()).nearest().table
-    beyond = ~nearest["reachable"].to_numpy() | (nearest["minutes"].to_numpy() > t)
+    beyond = beyond_threshold(nearest["minutes"].to_numpy(float), t, nearest["reachable"].to_numpy(bool))
     points = london.study_demand.points.loc[beyond].reset_index(drop=True)
     if sites is None:
         cand = ward_sites(london.study_demand, london.study_wards)
