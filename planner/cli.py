@@ -53,7 +53,7 @@ def _threshold(value: float | None) -> float | None:
     if value is None:
         return None
     try:
-        return check_threshold(value, what="--threshold")
+        return check_threshold(value, what="the threshold")
     except PlannerError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -291,7 +291,8 @@ def hubs_cmd(
     hubs: Annotated[
         str | None,
         typer.Option(
-            help="Total hubs: N, LOW-HIGH, 'free' (default: as close to 150 as possible).", callback=_hub_count
+            help="Total hubs: N, LOW-HIGH, LOW-, near:N or 'free' (default: as close to 150 as possible).",
+            callback=_hub_count,
         ),
     ] = None,
     sites: Annotated[
@@ -641,8 +642,8 @@ def sweep_cmd(
     rail_wait: Annotated[str | None, typer.Option(help="Grid: rail waits, minutes.")] = None,
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.")] = 64,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).", min=1)] = None,
+    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.", min=1)] = 64,
     out: OutOpt = Path("out/sweeps"),
 ) -> None:
     """Closure and sensitivity sweeps on Dask; resumes an interrupted sweep."""
