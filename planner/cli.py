@@ -408,7 +408,10 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolde
 
 def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
     from planner.run import RunContext, run_scenario
+    from planner.scenario import load_scenario
 
+    for path in scenarios:  # every file is checked before the first run starts
+        load_scenario(path)
     runs = []
     with _steps() as progress:
         task = progress.add_task("starting", total=len(scenarios))
