@@ -146,3 +146,31 @@ def test_assess_compare_and_sweep_agree():
     t, pop = points["minutes"].to_numpy(), points["population"].to_numpy()
     assert london["beyond"] == pop[t > 45].sum()
     assert london["mean_minutes"] == pytest.approx((t * pop).sum() / pop.sum())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(0, 200, allow_nan=False), st.just(math.inf)), st.integers(0, 5000), st.booleans()
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.floats(1, 120),
+)
+def test_access_figures_invariants(rows, threshold):
+    minutes = np.array([m for m, _, _ in rows])
+    pop = np.array([p for _, p, _ in rows])
+    reachable = np.array([r for _, _, r in rows])
+    fig = access_figures(minutes, pop, threshold=threshold, pop_65_plus=pop // 3, reachable=reachable)
+    within = pop[reachable & (minutes <= threshold)].sum()
+    assert fig["population"] == pop.sum()
+    assert fig["beyond"] + within == pop.sum()
+    assert fig["unreachable"] == pop[~reachable | ~np.isfinite(minutes)].sum() <= fig["beyond"]
+    assert fig["beyond_65_plus"] <= fig["beyond"]
+    if pop.sum():
+        assert 0 <= fig["pct_within"] <= 100
+        assert fig["median_minutes"] <= fig["p95_minutes"]
+    # a longer threshold never leaves more residents beyond
+    assert access_figures(minutes, pop, threshold=threshold + 10, reachable=reachable)["beyond"] <= fig["beyond"]
