@@ -1,4 +1,4 @@
-"""Deterministic writers: the same inputs give byte-identical files."""
+"""Deterministic writers (the same inputs give byte-identical files), and output-folder checks and locks."""
 
 from __future__ import annotations
 

@@ -604,12 +604,12 @@ def test_killed_runs_leftovers_are_removed(tiny, tmp_path, caplog):
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [".keep-me", "tiny"]
 
 
-def _run_process(scenario: Path, data: Path, out: Path) -> subprocess.Popen:
+def _run_process(scenario: Path, data: Path, out: Path, log=subprocess.PIPE) -> subprocess.Popen:
     import os
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     args = [sys.executable, "-m", "planner", "run", str(scenario), "--data", str(data), "--out", str(out), "--no-maps"]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
 def test_runs_into_one_out_take_turns(tiny, tmp_path):
@@ -620,20 +620,23 @@ def test_runs_into_one_out_take_turns(tiny, tmp_path):
     data, scenario = tiny
     out = tmp_path / "out"
     out.mkdir()
-    with open(out / ".planner.lock", "a") as lock:
+    log_path = tmp_path / "run.log"
+    with open(out / ".planner.lock", "a") as lock, open(log_path, "w") as log:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = _run_process(scenario, data, out)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not (out / "tiny").exists():
-            time.sleep(0.5)
-            if time.monotonic() > deadline - 90 and not list(out.glob(".tiny-*")):
-                break  # it has had 30 s to get as far as writing (a few seconds on a quiet machine)
-        assert proc.poll() is None, "the run finished while another process held the output folder"
-        assert not (out / "tiny").exists()
+        proc = _run_process(scenario, data, out, log)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "another planner run is writing into" in " ".join(log_path.read_text().split()):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run finished while another process held the output folder: " + (
+            log_path.read_text()
+        )
+        time.sleep(1.0)
+        assert proc.poll() is None and not (out / "tiny").exists()
         fcntl.flock(lock, fcntl.LOCK_UN)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, output
-    assert "another planner run is writing into" in " ".join(output.split())
+        proc.wait(timeout=180)
+    assert proc.returncode == 0, log_path.read_text()
     assert (out / "tiny" / "summary.json").is_file()
 
 
