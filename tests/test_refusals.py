@@ -553,6 +553,8 @@ def test_refused(case: Case, tiny, tmp_path, monkeypatch):
     assert isinstance(result.exception, SystemExit | None), repr(result.exception)
     assert "Traceback" not in result.output
     assert _plain(case.message) in output, output
+    # the fix is given as the CLI's way, never as a Python keyword such as on_invalid='report'
+    assert not re.search(r"\b[a-z_]+=(True|False|'[a-z]+'|\{)", output), output
     assert not (tmp_path / "out").exists(), "a refused command wrote output"
 
 
