@@ -430,10 +430,12 @@ def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, o
             )
             progress.update(task, advance=1)
         if maps and len(runs) > 1:
+            from planner.io import locked_folder
             from planner.maps import write_change_map
 
             progress.update(task, description="change map")
-            change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
+            with locked_folder(out):  # another run into this folder may be writing its change map
+                change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
             console.print(f"Change map ({runs[0].name} → {runs[-1].name}): {change}")
     return runs
 
