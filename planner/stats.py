@@ -87,37 +87,54 @@ def beyond(minutes: np.ndarray, threshold: float, reachable: np.ndarray | None =
     return ~ok | (t > threshold)
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.ndarray, *, axis: int = -1):
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float | np.ndarray):
     """Population-weighted quantile: the smallest value with at least ``q`` of the weight at or below it.
 
-    This is :func:`numpy.quantile` with ``method="inverted_cdf"`` and weights.
+    This is :func:`numpy.quantile` with ``method="inverted_cdf"`` and weights.  For 2-D values
+    (one row per plan, as in the sweeps) the same arithmetic is done for all rows at once, because
+    NumPy loops over rows in Python there; a test checks that both give the same values.
 
     Parameters
     ----------
     values
-        Values; NaN counts as ``inf`` (sorted last).  1-D, or 2-D with the
-        points along ``axis``.
+        Values; NaN counts as ``inf`` (sorted last).  1-D over points, or 2-D with one row per
+        plan and one column per point.
     weights
-        Non-negative weights, one per value along ``axis``.
+        Non-negative weights, one per point.
     q
         Quantile(s) in [0, 1].
-    axis
-        Axis of ``values`` that runs over the weighted points.
 
     Returns
     -------
     float or numpy.ndarray
-        NaN when the weights sum to zero.
+        Shaped like :func:`numpy.quantile`'s result (quantiles first, then rows); NaN when the
+        weights sum to zero.
     """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
-    values = np.where(np.isnan(values), np.inf, values)
+    if np.isnan(values).any():
+        values = np.where(np.isnan(values), np.inf, values)
     if weights.size == 0 or weights.sum() <= 0:
-        shape = np.shape(q) + tuple(s for i, s in enumerate(values.shape) if i != axis % max(values.ndim, 1))
-        out = np.full(shape, np.nan)
+        out = np.full(np.shape(q) + values.shape[:-1], np.nan)
         return float(out) if out.ndim == 0 else out
-    result = np.quantile(values, q, axis=axis, weights=weights, method="inverted_cdf")
-    return float(result) if np.ndim(result) == 0 else result
+    if values.ndim == 1:
+        result = np.quantile(values, q, weights=weights, method="inverted_cdf")
+        return float(result) if np.ndim(result) == 0 else result
+    if values.ndim != 2:
+        raise ValueError(f"values must be 1-D or 2-D (plans x points), not {values.ndim}-D")
+    # numpy's weighted inverted_cdf, vectorised over rows: sort, normalised cumulative weights,
+    # then the first position whose share reaches q (leading zero-weight positions never count)
+    order = np.argsort(values, axis=1)  # ties share a value, so their order cannot change the result
+    ordered = np.take_along_axis(values, order, axis=1)
+    cdf = np.cumsum(weights[order], axis=1, dtype=np.float64)
+    cdf /= cdf[:, -1:]
+    cdf[cdf == 0] = -1
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    rows = np.arange(values.shape[0])
+    result = np.stack(
+        [ordered[rows, np.minimum((cdf < x).sum(axis=1), values.shape[1] - 1)] for x in qs.ravel()]
+    ).reshape(qs.shape + values.shape[:1])
+    return result if np.ndim(q) else result[0]
 
 
 def access_figures(
@@ -127,6 +144,7 @@ def access_figures(
     threshold: float,
     pop_65_plus: np.ndarray | None = None,
     reachable: np.ndarray | None = None,
+    median: bool = True,
 ) -> dict[str, np.ndarray | float | int]:
     """Population-weighted figures for residents' minutes to the nearest open counter.
 
@@ -144,6 +162,9 @@ def access_figures(
     reachable
         Points the engine could place on its network, per point (default:
         all); a point marked False is unreachable whatever its time.
+    median
+        Also compute the median (the sweeps, which report only the 95th
+        percentile, skip it for speed).
 
     Returns
     -------
@@ -172,20 +193,20 @@ def access_figures(
         weighted = (t if everyone else np.where(ok, t, 0.0)) @ pop
         mean = np.where(reach_pop > 0, weighted / np.where(reach_pop > 0, reach_pop, 1), np.nan)
         pct = 100.0 * (1.0 - beyond_pop / total) if total > 0 else np.full(np.shape(beyond_pop), np.nan)
-    if total > 0:
-        median, p95 = np.quantile(t, [0.5, 0.95], axis=-1, weights=pop, method="inverted_cdf")
-    else:
-        median = p95 = np.full(np.shape(beyond_pop), np.nan)
+    qs = [0.5, 0.95] if median else [0.95]
+    quantiles = weighted_quantile(t, pop, np.array(qs))
     out: dict[str, np.ndarray | float | int] = {
         "population": np.full(np.shape(beyond_pop), round(total), dtype=np.int64),
         "beyond": np.rint(beyond_pop).astype(np.int64),
         "pct_within": pct,
         "mean_minutes": mean,
-        "median_minutes": median,
-        "p95_minutes": p95,
+        "median_minutes": quantiles[0],
+        "p95_minutes": quantiles[-1],
         "beyond_65_plus": np.rint(out_of_reach @ old).astype(np.int64),
         "unreachable": np.rint(~ok @ pop).astype(np.int64),
     }
+    if not median:
+        del out["median_minutes"]
     if t.ndim == 1:
         return {k: (int(v) if np.issubdtype(np.asarray(v).dtype, np.integer) else float(v)) for k, v in out.items()}
     return out

@@ -133,7 +133,9 @@ class Evaluator:
 
     def figures_from_times(self, t: np.ndarray, threshold: float) -> pd.DataFrame:
         """London-wide figures from per-plan, per-point minutes (:func:`planner.stats.access_figures`)."""
-        fig = access_figures(np.atleast_2d(t), self._pop, threshold=threshold, pop_65_plus=self.pop_65_plus)
+        fig = access_figures(
+            np.atleast_2d(t), self._pop, threshold=threshold, pop_65_plus=self.pop_65_plus, median=False
+        )
         names = ("beyond", "pct_within", "mean_minutes", "p95_minutes", "beyond_65_plus", "unreachable")
         return pd.DataFrame({k: fig[k] for k in names})
 

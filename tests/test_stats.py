@@ -26,7 +26,7 @@ def test_weighted_quantile_by_hand():
 
 def test_weighted_quantile_rows():
     values = np.array([[40.0, 10.0, 30.0, 20.0], [1.0, 2.0, 3.0, np.inf]])
-    out = weighted_quantile(values, np.array([4, 1, 3, 2]), np.array([0.5, 0.95]), axis=-1)
+    out = weighted_quantile(values, np.array([4, 1, 3, 2]), np.array([0.5, 0.95]))  # quantiles x rows
     # second row: cumulative 40 %, 50 %, 80 %, 100 % -> median 2 (exactly 50 %), p95 inf
     assert out.tolist() == [[30.0, 2.0], [40.0, math.inf]]
 
@@ -49,6 +49,28 @@ def test_weighted_quantile_equals_repeating_each_value(pairs, q):
     repeated = np.repeat(values, weights.astype(int))
     expected = np.sort(repeated)[math.ceil(q * len(repeated)) - 1]
     assert weighted_quantile(values, weights, q) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 6),
+    st.integers(0, 10_000),
+    st.lists(st.sampled_from([0.0, 0.05, 0.1, 0.25, 0.3, 0.5, 0.6, 0.95, 1.0]), min_size=1, max_size=4),
+)
+def test_rows_equal_numpy_quantile(n, plans, seed, qs):
+    """The vectorised rows give exactly numpy.quantile(..., weights=..., method="inverted_cdf") per row,
+    with ties, zero weights, unreachable (inf) points and shares that land exactly on a quantile."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 8, size=(plans, n)).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.inf
+    weights = rng.integers(0, 4, size=n).astype(float)
+    if weights.sum() == 0:
+        weights[0] = 1
+    got = weighted_quantile(values, weights, np.array(qs))
+    for row in range(plans):
+        expected = np.quantile(values[row], np.array(qs), weights=weights, method="inverted_cdf")
+        assert got[:, row].tolist() == expected.tolist()
 
 
 def test_access_figures_by_hand():
