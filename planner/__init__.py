@@ -20,6 +20,7 @@ from planner.errors import (
     EngineError,
     FetchError,
     InfeasibleError,
+    OptionError,
     PlannerError,
     PlannerWarning,
     ScenarioError,
@@ -35,6 +36,7 @@ from planner.proposals import propose, sessions
 from planner.run import RunContext, ScenarioRun, load_run, planner_version, run_scenario
 from planner.scenario import Scenario, load_scenario
 from planner.stations import load_stations, open_counters, select_counters
+from planner.stats import access_figures, check_threshold, weighted_quantile
 from planner.sweep import Evaluator, cached_matrix, run_sweep
 from planner.travel import CrowFly, StreetNetwork, TransitParams, TransitTimes, TravelEngine, make_engine
 
@@ -58,6 +60,7 @@ __all__ = [
     "HubTarget",
     "InfeasibleError",
     "London",
+    "OptionError",
     "PlannerError",
     "PlannerWarning",
     "RunContext",
@@ -71,8 +74,10 @@ __all__ = [
     "TransitTimes",
     "TravelEngine",
     "__version__",
+    "access_figures",
     "assess",
     "cached_matrix",
+    "check_threshold",
     "choose_counters",
     "compare_runs",
     "data_summary",
@@ -99,6 +104,7 @@ __all__ = [
     "solve_hubs",
     "solve_pmedian",
     "tradeoff",
+    "weighted_quantile",
     "write_change_map",
     "write_hubs",
     "write_maps",

@@ -15,34 +15,12 @@ from planner.config import require_bng
 from planner.demand import Demand
 from planner.errors import EngineError
 from planner.io import write_csv, write_gpkg
+from planner.stats import access_figures, beyond, check_threshold, weighted_quantile
 from planner.travel.base import NearestResult, TravelEngine
 
 __all__ = ["AccessResult", "assess", "summarise", "weighted_quantile"]
 
 logger = logging.getLogger(__name__)
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Population-weighted quantile: the smallest value with at least ``q`` of the weight at or below it.
-
-    Parameters
-    ----------
-    values
-        Values (NaN and inf allowed: they sort last).
-    weights
-        Non-negative weights.
-    q
-        Quantile in [0, 1].
-    """
-    values = np.asarray(values, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    if weights.sum() <= 0:
-        return float("nan")
-    values = np.where(np.isnan(values), np.inf, values)
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    idx = int(np.searchsorted(cum, q * cum[-1], side="left"))
-    return float(values[order][min(idx, len(order) - 1)])
 
 
 @dataclass(frozen=True)
@@ -115,36 +93,29 @@ class AccessResult:
         return wards.merge(self.wards[cols], on="ward_code", how="inner")
 
 
-def summarise(points: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
-    """Population-weighted figures for groups of demand points.
+def summarise(points: pd.DataFrame, by: list[str] | None, *, threshold: float) -> pd.DataFrame:
+    """Population-weighted figures for groups of demand points (see :func:`planner.stats.access_figures`).
 
     Parameters
     ----------
     points
-        Point results with ``population``, ``pop_65_plus``, ``minutes``,
-        ``reachable`` and ``beyond``.
+        Point results with ``population``, ``pop_65_plus``, ``minutes`` and
+        ``reachable``.
     by
         Grouping columns, or None for one row over all points.
+    threshold
+        Minutes; a resident exactly at the threshold is within it.
     """
 
     def one(g: pd.DataFrame) -> pd.Series:
-        pop = g["population"].to_numpy(float)
-        ok = g["reachable"].to_numpy()
-        t = g["minutes"].to_numpy(float)
-        beyond = g["beyond"].to_numpy()
-        total = pop.sum()
-        mean = float(np.average(t[ok], weights=pop[ok])) if pop[ok].sum() > 0 else float("nan")
         return pd.Series(
-            {
-                "population": int(total),
-                "beyond": int(pop[beyond].sum()),
-                "pct_within": 100.0 * (1 - pop[beyond].sum() / total) if total > 0 else float("nan"),
-                "mean_minutes": mean,
-                "median_minutes": weighted_quantile(t, pop, 0.5),
-                "p95_minutes": weighted_quantile(t, pop, 0.95),
-                "beyond_65_plus": int(g["pop_65_plus"].to_numpy()[beyond].sum()),
-                "unreachable": int(pop[~ok].sum()),
-            }
+            access_figures(
+                g["minutes"].to_numpy(float),
+                g["population"].to_numpy(float),
+                threshold=threshold,
+                pop_65_plus=g["pop_65_plus"].to_numpy(float),
+                reachable=g["reachable"].to_numpy(bool),
+            )
         )
 
     if by is None:
@@ -185,8 +156,7 @@ def assess(
     AccessResult
         Per point, ward, borough and London-wide figures.
     """
-    if not threshold > 0:
-        raise EngineError(f"threshold must be a positive number of minutes (got {threshold})")
+    threshold = check_threshold(threshold)
     if counters.empty:
         raise EngineError("no open counters: every resident would be unreachable")
     require_bng(counters, "counters")
@@ -209,21 +179,21 @@ def assess(
             "status": table["status"].to_numpy(),
         }
     )
-    points["beyond"] = ~points["reachable"] | (points["minutes"] > threshold)
+    points["beyond"] = beyond(points["minutes"].to_numpy(float), threshold, points["reachable"].to_numpy(bool))
     if result.unreachable:
         logger.warning(
             "%d demand point(s) reach no open counter (%s residents)",
             result.unreachable,
             f"{points.loc[~points['reachable'], 'population'].sum():,}",
         )
-    wards = _wards(points, demand.wards)
-    boroughs = summarise(points, ["borough_code", "borough_name"])
-    london = summarise(points, None)
+    wards = _wards(points, demand.wards, threshold)
+    boroughs = summarise(points, ["borough_code", "borough_name"], threshold=threshold)
+    london = summarise(points, None, threshold=threshold)
     return AccessResult(points, wards, boroughs, london, float(threshold), engine.describe())
 
 
-def _wards(points: pd.DataFrame, ward_table: pd.DataFrame) -> pd.DataFrame:
-    stats = summarise(points, ["ward_code"]).set_index("ward_code")
+def _wards(points: pd.DataFrame, ward_table: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    stats = summarise(points, ["ward_code"], threshold=threshold).set_index("ward_code")
     stats["share_beyond"] = stats["beyond"] / stats["population"].where(stats["population"] > 0)
     weight = points.loc[points["reachable"]].groupby(["ward_code", "station_id"])["population"].sum()
     top = weight.reset_index().sort_values(["ward_code", "population", "station_id"], ascending=[True, False, True])

@@ -81,6 +81,10 @@ def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         frame = pyogrio.read_dataframe(uri, layer=layer)
     except pyogrio.errors.DataSourceError as exc:
         raise DataError(f"Cannot read {path}: {exc}") from exc
+    except (pyogrio.errors.DataLayerError, shapely.errors.GEOSException, ValueError) as exc:
+        raise DataError(
+            f"Cannot read {path}: the file is damaged ({type(exc).__name__}: {exc}); download or export it again."
+        ) from exc
     if frame.crs is None:
         raise CRSError(
             f"{path} has no CRS (a shapefile without .prj, or a file without a CRS); "
@@ -139,7 +143,9 @@ def load_wards(
     if mapping is None:
         raise DataError(
             f"{path}: cannot tell which columns hold the ward code, ward name, borough code and "
-            f"borough name (columns: {', '.join(map(str, raw.columns))}); pass columns={{...}}."
+            f"borough name (columns: {', '.join(map(str, raw.columns))}); rename them in the file to "
+            "ward_code, ward_name, borough_code, borough_name (or the London Datastore's GSS_CODE, NAME, "
+            "LB_GSS_CD, BOROUGH)."
         )
     missing = [c for c in mapping if c not in raw.columns]
     if missing:

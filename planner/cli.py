@@ -46,6 +46,39 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _threshold(value: float | None) -> float | None:
+    """Refuse a threshold that is not a positive, finite number of minutes."""
+    from planner.stats import check_threshold
+
+    if value is None:
+        return None
+    try:
+        return check_threshold(value, what="the threshold")
+    except PlannerError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _hub_count(value: str | None) -> str | None:
+    from planner.scenario import check_hub_count
+
+    try:
+        return check_hub_count(value)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _out(path: Path | None, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written, before any work starts."""
+    from planner.io import check_out_dir
+
+    if path is None:
+        return
+    try:
+        check_out_dir(path, option=option)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+
+
 @data_app.command("check")
 def data_check(
     data: DataOpt = None,
@@ -87,6 +120,7 @@ def data_fetch(
     """Download the public datasets, with sha256 checks and resumable retries."""
     from planner.datasets import fetch
 
+    _out(dest, "--dest")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err
     ) as progress:
@@ -172,7 +206,7 @@ def access_cmd(
     ] = "status_final_nov2017=retain,new",
     stations: Annotated[Path | None, typer.Option(help="Stations file (default: the data directory's).")] = None,
     engine: Annotated[str, typer.Option(help="transit, network or crowfly.")] = "transit",
-    threshold: Annotated[float, typer.Option(help="Minutes.")] = 45.0,
+    threshold: Annotated[float, typer.Option(help="Minutes.", callback=_threshold)] = 45.0,
     osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
     year: Annotated[int, typer.Option(help="Population year.")] = 2019,
@@ -188,6 +222,7 @@ def access_cmd(
     from planner.stations import load_stations, select_counters
     from planner.travel import make_engine
 
+    _out(out)
     try:
         with _steps() as progress:
             task = progress.add_task("loading data", total=4)
@@ -255,7 +290,10 @@ def hubs_cmd(
     wards_per_hub: Annotated[str, typer.Option(help="Smallest-largest wards per hub.")] = "4-5",
     hubs: Annotated[
         str | None,
-        typer.Option(help="Total hubs: N, LOW-HIGH, 'free' (default: as close to 150 as possible)."),
+        typer.Option(
+            help="Total hubs: N, LOW-HIGH, LOW-, near:N or 'free' (default: as close to 150 as possible).",
+            callback=_hub_count,
+        ),
     ] = None,
     sites: Annotated[
         Path | None, typer.Option(help="Candidate sites file (id, coordinates, must_use, must_not_use).")
@@ -279,6 +317,11 @@ def hubs_cmd(
     from planner.stations import load_stations
     from planner.travel import make_engine
 
+    if engine not in ("crowfly", "transit"):
+        raise _fail(
+            ValueError(f"--engine {engine!r}: residents' trips to hub sites use crowfly (the default) or transit")
+        )
+    _out(out)
     size = _range(wards_per_hub, "--wards-per-hub")
     bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
     join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []]
@@ -366,7 +409,10 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolde
 
 def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
     from planner.run import RunContext, run_scenario
+    from planner.scenario import load_scenario
 
+    for path in scenarios:  # every file is checked before the first run starts
+        load_scenario(path)
     runs = []
     with _steps() as progress:
         task = progress.add_task("starting", total=len(scenarios))
@@ -385,10 +431,12 @@ def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, o
             )
             progress.update(task, advance=1)
         if maps and len(runs) > 1:
+            from planner.io import locked_folder
             from planner.maps import write_change_map
 
             progress.update(task, description="change map")
-            change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
+            with locked_folder(out):  # another run into this folder may be writing its change map
+                change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
             console.print(f"Change map ({runs[0].name} → {runs[-1].name}): {change}")
     return runs
 
@@ -402,6 +450,7 @@ def run_cmd(
     online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
 ) -> None:
     """Run scenarios end to end: 45-minute test, hub plan, maps, manifest."""
+    _out(out)
     try:
         runs = _run_many(scenarios, data, out, maps, online)
     except PlannerError as exc:
@@ -427,6 +476,8 @@ def compare_cmd(
     from planner.compare import compare_runs
     from planner.run import load_run
 
+    _out(out)
+    _out(out / "compare")
     try:
         files = [p for p in items if p.is_file()]
         fresh = {p: r for p, r in zip(files, _run_many(files, data, out, True, False), strict=True)} if files else {}
@@ -467,7 +518,9 @@ def optimise_cmd(
         int | None, typer.Option(help="Counters to keep (max-coverage; default: as many as the plan).")
     ] = None,
     target: Annotated[float | None, typer.Option(help="% of residents within the threshold (min-counters).")] = None,
-    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minutes (default: the scenario's first).", callback=_threshold)
+    ] = None,
     candidates: Annotated[Path | None, typer.Option(help="Extra candidate sites (stations-style file).")] = None,
     required: Annotated[list[str] | None, typer.Option("--required", help="Counter id to keep (repeatable).")] = None,
     forbidden: Annotated[list[str] | None, typer.Option("--forbidden", help="Counter id to drop (repeatable).")] = None,
@@ -480,6 +533,7 @@ def optimise_cmd(
 
     if mode not in ("min-counters", "max-coverage", "tradeoff"):
         raise _fail(ValueError(f"unknown mode {mode!r}; choose min-counters, max-coverage or tradeoff"))
+    _out(out)
     try:
         with _steps() as progress:
             progress.add_task("optimising", total=None)
@@ -637,7 +691,9 @@ def _print_calibration(result, *, primary: bool) -> None:
 def sessions_cmd(
     scenario: Annotated[Path, typer.Argument(help="The plan.")],
     data: DataOpt = None,
-    threshold: Annotated[float | None, typer.Option(help="Minutes (default: the scenario's first).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minutes (default: the scenario's first).", callback=_threshold)
+    ] = None,
     sites: Annotated[Path | None, typer.Option(help="Candidate buildings (default: ward centres).")] = None,
     out: OutOpt = Path("out/sessions"),
 ) -> None:
@@ -645,6 +701,7 @@ def sessions_cmd(
     from planner.proposals import sessions
     from planner.run import RunContext
 
+    _out(out)
     try:
         plan = sessions(scenario, out=out, context=RunContext(data), threshold=threshold, sites=sites)
     except PlannerError as exc:
@@ -672,6 +729,7 @@ def maps_cmd(
     """Write the access, hub and resident maps of runs, and a change map for several."""
     from planner.maps import write_change_map, write_maps
 
+    _out(out)
     try:
         written = []
         for i, folder in enumerate(run_dirs):
@@ -701,8 +759,8 @@ def sweep_cmd(
     rail_wait: Annotated[str | None, typer.Option(help="Grid: rail waits, minutes.")] = None,
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.")] = 64,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).", min=1)] = None,
+    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.", min=1)] = 64,
     out: OutOpt = Path("out/sweeps"),
 ) -> None:
     """Closure and sensitivity sweeps on Dask; resumes an interrupted sweep."""
@@ -710,15 +768,19 @@ def sweep_cmd(
 
     if kind not in ("marginal", "pairs", "grid"):
         raise _fail(ValueError(f"unknown sweep kind {kind!r}; choose marginal, pairs or grid"))
-    grid = grid_from_options(
-        {
-            "bus_speed_kmh": bus_speed,
-            "walk_speed_kmh": walk_speed,
-            "bus_wait_min": bus_wait,
-            "rail_wait_min": rail_wait,
-            "threshold": thresholds,
-        }
-    )
+    _out(out)
+    try:
+        grid = grid_from_options(
+            {
+                "bus_speed_kmh": bus_speed,
+                "walk_speed_kmh": walk_speed,
+                "bus_wait_min": bus_wait,
+                "rail_wait_min": rail_wait,
+                "threshold": thresholds,
+            }
+        )
+    except PlannerError as exc:
+        raise _fail(exc) from exc
     with _steps("chunks", transient=False) as progress:
         task = progress.add_task(f"sweep ({kind})", total=None)
         try:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.assess import weighted_quantile
 from planner.io import write_csv
 from planner.run import ScenarioRun
+from planner.stats import access_figures, check_threshold
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -101,19 +101,21 @@ def _md_table(frame: pd.DataFrame) -> list[str]:
 
 
 def _figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str, float]:
-    pop = points["population"].to_numpy(float)
-    minutes = points["minutes"].to_numpy(float)
-    ok = points["reachable"].to_numpy(bool)
-    total = pop.sum()
-    out: dict[str, float] = {"population": int(total)}
+    args = {
+        "minutes": points["minutes"].to_numpy(float),
+        "population": points["population"].to_numpy(float),
+        "pop_65_plus": points["pop_65_plus"].to_numpy(float),
+        "reachable": points["reachable"].to_numpy(bool),
+    }
+    first = access_figures(**args, threshold=thresholds[0])
+    out: dict[str, float] = {"population": first["population"]}
     for t in thresholds:
-        beyond = ~ok | (minutes > t)
-        out[f"beyond_{t:g}"] = int(pop[beyond].sum())
-        out[f"pct_within_{t:g}"] = 100 * (1 - pop[beyond].sum() / total) if total else np.nan
-    out["mean_minutes"] = float(np.average(minutes[ok], weights=pop[ok])) if pop[ok].sum() else np.nan
-    out["p95_minutes"] = weighted_quantile(minutes, pop, 0.95)
-    beyond0 = ~ok | (minutes > thresholds[0])
-    out[f"beyond_65_plus_{thresholds[0]:g}"] = int(points["pop_65_plus"].to_numpy()[beyond0].sum())
+        fig = first if t == thresholds[0] else access_figures(**args, threshold=t)
+        out[f"beyond_{t:g}"] = fig["beyond"]
+        out[f"pct_within_{t:g}"] = fig["pct_within"]
+    out["mean_minutes"] = first["mean_minutes"]
+    out["p95_minutes"] = first["p95_minutes"]
+    out[f"beyond_65_plus_{thresholds[0]:g}"] = first["beyond_65_plus"]
     return out
 
 
@@ -136,6 +138,7 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
     """
     if not runs:
         raise ValueError("nothing to compare")
+    thresholds = tuple(check_threshold(t, what="compare threshold") for t in thresholds)
     ref = runs[0]
     ref_ids = set(ref.counters["station_id"])
     boroughs = ref.boroughs

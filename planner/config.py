@@ -50,8 +50,9 @@ def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
     path = Path(raw).expanduser()
     if not path.is_dir():
         raise DataDirError(
-            f"Data directory {path} does not exist; check --data or PLANNER_DATA, "
-            "or run `planner data fetch --dest DIR` to download the public datasets."
+            f"Data directory {path} does not exist; check --data or PLANNER_DATA, or make one with "
+            "`planner data fetch --dest DIR` (files without a public download come from a mirror: "
+            "add --base-url URL; see data/README.md)."
         )
     return path
 
@@ -120,17 +121,35 @@ class DataPaths:
                 return base / name
         raise DataDirError(
             f"OSM extract {name!r} not found in {self.root / 'osm'} or {self.root.parent / 'osm'}; "
-            "pass the file path explicitly."
+            "give its path (--osm PATH, or engine.osm in a scenario); extracts come from download.geofabrik.de "
+            "or an export on openstreetmap.org."
         )
 
     def _need(self, rel: str) -> Path:
         path = self.root / rel
         if not path.is_file():
-            raise DataDirError(
-                f"Missing {rel} in data directory {self.root}; see data/README.md for the layout "
-                "or run `planner data fetch`."
-            )
+            raise DataDirError(f"Missing {rel} in data directory {self.root}; {where_to_get(rel, self.root)}")
         return path
+
+
+def where_to_get(rel: str, root: Path) -> str:
+    """How to obtain the data file ``rel``: the ``planner data fetch`` command, or where else to find it."""
+    from planner.datasets import load_manifest
+    from planner.errors import PlannerError
+
+    try:
+        source = next((s for s in load_manifest() if s.dest == rel), None)
+    except PlannerError:
+        source = None
+    if source is None:
+        return "see data/README.md for the layout and where each file comes from."
+    fetch = f"planner data fetch --dest {root} --name {source.name}"
+    if source.url:
+        return f"download it with `{fetch}`."
+    return (
+        f"it has no public download that `planner data fetch` can use: get it from {source.page}, "
+        f"or from a mirror of the reference data with `{fetch} --base-url URL` (see data/README.md)."
+    )
 
 
 def require_bng(frame: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> None:

@@ -121,6 +121,10 @@ def load_demand(
     paths = data if isinstance(data, DataPaths) else DataPaths(Path(data))
     cen = pd.read_csv(paths.centroids, dtype={"lsoa11cd": str})
     pop = pd.read_csv(paths.population(year), dtype={"LSOA11CD": str})
+    _check_columns(paths.centroids, cen, ["lsoa11cd", "X", "Y"])
+    _check_columns(paths.population(year), pop, ["LSOA11CD", "Persons_All-Ages", *AGE_BANDS])
+    pop = _check_counts(paths.population(year), pop, ["Persons_All-Ages", *AGE_BANDS])
+    cen = _check_coordinates(paths.centroids, cen)
     missing = set(pop["LSOA11CD"]) - set(cen["lsoa11cd"])
     if missing:
         raise DataError(
@@ -143,6 +147,57 @@ def load_demand(
     ward_pop = _ward_table(points, wards)
     logger.info("Loaded %d demand points, %d residents (mid-%d)", len(points), points["population"].sum(), year)
     return Demand(points, ward_pop, year)
+
+
+def _check_columns(path: Path, table: pd.DataFrame, needed: list[str]) -> None:
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; columns are {list(table.columns)}.")
+    code = needed[0]
+    dup = table.loc[table[code].duplicated(keep=False), code]
+    if len(dup):
+        raise DataError(
+            f"{path}: LSOA codes {sorted(set(dup))[:5]} appear more than once; each LSOA must have one row."
+        )
+
+
+def _check_counts(path: Path, table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Refuse missing, non-numeric, infinite or negative resident counts, naming the LSOA and the value."""
+    problems = []
+    for col in columns:
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.fillna(0)) | (values < 0)
+        for i in np.flatnonzero(bad.to_numpy()):
+            raw, number = table[col].iat[i], values.iat[i]
+            if pd.isna(raw) or str(raw).strip() == "":
+                got = "missing"
+            elif pd.isna(number):
+                got = f"{str(raw)!r}, not a number"
+            else:
+                got = f"{number:g}" + (", negative" if number < 0 else "")
+            problems.append(f"line {i + 2}, LSOA {table['LSOA11CD'].iat[i]}: {col} is {got}")
+        if not bad.any() and (values % 1 == 0).all():
+            values = values.astype(np.int64)
+        table[col] = values
+    if problems:
+        listing = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise DataError(
+            f"{path}: {len(problems)} population value(s) are not a count of residents (a number, 0 or more): "
+            f"{listing}. Fix the file (download it again, see data/README.md)."
+        )
+    return table
+
+
+def _check_coordinates(path: Path, table: pd.DataFrame) -> pd.DataFrame:
+    problems = []
+    for col in ("X", "Y"):
+        values = pd.to_numeric(table[col], errors="coerce")
+        for i in np.flatnonzero((values.isna() | ~np.isfinite(values.fillna(0))).to_numpy()):
+            problems.append(f"line {i + 2}, LSOA {table['lsoa11cd'].iat[i]}: {col} is {table[col].iat[i]!r}")
+        table[col] = values
+    if problems:
+        raise DataError(f"{path}: centroid coordinates are not numbers: {'; '.join(problems[:10])}.")
+    return table
 
 
 def _assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

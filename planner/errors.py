@@ -14,6 +14,7 @@ __all__ = [
     "EngineError",
     "FetchError",
     "InfeasibleError",
+    "OptionError",
     "PlannerError",
     "PlannerWarning",
     "ScenarioError",
@@ -48,6 +49,10 @@ class FetchError(PlannerError, RuntimeError):
 
 class EngineError(PlannerError, ValueError):
     """A travel-time engine was misconfigured or cannot run on its inputs."""
+
+
+class OptionError(PlannerError, ValueError):
+    """An option or argument is out of range (a threshold that is not a positive number, a bad output folder)."""
 
 
 class InfeasibleError(PlannerError, ValueError):

@@ -1,17 +1,41 @@
-"""Deterministic writers: the same inputs give byte-identical files."""
+"""Deterministic writers (the same inputs give byte-identical files), and output-folder checks and locks."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-__all__ = ["sha256_file", "write_csv", "write_gpkg", "write_json"]
+from planner.errors import OptionError
+
+__all__ = [
+    "check_out_dir",
+    "locked_folder",
+    "remove_leftovers",
+    "sha256_file",
+    "write_csv",
+    "write_gpkg",
+    "write_json",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The lock file that serialises writes into one output folder.
+LOCK_NAME = ".planner.lock"
+#: Hidden folders a run assembles its output in before renaming it into place (``.NAME-XXXXXXXX``).
+_PARTIAL = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*-[a-z0-9_]{8}$")
 
 #: GeoPackages record a "last change" time; planner pins it while it writes so reruns are identical.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"
@@ -58,3 +82,102 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 16), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_out_dir(path: str | os.PathLike[str], *, option: str = "--out") -> Path:
+    """Refuse an output folder that cannot be created or written, before any work starts.
+
+    Nothing is created: the nearest existing folder on the path is checked by
+    creating and removing a temporary file in it.
+
+    Parameters
+    ----------
+    path
+        The output folder (it need not exist yet).
+    option
+        How to name the folder in the message.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    OptionError
+        If the path is an existing file, lies under a file, or its nearest
+        existing folder cannot be written (read-only, immutable, ``/proc``).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OptionError(f"{option} {path} is an existing file, not a folder; choose a folder (created if needed)")
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OptionError(f"{option} {path}: {probe} is a file, so no folder can be made under it; choose another path")
+    try:
+        fd, test = tempfile.mkstemp(prefix=".planner-write-test-", dir=probe)
+        os.close(fd)
+        os.unlink(test)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            reason += " (read-only, immutable or not yours)"
+        raise OptionError(
+            f"{option} {path}: cannot write in {probe}: {reason}; choose a folder you can write to"
+        ) from exc
+    return path
+
+
+@contextlib.contextmanager
+def locked_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the output folder's lock (``.planner.lock``) while writing into it.
+
+    A second planner process writing into the same folder waits until the
+    first has finished, so concurrent runs neither fail nor mix their files.
+    The lock is released when the process ends, even if it is killed.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_NAME, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("another planner run is writing into %s; waiting for it to finish", folder)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without locks: go on unlocked
+            logger.warning("cannot lock %s (%s); do not run planner into it twice at once", folder, exc)
+        try:
+            yield folder
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the hidden ``.NAME-XXXXXXXX`` folders that runs killed while writing left behind.
+
+    Call it only while holding :func:`locked_folder`: then no live run is
+    writing into such a folder.  Each removal is logged as a warning.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for child in sorted(Path(folder).iterdir()):
+        if _PARTIAL.match(child.name) and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    if removed:
+        logger.warning(
+            "removed %d unfinished output folder(s) left in %s by an interrupted run: %s",
+            len(removed),
+            folder,
+            ", ".join(p.name for p in removed),
+        )
+    return removed

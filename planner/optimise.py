@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, OptionError
 from planner.solvers import SolveReport, make_solver, solve
+from planner.stats import check_threshold
 from planner.travel.base import TravelMatrix
 
-__all__ = ["CounterChoice", "SessionPlan", "choose_counters", "plan_sessions", "tradeoff"]
+__all__ = ["CounterChoice", "SessionPlan", "check_choice", "choose_counters", "plan_sessions", "tradeoff"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,7 @@ class CounterChoice:
 
 
 def _setup(matrix: TravelMatrix, population: np.ndarray, threshold: float):
-    if threshold <= 0:
-        raise InfeasibleError(f"threshold must be positive (got {threshold})")
+    threshold = check_threshold(threshold)
     cover = np.isfinite(matrix.minutes) & (matrix.minutes <= threshold)
     return cover, np.asarray(population, dtype=float)
 
@@ -71,6 +71,22 @@ def _explain_unreachable(cover: np.ndarray, allowed: np.ndarray, points: pd.Data
         f" {int(points.loc[lost, 'population'].sum()):,} residents in {len(table)} ward(s) cannot reach any "
         f"candidate within {threshold:g} minutes, e.g. {top}."
     )
+
+
+def check_choice(*, k: int | None = None, target_pct: float | None = None) -> None:
+    """Refuse a number of counters below 1 or a coverage target outside (0, 100] %.
+
+    Raises
+    ------
+    OptionError
+        Saying what is allowed.
+    """
+    if target_pct is not None and not (np.isfinite(target_pct) and 0 < target_pct <= 100):
+        raise OptionError(
+            f"the coverage target must be a percentage above 0 and at most 100, e.g. 99 (got {target_pct})"
+        )
+    if k is not None and k < 1:
+        raise OptionError(f"the number of counters to keep must be at least 1 (got {k})")
 
 
 def choose_counters(
@@ -126,6 +142,7 @@ def choose_counters(
     """
     if (k is None) == (target_pct is None):
         raise InfeasibleError("give either k (max-coverage mode) or target_pct (min-counters mode)")
+    check_choice(k=k, target_pct=target_pct)
     cover, pop = _setup(matrix, points["population"].to_numpy(), threshold)
     ids = list(matrix.destination_ids)
     unknown = sorted((set(required) | set(forbidden)) - set(ids))
@@ -300,6 +317,7 @@ def plan_sessions(
         As for :func:`choose_counters`.
     """
     pop = population.reindex(matrix.origin_ids).to_numpy(float)
+    threshold = check_threshold(threshold)
     cover = np.isfinite(matrix.minutes) & (matrix.minutes <= threshold)
     reach = cover.any(axis=1)
     uncovered = int(pop.sum())

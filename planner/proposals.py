@@ -21,10 +21,12 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.hubs import ward_sites
 from planner.io import write_csv, write_json
-from planner.optimise import CounterChoice, SessionPlan, choose_counters, plan_sessions, tradeoff
+from planner.optimise import CounterChoice, SessionPlan, check_choice, choose_counters, plan_sessions, tradeoff
 from planner.run import RunContext, counter_boroughs
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
+from planner.stats import beyond as beyond_threshold
+from planner.stats import check_threshold
 from planner.travel.base import TravelMatrix
 
 __all__ = ["Proposal", "propose", "sessions"]
@@ -131,13 +133,14 @@ def propose(
         Results and files written.
     """
     source = str(scenario)
+    check_choice(k=k, target_pct=target_pct)
+    if threshold is not None:
+        check_threshold(threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext()
     london = ctx.london(spec)
     stations, matrix = _candidates(ctx, spec, source, candidates)
-    t = threshold if threshold is not None else spec.threshold
-    if t <= 0:
-        raise ScenarioError(f"threshold must be positive (got {t})")
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
     current, _ = resolve_counters(spec, ctx.stations(spec, source), source=source)
     borough = counter_boroughs(stations, london.wards)
     borough.index = stations["station_id"].to_numpy()
@@ -293,14 +296,16 @@ def sessions(
         ``"cbc"`` or ``"highs"``.
     """
     source = str(scenario)
+    if threshold is not None:
+        check_threshold(threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext()
     london = ctx.london(spec)
     stations = ctx.stations(spec, source)
     counters, _ = resolve_counters(spec, stations, source=source)
-    t = threshold if threshold is not None else spec.threshold
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
     nearest = ctx.matrix(spec, stations).subset(counters["station_id"].tolist()).nearest().table
-    beyond = ~nearest["reachable"].to_numpy() | (nearest["minutes"].to_numpy() > t)
+    beyond = beyond_threshold(nearest["minutes"].to_numpy(float), t, nearest["reachable"].to_numpy(bool))
     points = london.study_demand.points.loc[beyond].reset_index(drop=True)
     if sites is None:
         cand = ward_sites(london.study_demand, london.study_wards)

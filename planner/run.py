@@ -25,7 +25,7 @@ from planner.assess import AccessResult, assess
 from planner.config import DataPaths, resolve_data_dir
 from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, plan_hubs, write_hubs
-from planner.io import sha256_file, write_csv, write_gpkg, write_json
+from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_file, write_csv, write_gpkg, write_json
 from planner.london import London, load_london
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stations import load_stations
@@ -264,6 +264,7 @@ def run_scenario(
         The results.
     """
     step = progress or (lambda _msg: None)
+    check_out_dir(out)
     source = str(scenario) if not isinstance(scenario, Scenario) else f"scenario {scenario.name}"
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     ctx = context or RunContext(Path(data) if data else None)
@@ -298,22 +299,24 @@ def run_scenario(
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=final.parent))
-    try:
-        os.chmod(tmp, 0o755)
-        _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
-        if maps:
-            from planner.maps import write_run_maps
+    # one writer at a time per output folder; unfinished folders of killed runs are removed first
+    with locked_folder(final.parent):
+        remove_leftovers(final.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=final.parent))
+        try:
+            os.chmod(tmp, 0o755)
+            _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
+            if maps:
+                from planner.maps import write_run_maps
 
-            step(f"{spec.name}: maps")
-            write_run_maps(run, tmp, reference=reference, offline=offline_maps)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                step(f"{spec.name}: maps")
+                write_run_maps(run, tmp, reference=reference, offline=offline_maps)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     run.out_dir = final
     return run
 

@@ -9,6 +9,7 @@ optionally, costs.  See ``scenarios/*.toml`` for commented examples.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ __all__ = [
     "HubSpec",
     "Scenario",
     "Selection",
+    "check_hub_count",
     "load_scenario",
     "resolve_counters",
     "scenario_to_toml",
@@ -87,6 +89,47 @@ class EngineSpec(_Model):
     params: dict[str, bool | float | str] = Field(default_factory=dict)
 
 
+_HUB_COUNT = re.compile(r"^(?:(?P<n>\d+)|(?P<lo>\d+)-(?P<hi>\d*)|near:(?P<near>\d+)|free)$")
+
+
+def check_hub_count(value: int | str | None) -> int | str | None:
+    """Check a total number of hubs: ``N``, ``"LOW-HIGH"``, ``"LOW-"``, ``"near:N"`` or ``"free"``.
+
+    Parameters
+    ----------
+    value
+        As written by the user (an int from a scenario file, or text).
+
+    Returns
+    -------
+    int, str or None
+        The value, unchanged.
+
+    Raises
+    ------
+    ValueError
+        With what is allowed, for anything else (a word, a negative or zero
+        count, a range whose low end is above its high end).
+    """
+    if value is None:
+        return None
+    usage = "write N, LOW-HIGH (e.g. 140-160), LOW- (at least LOW), near:N or free"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"hubs must be a number or text; {usage}")
+    text = str(value).strip().lower()
+    if text.startswith("-"):
+        raise ValueError(f"a number of hubs cannot be negative or open below (got {value!r}); {usage} (at most N: 1-N)")
+    found = _HUB_COUNT.match(text)
+    if not found:
+        raise ValueError(f"cannot read {value!r} as a number of hubs; {usage}")
+    numbers = [int(v) for v in found.groupdict().values() if v]
+    if any(n < 1 for n in numbers):
+        raise ValueError(f"a number of hubs must be at least 1 (got {value!r}); {usage}")
+    if found["lo"] and found["hi"] and int(found["lo"]) > int(found["hi"]):
+        raise ValueError(f"hub range {value!r} runs backwards; write LOW-HIGH with LOW <= HIGH")
+    return value
+
+
 class HubSpec(_Model):
     """Ward-hub settings."""
 
@@ -95,6 +138,21 @@ class HubSpec(_Model):
     hubs: int | str | None = None
     engine: Literal["transit", "transit-simple", "network", "crowfly"] = "crowfly"
     solver: Literal["cbc", "highs"] = "cbc"
+
+    @field_validator("hubs")
+    @classmethod
+    def _count(cls, v: int | str | None) -> int | str | None:
+        return check_hub_count(v)
+
+    @field_validator("engine")
+    @classmethod
+    def _hub_engine(cls, v: str) -> str:
+        if v == "network":
+            raise ValueError(
+                "the network engine cannot be used for residents' trips to hub sites (no OSM file can be given "
+                "for them); use crowfly (the default) or transit"
+            )
+        return v
 
     @field_validator("wards_per_hub")
     @classmethod
@@ -122,7 +180,9 @@ class Scenario(_Model):
     description: str = ""
     counters: CounterSpec
     engine: EngineSpec = Field(default_factory=EngineSpec)
-    thresholds: list[Annotated[float, Field(gt=0)]] = Field(default_factory=lambda: [45.0, 60.0], min_length=1)
+    thresholds: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [45.0, 60.0], min_length=1
+    )
     demand_year: Literal[2019, 2020] = 2019
     ward_year: Literal[2014, 2018] = 2014
     include_city: bool = False
@@ -240,31 +300,22 @@ def resolve_counters(
 
 
 def scenario_to_toml(scenario: Scenario, *, header: str = "") -> str:
-    """Write a scenario as TOML text (for optimiser proposals)."""
+    """Write a scenario as TOML text (for optimiser proposals) that :func:`load_scenario` reads back.
 
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        raise TypeError(type(v))
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    header
+        Text written first as ``#`` comment lines.
+    """
+    import tomli_w
 
-    def table(prefix: str, data: dict[str, Any], out: list[str]) -> None:
-        scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
-        nested = {k: v for k, v in data.items() if isinstance(v, dict)}
-        if prefix and (scalars or not nested):
-            out.append(f"\n[{prefix}]")
-        for k, v in scalars.items():
-            if isinstance(v, list) and not v:
-                continue
-            out.append(f"{k} = {value(v)}")
-        for k, v in nested.items():
-            table(f"{prefix}.{k}" if prefix else k, v, out)
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None and not (isinstance(v, list) and not v)}
+        return value
 
-    lines = [f"# {line}" for line in header.splitlines()] if header else []
-    table("", scenario.model_dump(mode="python", exclude_defaults=False), lines)
-    return "\n".join(lines).strip() + "\n"
+    lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    body = tomli_w.dumps(clean(scenario.model_dump(mode="json")))
+    return "\n".join([*lines, ""]) + body if lines else body

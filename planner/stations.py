@@ -99,7 +99,11 @@ def load_stations(
         xy, problems = _csv_points(path, table, ids)
         frame = table
     else:
-        frame = pyogrio.read_dataframe(path)
+        try:
+            frame = pyogrio.read_dataframe(path)
+        except (RuntimeError, shapely.errors.GEOSException, ValueError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise DataError(f"Cannot read {path} ({reason}); give a CSV or a valid vector file.") from exc
         if frame.crs is None:
             raise CRSError(f"{path} has no CRS; re-export it with one (GeoJSON is WGS84 by default).")
         if len(frame) == 0:
@@ -135,8 +139,8 @@ def load_stations(
         listing = "; ".join(f"line {r.line} ({r.station_id}): {r.reason}" for r in report.itertuples())
         if on_invalid == "raise":
             raise DataError(
-                f"{path}: {len(report)} station row(s) refused: {listing}. Fix the coordinates, "
-                "or load with on_invalid='report' to drop them with a report."
+                f"{path}: {len(report)} station row(s) refused: {listing}. Fix the coordinates in the file, "
+                "or delete those rows from it."
             )
         message = f"{path}: dropped {len(report)} station row(s): {listing}"
         warnings.warn(message, PlannerWarning, stacklevel=2)

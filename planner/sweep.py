@@ -27,8 +27,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from planner.errors import ScenarioError, SchedulerError
+from planner.errors import OptionError, ScenarioError, SchedulerError
 from planner.io import sha256_file
+from planner.stats import access_figures, check_threshold
 from planner.travel.base import TravelMatrix
 
 __all__ = [
@@ -131,23 +132,12 @@ class Evaluator:
         return t
 
     def figures_from_times(self, t: np.ndarray, threshold: float) -> pd.DataFrame:
-        """London-wide figures from per-plan, per-point minutes."""
-        ok = np.isfinite(t)
-        beyond = ~ok | (t > threshold)
-        pop = self._pop
-        beyond_pop = beyond @ pop
-        reach_pop = ok @ pop
-        mean = np.where(reach_pop > 0, np.where(ok, t, 0) @ pop / np.maximum(reach_pop, 1), np.nan)
-        return pd.DataFrame(
-            {
-                "beyond": beyond_pop.astype(np.int64),
-                "pct_within": 100 * (1 - beyond_pop / self._total),
-                "mean_minutes": mean,
-                "p95_minutes": _weighted_quantiles(t, pop, 0.95),
-                "beyond_65_plus": (beyond @ self.pop_65_plus.astype(float)).astype(np.int64),
-                "unreachable": (~ok @ pop).astype(np.int64),
-            }
+        """London-wide figures from per-plan, per-point minutes (:func:`planner.stats.access_figures`)."""
+        fig = access_figures(
+            np.atleast_2d(t), self._pop, threshold=threshold, pop_65_plus=self.pop_65_plus, median=False
         )
+        names = ("beyond", "pct_within", "mean_minutes", "p95_minutes", "beyond_65_plus", "unreachable")
+        return pd.DataFrame({k: fig[k] for k in names})
 
     def ward_losses(self, t: np.ndarray, plan: np.ndarray, threshold: float) -> pd.DataFrame:
         """Per ward: in how many plans (rows of ``t``) residents lose access against ``plan``, and the most lost."""
@@ -159,14 +149,6 @@ class Evaluator:
         return pd.DataFrame(
             {"scenarios_losing": (per_ward > 0).sum(axis=1), "max_residents_lost": per_ward.max(axis=1)}
         ).reset_index()
-
-
-def _weighted_quantiles(t: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
-    order = np.argsort(t, axis=1)  # ties share a value, so their order does not change the quantile
-    st = np.take_along_axis(t, order, axis=1)
-    cum = np.cumsum(weights[order], axis=1)
-    idx = (cum < q * cum[:, -1:]).sum(axis=1)
-    return st[np.arange(len(t)), np.minimum(idx, t.shape[1] - 1)]
 
 
 # --------------------------------------------------------------------------- cached matrices
@@ -440,9 +422,7 @@ def run_sweep(
         client = connect(scheduler)  # fail fast on a bad address, before any work
     ctx = RunContext(Path(data) if data else None)
     cache = Path(cache_dir) if cache_dir else Path(out) / "cache"
-    t = threshold if threshold is not None else spec.threshold
-    if t <= 0:
-        raise ScenarioError(f"threshold must be positive (got {t})")
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
     stations = ctx.stations(spec, str(scenario))
     counters, _ = resolve_counters(spec, stations, source=str(scenario))
     open_ids = counters["station_id"].tolist()
@@ -599,9 +579,34 @@ def _choice_changes(results: pd.DataFrame, spec: object) -> pd.DataFrame:
 
 
 def grid_from_options(options: dict[str, str | None]) -> dict[str, list[float]]:
-    """Parse ``{"bus_speed_kmh": "12,15,18"}`` into lists of floats."""
+    """Parse ``{"bus_speed_kmh": "12,15,18"}`` into lists of floats.
+
+    Raises
+    ------
+    OptionError
+        For a value that is not a number, a threshold or speed that is not
+        finite and positive, or a negative or infinite wait.
+    """
     grid = {}
     for name, text in options.items():
         if text:
-            grid[name] = [float(v) for v in text.split(",") if v.strip()]
+            option = "--thresholds" if name == "threshold" else "--" + name.rsplit("_", 1)[0].replace("_", "-")
+            values = []
+            for v in (v.strip() for v in text.split(",")):
+                if not v:
+                    continue
+                if name == "threshold":
+                    values.append(check_threshold(v, what=option))
+                    continue
+                try:
+                    x = float(v)
+                except ValueError as exc:
+                    raise OptionError(
+                        f"{option}: {v!r} is not a number; give a comma-separated list, e.g. 12,15,18"
+                    ) from exc
+                if not np.isfinite(x) or x < 0 or (x == 0 and "speed" in name):
+                    need = "greater than 0" if "speed" in name else "0 or more"
+                    raise OptionError(f"{option}: {v!r} must be a finite number {need}")
+                values.append(x)
+            grid[name] = values
     return grid

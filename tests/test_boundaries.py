@@ -115,7 +115,7 @@ def test_unknown_columns(tmp_path):
     frame = gpd.GeoDataFrame({"a": [1]}, geometry=[square(530000, 180000)], crs=27700)
     path = tmp_path / "x.gpkg"
     frame.to_file(path)
-    with pytest.raises(DataError, match="pass columns"):
+    with pytest.raises(DataError, match="rename them in the file"):
         load_wards(path)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from planner.assess import assess, weighted_quantile
 from planner.demand import Demand
-from planner.errors import CRSError, EngineError
+from planner.errors import CRSError, EngineError, OptionError
 from planner.stations import select_counters
 from planner.travel import CrowFly, StreetNetwork, make_engine
 from planner.travel.network import graph_from_osm, nearest_source
@@ -108,8 +108,9 @@ def test_crowfly_threshold_edge():
     assert result.london.loc[0, "beyond"] == 10
     assert result.london.loc[0, "beyond_65_plus"] == 1
     assert result.wards.loc[0, "share_beyond"] == pytest.approx(10 / 110)
-    with pytest.raises(EngineError, match="positive"):
-        assess(Demand(pts, wards, 2019), counters(["c"], [(0, 0)]), engine, threshold=0)
+    for bad in (0, -5, float("nan"), float("inf")):
+        with pytest.raises(OptionError, match="positive, finite"):
+            assess(Demand(pts, wards, 2019), counters(["c"], [(0, 0)]), engine, threshold=bad)
 
 
 def test_weighted_quantile():

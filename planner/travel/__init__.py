@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from planner.config import DataPaths
 from planner.errors import EngineError
@@ -85,7 +86,15 @@ def make_engine(
             if data is not None and not os.path.exists(osm):
                 path = data.osm(str(osm))
             mode = params.pop("mode", "walk")
-            return StreetNetwork.from_osm(path, mode=mode, **params)
+            if os.path.isfile(path) and os.path.getsize(path) == 0:
+                raise EngineError(f"OSM file {path} is empty (0 bytes); download the extract again.")
+            try:
+                return StreetNetwork.from_osm(path, mode=mode, **params)
+            except (ParseError, RuntimeError) as exc:  # expat on .osm XML, libosmium on .osm.pbf
+                raise EngineError(
+                    f"cannot read OSM file {path}: {exc}. The file is truncated or damaged; download the "
+                    "extract again (for example from download.geofabrik.de) or export it again."
+                ) from exc
     except TypeError as exc:
         raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
     raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

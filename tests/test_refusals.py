@@ -1,0 +1,754 @@
+"""What ``planner`` refuses: one small bad input per case, run through the CLI.
+
+Every case builds a tiny synthetic data directory (three 1-km wards, three
+LSOAs, two counters) in ``tmp_path``, spoils one thing and runs one command.
+It must exit with ``code`` (2 unless stated), print ``message`` (whitespace
+and table borders ignored), show no traceback and write nothing into
+``{out}``.  To add a case, append a :class:`Case` to :data:`CASES`; the
+README's "What `planner` refuses and why" section lists the cases by topic
+and a test fails until it is regenerated with::
+
+    python -m tests.test_refusals --readme
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import struct
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from pyproj import Transformer
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+runner = CliRunner()
+
+# --------------------------------------------------------------------------- a tiny data directory
+WARDS = [("E05000001", "Alpha"), ("E05000002", "Beta"), ("E05000003", "Gamma")]
+BOROUGH = ("E09000002", "Testham")
+X0, Y0 = 530000.0, 180000.0
+LSOAS = [("E01000001", 1000), ("E01000002", 2000), ("E01000003", 3000)]
+CENTROIDS = "lsoa11_population_weighted_centroids.csv"
+AGES = ["Persons_0-15", "Persons_16-29", "Persons_30-44", "Persons_45-64", "Persons_65+"]
+
+SCENARIO = """name = "tiny"
+thresholds = [45]
+
+[counters]
+open = { column = "status_final_nov2017", values = ["retain"] }
+
+[engine]
+name = "crowfly"
+
+[hubs]
+enabled = false
+"""
+
+
+def _ward_frame(layout: dict[str, str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            layout["code"]: [c for c, _ in WARDS],
+            "NAME": [n for _, n in WARDS],
+            layout["borough_code"]: BOROUGH[0],
+            layout["borough_name"]: BOROUGH[1],
+        },
+        geometry=[shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(len(WARDS))],
+        crs="EPSG:27700",
+    )
+
+
+def write_ward_zip(path: Path, year: int = 2014, *, frame: gpd.GeoDataFrame | None = None, prj: bool = True) -> None:
+    """A London Datastore-style zip of shapefiles (London_Ward and London_Ward_CityMerged)."""
+    if year == 2014:
+        layout = {"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"}
+    else:
+        layout = {"code": "GSS_CODE", "borough_code": "LAGSSCODE", "borough_name": "DISTRICT"}
+    frame = _ward_frame(layout) if frame is None else frame
+    build = path.parent / f".build-{path.stem}"
+    build.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for layer in ("London_Ward", "London_Ward_CityMerged"):
+            pyogrio.write_dataframe(frame, build / f"{layer}.shp")
+            for part in sorted(build.glob(f"{layer}.*")):
+                if part.suffix == ".prj" and not prj:
+                    continue
+                zf.write(part, f"London-wards-{year}_ESRI/{part.name}")
+
+
+def make_data(root: Path) -> Path:
+    """Write the tiny data directory and return it."""
+    write_ward_zip(root / "boundaries" / "London-wards-2014.zip", 2014)
+    write_ward_zip(root / "boundaries" / "London-wards-2018.zip", 2018)
+    boroughs = gpd.GeoDataFrame(
+        {"LAD22CD": [BOROUGH[0]], "LAD22NM": [BOROUGH[1]]},
+        geometry=[shapely.box(X0, Y0, X0 + 3000, Y0 + 1000)],
+        crs="EPSG:27700",
+    )
+    pyogrio.write_dataframe(boroughs, root / "boundaries" / "boroughs.gpkg", layer="boroughs")
+    to_wgs = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    pop_dir = root / "population"
+    pop_dir.mkdir(parents=True)
+    with open(pop_dir / "lsoa11_population_weighted_centroids.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["X", "Y", "objectid", "lsoa11cd", "lsoa11nm"])
+        for i, (code, _) in enumerate(LSOAS):
+            lon, lat = to_wgs.transform(X0 + 1000 * i + 500, Y0 + 500)
+            w.writerow([lon, lat, i + 1, code, f"Testham {i:03d}A"])
+    for year in (2019, 2020):
+        with open(pop_dir / f"lsoa11_mid{year}_population.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["LSOA11CD", "LSOA11NM", "Persons_All-Ages", *AGES])
+            for i, (code, people) in enumerate(LSOAS):
+                w.writerow([code, f"Testham {i:03d}A", people, *([people // 5] * 5)])
+    (root / "stations").mkdir()
+    write_stations(
+        root / "stations" / "front_counters_2017.csv",
+        [
+            {"id": "s0", "name": "Alpha", "borough": BOROUGH[1], "easting": X0 + 500, "northing": Y0 + 500},
+            {"id": "s1", "name": "Gamma", "borough": BOROUGH[1], "easting": X0 + 2500, "northing": Y0 + 500},
+        ],
+        status=["retain", "close"],
+    )
+    return root
+
+
+def write_stations(path: Path, rows: list[dict], *, status: list[str] | None = None) -> Path:
+    status = status or ["retain"] * len(rows)
+    rows = [{**r, "status_final_nov2017": s} for r, s in zip(rows, status, strict=True)]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def edit_csv(path: Path, line: int, column: str, value: str) -> None:
+    """Set ``column`` on file line ``line`` (the header is line 1)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[line - 1][rows[0].index(column)] = value
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def unclose_first_ring(shp: Path) -> None:
+    """Move the last point of the first polygon's ring, so the ring no longer closes (a damaged .shp)."""
+    data = bytearray(shp.read_bytes())
+    offset = 100 + 8  # file header, then the first record's header
+    num_parts, num_points = struct.unpack("<ii", data[offset + 36 : offset + 44])
+    last = offset + 44 + 4 * num_parts + 16 * (num_points - 1)
+    x, y = struct.unpack("<dd", data[last : last + 16])
+    data[last : last + 16] = struct.pack("<dd", x + 123.0, y + 45.0)
+    shp.write_bytes(bytes(data))
+
+
+# --------------------------------------------------------------------------- spoilers used by the cases
+def _pop(line: int, value: str, column: str = "Persons_All-Ages") -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        edit_csv(tmp / "data" / "population" / "lsoa11_mid2019_population.csv", line, column, value)
+
+    return spoil
+
+
+def _scenario(text: str, name: str = "bad.toml") -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        (tmp / name).write_text(text)
+
+    return spoil
+
+
+def _stations(rows: list[dict], name: str = "bad_stations.csv") -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        write_stations(tmp / name, rows)
+
+    return spoil
+
+
+def _good(**overrides: object) -> dict:
+    return {"id": "x", "name": "X", "borough": BOROUGH[1], "easting": X0 + 500, "northing": Y0 + 500, **overrides}
+
+
+def _wards_spoiled(how: str) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        target = tmp / "data" / "boundaries" / "London-wards-2014.zip"
+        if how == "duplicate":
+            frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
+            frame.loc[1, "GSS_CODE"] = frame.loc[0, "GSS_CODE"]
+            write_ward_zip(target, frame=frame)
+        elif how == "no-prj":
+            write_ward_zip(target, prj=False)
+        elif how == "not-zip":
+            target.write_bytes(b"this is not a zip archive")
+        elif how == "damaged":
+            build = tmp / "damaged"
+            with zipfile.ZipFile(target) as zf:
+                zf.extractall(build)
+                names = zf.namelist()
+            for shp in build.rglob("*.shp"):
+                unclose_first_ring(shp)
+            with zipfile.ZipFile(target, "w") as zf:
+                for name in names:
+                    zf.write(build / name, name)
+        elif how == "missing":
+            target.unlink()
+
+    return spoil
+
+
+def _file(name: str, content: bytes) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        (tmp / name).write_bytes(content)
+
+    return spoil
+
+
+def _truncated_osm(tmp: Path) -> None:
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'
+        '  <node id="1" lat="51.5" lon="-0.1"/>\n  <node id="2" lat="51.501" lon="-0.1"/>\n'
+        '  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="resid'
+    )
+    (tmp / "cut.osm").write_text(text)
+
+
+def _truncated_pbf(tmp: Path) -> None:
+    # a valid PBF header block, then the stream stops in the middle of the next blob header
+    import osmium
+
+    full = tmp / "full.osm.pbf"
+    writer = osmium.SimpleWriter(str(full))
+    for i in range(200):
+        writer.add_node(osmium.osm.mutable.Node(id=i + 1, location=(-0.1 + i * 1e-4, 51.5)))
+    writer.add_way(osmium.osm.mutable.Way(id=1, nodes=list(range(1, 201)), tags={"highway": "residential"}))
+    writer.close()
+    data = full.read_bytes()
+    (tmp / "cut.osm.pbf").write_bytes(data[: len(data) - 40])
+
+
+def _file_at(name: str) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        (tmp / name).write_text("I am a file")
+
+    return spoil
+
+
+def _immutable(tmp: Path) -> None:
+    folder = tmp / "locked"
+    folder.mkdir()
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not available here ({done.stderr.decode().strip()})")
+
+
+def _undo_immutable(tmp: Path) -> None:
+    if (tmp / "locked").exists():
+        subprocess.run(["chattr", "-i", str(tmp / "locked")], capture_output=True, check=False)
+
+
+# --------------------------------------------------------------------------- the catalogue
+@dataclass(frozen=True)
+class Case:
+    """One refused input.
+
+    Attributes
+    ----------
+    id
+        Short unique name (the pytest id).
+    topic
+        A key of :data:`TOPICS` (the README groups cases by it).
+    label
+        What the user gave, as shown in the README.
+    args
+        The command line after ``planner``; ``{data}``, ``{out}``, ``{tmp}``
+        and ``{scenario}`` (a valid tiny scenario) are filled in.
+    message
+        A fragment the error must contain.
+    spoil
+        Changes the tiny data directory or writes a bad file under ``{tmp}``.
+    code
+        Expected exit code.
+    """
+
+    id: str
+    topic: str
+    label: str
+    args: list[str]
+    message: str
+    spoil: Callable[[Path], None] | None = None
+    code: int = 2
+    cleanup: Callable[[Path], None] | None = field(default=None, compare=False)
+
+
+#: Why each kind of input is refused (the README's wording).
+TOPICS: dict[str, str] = {
+    "thresholds": "a threshold that is not a finite number of minutes above 0 would make every figure meaningless",
+    "populations": "a missing, non-numeric or negative resident count would change every population-weighted figure",
+    "data files": "a damaged, incomplete or ambiguous data file is never guessed at; the message says how to get it",
+    "stations": "counter coordinates that are missing, swapped or outside London would move counters silently",
+    "scenarios": "a scenario field that is unknown, out of range or contradictory would be ignored or misread",
+    "street networks": "an OpenStreetMap file that cannot be read completely would leave residents unreachable",
+    "output folders": "the output folder is checked before any work, so a long run never fails at the last step",
+    "options": "an option the tool cannot read is refused rather than replaced by a default",
+}
+
+RUN = ["run", "{scenario}", "--data", "{data}", "--out", "{out}", "--no-maps"]
+BAD = ["run", "{tmp}/bad.toml", "--data", "{data}", "--out", "{out}"]  # run the spoiled scenario
+ACCESS = ["access", "--data", "{data}", "--engine", "crowfly", "--out", "{out}"]
+CHECK = ["data", "check", "--data", "{data}"]
+
+CASES: list[Case] = [
+    # thresholds
+    Case("access-threshold-nan", "thresholds", "`access --threshold nan`", [*ACCESS, "--threshold", "nan"],
+         "positive, finite number of minutes"),
+    Case("access-threshold-inf", "thresholds", "`access --threshold inf`", [*ACCESS, "--threshold", "inf"],
+         "positive, finite number of minutes"),
+    Case("access-threshold-zero", "thresholds", "`access --threshold 0`", [*ACCESS, "--threshold", "0"],
+         "positive, finite number of minutes"),
+    Case("access-threshold-negative", "thresholds", "`access --threshold=-5`", [*ACCESS, "--threshold=-5"],
+         "positive, finite number of minutes"),
+    Case("optimise-threshold-nan", "thresholds", "`optimise --threshold nan`",
+         ["optimise", "{scenario}", "--data", "{data}", "--threshold", "nan", "--out", "{out}"],
+         "positive, finite number of minutes"),
+    Case("sessions-threshold-nan", "thresholds", "`sessions --threshold nan`",
+         ["sessions", "{scenario}", "--data", "{data}", "--threshold", "nan", "--out", "{out}"],
+         "positive, finite number of minutes"),
+    Case("sessions-threshold-zero", "thresholds", "`sessions --threshold 0`",
+         ["sessions", "{scenario}", "--data", "{data}", "--threshold", "0", "--out", "{out}"],
+         "positive, finite number of minutes"),
+    Case("sessions-threshold-negative", "thresholds", "`sessions --threshold=-5`",
+         ["sessions", "{scenario}", "--data", "{data}", "--threshold=-5", "--out", "{out}"],
+         "positive, finite number of minutes"),
+    Case("sweep-thresholds-nan", "thresholds", "`sweep --kind grid --thresholds 45,nan`",
+         ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--thresholds", "45,nan", "--out", "{out}"],
+         "--thresholds must be a positive, finite number of minutes"),
+    Case("scenario-threshold-inf", "thresholds", "`thresholds = [inf]` in a scenario",
+         BAD, "thresholds.0: Input should be a finite number",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [inf]"))),
+    Case("scenario-threshold-nan", "thresholds", "`thresholds = [nan]` in a scenario",
+         BAD, "thresholds.0: Input should be a finite number",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [nan]"))),
+    Case("scenario-threshold-zero", "thresholds", "`thresholds = [45, 0]` in a scenario",
+         BAD, "thresholds.1: Input should be greater than 0",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [45, 0]"))),
+    # populations
+    Case("population-negative-check", "populations", "a negative LSOA population (`data check`)", CHECK,
+         "line 3, LSOA E01000002: Persons_All-Ages is -5, negative", _pop(3, "-5")),
+    Case("population-negative-run", "populations", "a negative LSOA population (`run`)", RUN,
+         "line 3, LSOA E01000002: Persons_All-Ages is -5, negative", _pop(3, "-5")),
+    Case("population-text", "populations", "a population that is not a number", CHECK,
+         "LSOA E01000001: Persons_All-Ages is 'many', not a number", _pop(2, "many")),
+    Case("population-missing-value", "populations", "an empty population cell", CHECK,
+         "LSOA E01000003: Persons_65+ is missing", _pop(4, "", "Persons_65+")),
+    Case("population-duplicate-lsoa", "populations", "an LSOA listed twice", CHECK,
+         "appear more than once", _pop(3, "E01000001", "LSOA11CD")),
+    # data files
+    Case("no-data-directory", "data files", "no `--data` and no `PLANNER_DATA`", ["data", "check"], "PLANNER_DATA"),
+    Case("data-directory-missing", "data files", "a `--data` folder that does not exist",
+         ["data", "check", "--data", "{tmp}/nowhere"], "does not exist"),
+    Case("wards-file-missing", "data files", "a missing ward file", CHECK,
+         "planner data fetch --dest", _wards_spoiled("missing")),
+    Case("centroids-missing", "data files", "a missing file with no public download", CHECK,
+         "it has no public download", lambda tmp: (tmp / "data/population" / CENTROIDS).unlink()),
+    Case("wards-not-zip", "data files", "a ward file that is not a zip", CHECK, "is not a valid zip archive",
+         _wards_spoiled("not-zip")),
+    Case("wards-damaged-shapefile", "data files", "a damaged shapefile inside a valid zip", CHECK,
+         "the file is damaged", _wards_spoiled("damaged")),
+    Case("wards-no-crs", "data files", "a ward shapefile without its .prj (no CRS)", CHECK, "no CRS",
+         _wards_spoiled("no-prj")),
+    Case("wards-duplicate-codes", "data files", "duplicate ward codes", CHECK, "duplicate ward codes ['E05000001']",
+         _wards_spoiled("duplicate")),
+    Case("population-year", "data files", "`data check --year 2018` (no such estimates)", [*CHECK, "--year", "2018"],
+         "Demand year 2018 is not available"),
+    # stations
+    Case("stations-swapped-lat-lon", "stations", "swapped latitude and longitude",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "look swapped",
+         _stations([{"id": "x", "name": "X", "lat": -0.1, "lon": 51.5}])),
+    Case("stations-swapped-easting-northing", "stations", "swapped easting and northing",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "easting and northing look swapped",
+         _stations([_good(easting=Y0 + 500, northing=X0 + 500)])),
+    Case("stations-outside-london", "stations", "a counter outside London",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "delete those rows from it",
+         _stations([_good(easting=400000)])),
+    Case("stations-missing-coordinate", "stations", "a counter without a coordinate",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "line 2 (x): northing is missing",
+         _stations([_good(northing="")])),
+    Case("stations-duplicate-ids", "stations", "two counters with one id",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "duplicate station ids ['x']",
+         _stations([_good(), _good(easting=X0 + 900)])),
+    Case("stations-empty", "stations", "an empty stations file",
+         [*ACCESS, "--stations", "{tmp}/empty.csv", "--open", "ids=x"], "is empty (0 bytes)", _file("empty.csv", b"")),
+    Case("stations-unknown-status", "stations", "`--open` with a status no counter has",
+         [*ACCESS, "--open", "status_final_nov2017=maybe"], "values present: ['close', 'retain']"),
+    # scenarios
+    Case("scenario-unknown-field", "scenarios", "an unknown scenario field",
+         BAD, "colour: Extra inputs are not permitted",
+         _scenario(SCENARIO.replace('name = "tiny"', 'name = "tiny"\ncolour = "blue"'))),
+    Case("scenario-second-bad", "scenarios", "a bad scenario after a good one: neither runs",
+         ["run", "{scenario}", "{tmp}/bad.toml", "--data", "{data}", "--out", "{out}"], "thresholds.0: Input should be",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [-45]"))),
+    Case("scenario-not-toml", "scenarios", "a scenario that is not TOML",
+         BAD, "not valid TOML", _scenario("name = ")),
+    Case("scenario-missing", "scenarios", "a scenario file that does not exist",
+         ["run", "{tmp}/none.toml", "--data", "{data}", "--out", "{out}"], "does not exist"),
+    Case("scenario-unknown-station", "scenarios", "an open counter id the stations file lacks",
+         [*BAD, "--no-maps"], "unknown station id(s) ['zz']",
+         _scenario(SCENARIO.replace('column = "status_final_nov2017", values = ["retain"]', 'ids = ["zz"]'))),
+    Case("scenario-required-forbidden", "scenarios", "a counter both required and forbidden",
+         BAD, "both required and forbidden",
+         _scenario(SCENARIO.replace("\n[engine]", 'required = ["s0"]\nforbidden = ["s0"]\n\n[engine]'))),
+    Case("scenario-hub-engine-network", "scenarios", '`hubs.engine = "network"`',
+         ["run", "{tmp}/bad.toml", "--data", "{data}", "--out", "{out}"],
+         "hubs.engine: the network engine cannot be used for residents' trips to hub sites",
+         _scenario(SCENARIO.replace("enabled = false", 'engine = "network"'))),
+    Case("scenario-hubs-word", "scenarios", '`hubs.hubs = "lots"`',
+         BAD, "cannot read 'lots' as a number of hubs",
+         _scenario(SCENARIO.replace("enabled = false", 'hubs = "lots"'))),
+    Case("scenario-hub-sizes-backwards", "scenarios", "`wards_per_hub = [5, 4]`",
+         BAD, "smallest hub size 5 is larger than the largest 4",
+         _scenario(SCENARIO.replace("enabled = false", "wards_per_hub = [5, 4]"))),
+    Case("scenario-demand-year", "scenarios", "`demand_year = 2018`",
+         BAD, "demand_year: Input should be 2019 or 2020",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [45]\ndemand_year = 2018"))),
+    # street networks
+    Case("osm-empty", "street networks", "an empty `.osm` file",
+         [*ACCESS[:3], "--engine", "network", "--osm", "{tmp}/empty.osm", "--out", "{out}"], "is empty (0 bytes)",
+         _file("empty.osm", b"")),
+    Case("osm-truncated-xml", "street networks", "a truncated `.osm` file",
+         [*ACCESS[:3], "--engine", "network", "--osm", "{tmp}/cut.osm", "--out", "{out}"], "truncated or damaged",
+         _truncated_osm),
+    Case("osm-truncated-pbf", "street networks", "a truncated `.osm.pbf` file",
+         [*ACCESS[:3], "--engine", "network", "--osm", "{tmp}/cut.osm.pbf", "--out", "{out}"], "truncated or damaged",
+         _truncated_pbf),
+    Case("osm-not-pbf", "street networks", "a `.osm.pbf` file that is not PBF",
+         [*ACCESS[:3], "--engine", "network", "--osm", "{tmp}/junk.osm.pbf", "--out", "{out}"], "truncated or damaged",
+         _file("junk.osm.pbf", b"not a protocol buffer at all")),
+    Case("osm-missing", "street networks", "`--engine network` without `--osm`",
+         [*ACCESS[:3], "--engine", "network", "--out", "{out}"], "needs an OSM file"),
+    # output folders
+    Case("out-is-a-file", "output folders", "`--out` naming an existing file",
+         ["run", "{scenario}", "--data", "{data}", "--out", "{tmp}/taken"], "is an existing file, not a folder",
+         _file_at("taken")),
+    Case("out-under-a-file", "output folders", "`--out` under a file",
+         [*ACCESS[:5], "--out", "{tmp}/taken/sub"], "is a file, so no folder can be made under it", _file_at("taken")),
+    Case("out-in-proc", "output folders", "`--out /proc/...`",
+         ["run", "{scenario}", "--data", "{data}", "--out", "/proc/planner-refusal-test"], "cannot write in /proc"),
+    Case("out-read-only", "output folders", "`--out` on a read-only file system",
+         ["optimise", "{scenario}", "--data", "{data}", "--out", "/sys/planner-refusal-test"], "cannot write in /sys"),
+    Case("out-immutable", "output folders", "`--out` in an immutable folder",
+         ["sweep", "{scenario}", "--data", "{data}", "--out", "{tmp}/locked/out"], "cannot write in",
+         _immutable, cleanup=_undo_immutable),
+    Case("out-checked-first", "output folders", "a bad `--out` with bad data too: the folder is reported first",
+         ["run", "{scenario}", "--data", "{tmp}/nowhere", "--out", "{tmp}/taken"], "is an existing file",
+         _file_at("taken")),
+    # options
+    Case("hubs-word", "options", "`hubs --hubs abc`", ["hubs", "--data", "{data}", "--hubs", "abc", "--out", "{out}"],
+         "cannot read 'abc' as a number of hubs"),
+    Case("hubs-negative", "options", "`hubs --hubs=-5`", ["hubs", "--data", "{data}", "--hubs=-5", "--out", "{out}"],
+         "cannot be negative"),
+    Case("hubs-zero", "options", "`hubs --hubs 0`", ["hubs", "--data", "{data}", "--hubs", "0", "--out", "{out}"],
+         "must be at least 1"),
+    Case("hubs-backwards", "options", "`hubs --hubs 160-140`",
+         ["hubs", "--data", "{data}", "--hubs", "160-140", "--out", "{out}"], "runs backwards"),
+    Case("hubs-engine-network", "options", "`hubs --engine network`",
+         ["hubs", "--data", "{data}", "--engine", "network", "--out", "{out}"], "use crowfly (the default) or transit"),
+    Case("hubs-wards-per-hub", "options", "`hubs --wards-per-hub four`",
+         ["hubs", "--data", "{data}", "--wards-per-hub", "four", "--out", "{out}"], "expected LOW-HIGH"),
+    Case("sweep-bus-speed-text", "options", "`sweep --bus-speed 12,fast`",
+         ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--bus-speed", "12,fast", "--out", "{out}"],
+         "--bus-speed: 'fast' is not a number"),
+    Case("sweep-bus-speed-zero", "options", "`sweep --bus-speed 0`",
+         ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--bus-speed", "0", "--out", "{out}"],
+         "--bus-speed: '0' must be a finite number greater than 0"),
+    Case("sweep-chunk-size-zero", "options", "`sweep --chunk-size 0`",
+         ["sweep", "{scenario}", "--data", "{data}", "--chunk-size", "0", "--out", "{out}"],
+         "Invalid value for '--chunk-size': Input should be greater than or equal to 1"),
+    Case("sweep-kind", "options", "`sweep --kind everything`",
+         ["sweep", "{scenario}", "--kind", "everything", "--data", "{data}", "--out", "{out}"], "unknown sweep kind"),
+    Case("optimise-target-nan", "options", "`optimise --mode min-counters --target nan`",
+         ["optimise", "{scenario}", "--data", "{data}", "--mode", "min-counters", "--target", "nan", "--out", "{out}"],
+         "coverage target must be a percentage above 0 and at most 100"),
+    Case("optimise-target-over-100", "options", "`optimise --mode min-counters --target 101`",
+         ["optimise", "{scenario}", "--data", "{data}", "--mode", "min-counters", "--target", "101", "--out", "{out}"],
+         "coverage target must be a percentage above 0 and at most 100"),
+    Case("optimise-k-zero", "options", "`optimise --k 0`",
+         ["optimise", "{scenario}", "--data", "{data}", "--k", "0", "--out", "{out}"],
+         "number of counters to keep must be at least 1"),
+    Case("fetch-dest-file", "output folders", "`data fetch --dest` naming a file",
+         ["data", "fetch", "--dest", "{tmp}/taken", "--name", "wards-2014"], "--dest", _file_at("taken")),
+    Case("optimise-mode", "options", "`optimise --mode best`",
+         ["optimise", "{scenario}", "--data", "{data}", "--mode", "best", "--out", "{out}"], "unknown mode 'best'"),
+    Case("engine-unknown", "options", "`access --engine teleport`",
+         [*ACCESS[:3], "--engine", "teleport", "--out", "{out}"], "unknown engine 'teleport'"),
+    Case("engine-param-format", "options", "`access --param fast`", [*ACCESS, "--param", "fast"],
+         "expected NAME=VALUE"),
+    Case("engine-param-unknown", "options", "`access --engine crowfly --param warp=9`", [*ACCESS, "--param", "warp=9"],
+         "bad parameters for the crowfly engine"),
+    Case("borough-unknown", "options", "`access --borough Atlantis`", [*ACCESS, "--borough", "Atlantis"],
+         "no borough called ['Atlantis']"),
+    Case("compare-not-a-run", "options", "`compare` of a folder that is not a run",
+         ["compare", "{tmp}", "--out", "{out}"], "is not a run folder"),
+]  # fmt: skip
+
+
+def _fill(arg: str, tmp: Path, data: Path, scenario: Path) -> str:
+    return arg.format(tmp=tmp, data=data, out=tmp / "out", scenario=scenario)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, Path]:
+    data = make_data(tmp_path / "data")
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(SCENARIO)
+    return data, scenario
+
+
+def test_the_tiny_inputs_are_accepted(tiny, tmp_path):
+    """Without a spoiled input, the same commands succeed: each case fails for its own reason."""
+    data, scenario = tiny
+    for args in (CHECK, ACCESS, RUN):
+        result = runner.invoke(app, [_fill(a, tmp_path, data, scenario) for a in args])
+        assert result.exit_code == 0, _plain(result.output)
+    assert (tmp_path / "out" / "tiny" / "summary.json").is_file()
+
+
+def test_catalogue_is_large_and_unique():
+    assert len(CASES) >= 35
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert {c.topic for c in CASES} <= set(TOPICS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_refused(case: Case, tiny, tmp_path, monkeypatch):
+    data, scenario = tiny
+    monkeypatch.delenv("PLANNER_DATA", raising=False)
+    try:
+        if case.spoil is not None:
+            case.spoil(tmp_path)
+        result = runner.invoke(app, [_fill(a, tmp_path, data, scenario) for a in case.args])
+    finally:
+        if case.cleanup is not None:
+            case.cleanup(tmp_path)
+    output = _plain(result.output)
+    assert result.exit_code == case.code, output
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert _plain(case.message) in output, output
+    # the fix is given as the CLI's way, never as a Python keyword such as on_invalid='report'
+    assert not re.search(r"\b[a-z_]+=(True|False|'[a-z]+'|\{)", output), output
+    assert not (tmp_path / "out").exists(), "a refused command wrote output"
+
+
+# --------------------------------------------------------------------------- beyond one command line
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0.0, -5.0])
+def test_library_functions_refuse_bad_thresholds(bad, tiny, tmp_path):
+    """The same rule where a threshold enters through Python, not the CLI."""
+    import numpy as np
+    import pandas as pd
+
+    from planner.errors import OptionError
+    from planner.optimise import choose_counters, plan_sessions, tradeoff
+    from planner.proposals import propose, sessions
+    from planner.run import RunContext
+    from planner.sweep import run_sweep
+    from planner.travel.base import TravelMatrix
+
+    matrix = TravelMatrix(np.array([[10.0, 99.0]]), np.array(["P1"], dtype=object), np.array(["A", "B"], dtype=object))
+    points = pd.DataFrame({"population": [100], "ward_name": "w", "borough_name": "b"})
+    borough = pd.Series({"A": "X", "B": "X"})
+    data, scenario = tiny
+    ctx = RunContext(data)
+    calls = [
+        lambda: choose_counters(matrix, points, borough, threshold=bad, k=1),
+        lambda: tradeoff(matrix, points, borough, threshold=bad),
+        lambda: plan_sessions(matrix, pd.Series({"P1": 100}), pd.Series(dtype=str), threshold=bad),
+        lambda: propose(scenario, out=tmp_path / "p", context=ctx, threshold=bad),
+        lambda: sessions(scenario, context=ctx, threshold=bad),
+        lambda: run_sweep(scenario, kind="marginal", out=tmp_path / "s", data=data, threshold=bad, serial=True),
+    ]
+    for call in calls:
+        with pytest.raises(OptionError, match="positive, finite"):
+            call()
+
+
+def test_killed_runs_leftovers_are_removed(tiny, tmp_path, caplog):
+    """A run killed while writing leaves .NAME-XXXXXXXX/; the next run into that --out removes it and says so."""
+    data, scenario = tiny
+    out = tmp_path / "out"
+    leftover = out / ".tiny-k1ll3d_x"
+    (leftover / "maps").mkdir(parents=True)
+    (leftover / "summary.json").write_text("{}")
+    other = out / ".keep-me"  # not a run's temporary folder
+    other.mkdir()
+    result = runner.invoke(app, ["run", str(scenario), "--data", str(data), "--out", str(out), "--no-maps"])
+    assert result.exit_code == 0, _plain(result.output)
+    assert not leftover.exists() and other.is_dir()
+    assert "removed 1 unfinished output folder(s)" in caplog.text  # a warning: the CLI shows it
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [".keep-me", "tiny"]
+
+
+def _run_process(scenario: Path, data: Path, out: Path, log=subprocess.PIPE) -> subprocess.Popen:
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    args = [sys.executable, "-m", "planner", "run", str(scenario), "--data", str(data), "--out", str(out), "--no-maps"]
+    return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+def test_runs_into_one_out_take_turns(tiny, tmp_path):
+    """While another process writes into --out, a run waits for it (and says so) instead of failing or mixing."""
+    import fcntl
+    import time
+
+    data, scenario = tiny
+    out = tmp_path / "out"
+    out.mkdir()
+    log_path = tmp_path / "run.log"
+    with open(out / ".planner.lock", "a") as lock, open(log_path, "w") as log:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = _run_process(scenario, data, out, log)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "another planner run is writing into" in " ".join(log_path.read_text().split()):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run finished while another process held the output folder: " + (
+            log_path.read_text()
+        )
+        time.sleep(1.0)
+        assert proc.poll() is None and not (out / "tiny").exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        proc.wait(timeout=180)
+    assert proc.returncode == 0, log_path.read_text()
+    assert (out / "tiny" / "summary.json").is_file()
+
+
+def test_concurrent_runs_into_one_out_both_succeed(tiny, tmp_path):
+    data, scenario = tiny
+    out = tmp_path / "out"
+    procs = [_run_process(scenario, data, out) for _ in range(3)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert (out / "tiny" / "summary.json").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tiny-")]
+
+
+def test_proposal_with_multiline_notes_reads_back(tmp_path):
+    """scenario_to_toml writes valid TOML whatever the text (it used to break on multi-line notes)."""
+    from planner.scenario import Scenario, load_scenario, scenario_to_toml
+
+    spec = Scenario.model_validate(
+        {
+            "name": "notes",
+            "notes": 'first line\nsecond "quoted" line\n\ttab and back\\slash',
+            "description": "a ''' b",
+            "counters": {"open": {"ids": ["s0"]}, "required": ["s0"]},
+            "costs": {"annual_cost_per_counter": 250000, "by_station": {"s0": 1.5}},
+        }
+    )
+    path = tmp_path / "notes.toml"
+    path.write_text(scenario_to_toml(spec, header="Proposed by a test.\nSecond header line."))
+    assert load_scenario(path) == spec
+    assert path.read_text().startswith("# Proposed by a test.\n# Second header line.\n")
+
+
+def test_every_data_file_can_be_fetched_or_its_source_is_named(tmp_path):
+    """Each file a DataPaths error can ask for is in the fetch manifest; without a download, the message names the
+    publisher's page and the mirror route instead of a `planner data fetch` that would skip it."""
+    from planner.config import DataPaths, where_to_get
+    from planner.datasets import load_manifest
+    from planner.errors import DataDirError
+
+    sources = {s.dest: s for s in load_manifest()}
+    paths = DataPaths(tmp_path)
+    asked = [
+        lambda: paths.wards(2014),
+        lambda: paths.wards(2018),
+        lambda: paths.boroughs,
+        lambda: paths.centroids,
+        lambda: paths.population(2019),
+        lambda: paths.population(2020),
+        lambda: paths.stations,
+        lambda: paths.bus_stops,
+        lambda: paths.rail_graph,
+        lambda: paths.crime,
+    ]
+    for ask in asked:
+        with pytest.raises(DataDirError) as info:
+            ask()
+        message = str(info.value)
+        rel = message.removeprefix("Missing ").split(" in data directory")[0]
+        assert rel in sources, f"{rel} is not in the fetch manifest"
+        src = sources[rel]
+        assert f"planner data fetch --dest {tmp_path} --name {src.name}" in message
+        if not src.url:
+            assert src.page in message and "--base-url" in message and "no public download" in message
+        assert where_to_get(rel, tmp_path) in message
+
+
+# --------------------------------------------------------------------------- the README section
+START, END = "<!-- refusals: generated by `python -m tests.test_refusals --readme` -->", "<!-- /refusals -->"
+
+
+def readme_section() -> str:
+    """The README's "What `planner` refuses and why" section, from the catalogue."""
+    lines = [
+        START,
+        "## What `planner` refuses and why",
+        "",
+        "A planner acts on these figures, so a bad input stops the command with a clear message (exit code 2,",
+        "no traceback) that names the file, line, field or option and how to fix it. Nothing is computed or",
+        f"written first. Each of these {len(CASES)} cases is checked by `tests/test_refusals.py`:",
+        "",
+    ]
+    for topic, why in TOPICS.items():
+        labels = [c.label for c in CASES if c.topic == topic]
+        if labels:
+            lines.append(f"- **{topic.capitalize()}** ({why}): {'; '.join(labels)}.")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def test_readme_lists_the_catalogue():
+    text = README.read_text()
+    found = re.search(re.escape(START) + r".*?" + re.escape(END), text, flags=re.S)
+    fix = "run `python -m tests.test_refusals --readme`"
+    assert found, f"README.md has no refusals section; {fix}"
+    assert found.group(0) == readme_section(), f"README.md's refusals section disagrees with the catalogue; {fix}"
+
+
+def _write_readme() -> None:
+    text = README.read_text()
+    section = readme_section()
+    pattern = re.escape(START) + r".*?" + re.escape(END)
+    if re.search(pattern, text, flags=re.S):
+        text = re.sub(pattern, lambda _m: section, text, flags=re.S)
+    else:
+        text = text.replace("\n## Methods and their limits", "\n" + section + "\n\n## Methods and their limits", 1)
+    README.write_text(text)
+
+
+if __name__ == "__main__":
+    if "--readme" in sys.argv:
+        _write_readme()
+    else:
+        print(readme_section())
