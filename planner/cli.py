@@ -317,9 +317,12 @@ def hubs_cmd(
     from planner.stations import load_stations
     from planner.travel import make_engine
 
-    if engine not in ("crowfly", "transit"):
+    if engine not in ("crowfly", "transit", "transit-simple"):
         raise _fail(
-            ValueError(f"--engine {engine!r}: residents' trips to hub sites use crowfly (the default) or transit")
+            ValueError(
+                f"--engine {engine!r}: residents' trips to hub sites use crowfly (the default), transit or "
+                "transit-simple"
+            )
         )
     _out(out)
     size = _range(wards_per_hub, "--wards-per-hub")

@@ -465,7 +465,7 @@ CASES: list[Case] = [
     Case("hubs-backwards", "options", "`hubs --hubs 160-140`",
          ["hubs", "--data", "{data}", "--hubs", "160-140", "--out", "{out}"], "runs backwards"),
     Case("hubs-engine-network", "options", "`hubs --engine network`",
-         ["hubs", "--data", "{data}", "--engine", "network", "--out", "{out}"], "use crowfly (the default) or transit"),
+         ["hubs", "--data", "{data}", "--engine", "network", "--out", "{out}"], "use crowfly (the default), transit"),
     Case("hubs-wards-per-hub", "options", "`hubs --wards-per-hub four`",
          ["hubs", "--data", "{data}", "--wards-per-hub", "four", "--out", "{out}"], "expected LOW-HIGH"),
     Case("sweep-bus-speed-text", "options", "`sweep --bus-speed 12,fast`",
