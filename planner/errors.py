@@ -16,6 +16,7 @@ __all__ = [
     "InfeasibleError",
     "PlannerError",
     "PlannerWarning",
+    "ReportError",
     "ScenarioError",
     "SchedulerError",
     "SolverError",
@@ -60,6 +61,10 @@ class SolverError(PlannerError, RuntimeError):
 
 class ScenarioError(PlannerError, ValueError):
     """A scenario file is invalid."""
+
+
+class ReportError(PlannerError, RuntimeError):
+    """A report could not be rendered or printed (e.g. no Chromium to print the PDF)."""
 
 
 class SchedulerError(PlannerError, ConnectionError):

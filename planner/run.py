@@ -157,6 +157,10 @@ class ScenarioRun:
         Threshold → :class:`~planner.assess.AccessResult` (in-memory runs only).
     hubs
         The hub plan (in-memory runs only).
+    beyond_24_7
+        Threshold (``"45"``) → residents and residents aged 65+ beyond it
+        from the nearest *24/7* counter (in-memory runs only; also in
+        ``summary.json``).
     out_dir
         Where it was written.
     """
@@ -170,6 +174,7 @@ class ScenarioRun:
     hubs: HubPlan | None = None
     out_dir: Path | None = None
     hub_table: pd.DataFrame | None = None
+    beyond_24_7: dict[str, dict] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -260,6 +265,7 @@ def run_scenario(
         boroughs=london.study_wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code"),
         access=access,
         hubs=plan,
+        beyond_24_7=_beyond_24_7(matrix, counters, demand.points, spec.thresholds),
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -283,6 +289,37 @@ def run_scenario(
     return run
 
 
+def _beyond_24_7(
+    matrix: TravelMatrix, counters: gpd.GeoDataFrame, points: pd.DataFrame, thresholds: list[float]
+) -> dict[str, dict]:
+    """Residents (and aged 65+) beyond each threshold from the nearest 24/7 counter.
+
+    A resident exactly at the threshold is within it; with no 24/7 counter open, everyone is beyond.
+    """
+    ids = counters.loc[counters["open_24_7"].astype(bool), "station_id"].tolist()
+    pop = points["population"].to_numpy(np.int64)
+    old = points["pop_65_plus"].to_numpy(np.int64)
+    if ids:
+        table = matrix.subset(ids).nearest().table
+        if not np.array_equal(table["point_id"].to_numpy(), points["point_id"].to_numpy()):
+            raise PlannerError("24/7 nearest-counter result does not match the demand points")
+        minutes = table["minutes"].to_numpy(float)
+        ok = table["reachable"].to_numpy(bool)
+    else:
+        minutes = np.full(len(points), np.nan)
+        ok = np.zeros(len(points), dtype=bool)
+    out = {}
+    for t in thresholds:
+        beyond = ~ok | (np.nan_to_num(minutes, nan=np.inf) > t)
+        total = int(pop.sum())
+        out[f"{t:g}"] = {
+            "beyond": int(pop[beyond].sum()),
+            "beyond_65_plus": int(old[beyond].sum()),
+            "pct_within": 100.0 * (1 - pop[beyond].sum() / total) if total else float("nan"),
+        }
+    return out
+
+
 def _summary(run: ScenarioRun) -> dict:
     counters = run.counters
     all_day = counters.loc[counters["open_24_7"]]
@@ -299,6 +336,8 @@ def _summary(run: ScenarioRun) -> dict:
         "boroughs_without_24_7": [names[b] for b in without],
         "hubs": run.hubs.n_hubs if run.hubs else None,
         "london": figures,
+        # from the nearest 24/7 counter (the figures under "london" are from any open counter)
+        "london_24_7": run.beyond_24_7,
     }
 
 
