@@ -19,7 +19,9 @@ import io
 import json
 import logging
 import os
+import queue
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,7 +66,8 @@ ATTRIBUTION = [
 #: The short credit printed on every static map.
 MAP_CREDIT = (
     "Contains National Statistics and OS data © Crown copyright and database right 2014-2022 (OGL v3). "
-    "Powered by TfL Open Data. Counter locations contain Royal Mail data © Royal Mail copyright and database right."
+    "Powered by TfL Open Data.\n"
+    "Counter locations contain Royal Mail data © Royal Mail copyright and database right. © OpenStreetMap contributors."
 )
 
 #: Scenario colours (Okabe-Ito, ordered so that neighbours differ in lightness) with a line style
@@ -232,9 +235,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
     _columns(paths["access_points.csv"], points, {"minutes", "population", "reachable", "ward_code"}, meta)
     _columns(paths["counters.csv"], counters, {"station_id", "name", "open_24_7"}, meta)
     for t in labels:
-        _columns(
-            paths[f"access_boroughs_{t}.csv"], boroughs[t], {"borough_name", "beyond", "population"}, meta
-        )
+        _columns(paths[f"access_boroughs_{t}.csv"], boroughs[t], {"borough_name", "beyond", "population"}, meta)
         _columns(paths[f"access_wards_{t}.csv"], wards[t], {"ward_code", "ward_name", "mean_minutes"}, meta)
     hubs = sites = None
     hub_file = folder / "hubs" / "hubs.gpkg"
@@ -317,7 +318,7 @@ def _engine_words(engine: dict) -> str:
 
 
 def _n(value: float) -> str:
-    return f"{int(round(value)):,}"
+    return f"{round(value):,}"
 
 
 def _pct(part: float, whole: float) -> str:
@@ -373,8 +374,7 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
             f"{_n(lon[t]['beyond'])} live more than {t} minutes away ({_n(lon[t]['beyond_65_plus'])} aged 65+)."
         )
     t24 = " and ".join(
-        f"{_n(lon24[t]['beyond'])} beyond {t} minutes ({_n(lon24[t]['beyond_65_plus'])} aged 65+)"
-        for t in run.labels
+        f"{_n(lon24[t]['beyond'])} beyond {t} minutes ({_n(lon24[t]['beyond_65_plus'])} aged 65+)" for t in run.labels
     )
     sentences.append(f"Counting only the 24/7 counters, which are open at night: {t24}.")
     sentences.append(
@@ -521,9 +521,9 @@ def _png_uri(fig, dpi: int = 170) -> str:
 
     raw = io.BytesIO()
     fig.savefig(raw, format="rgba", dpi=dpi, facecolor="white")
-    width, height = (int(round(v * dpi)) for v in fig.get_size_inches())
+    width, height = (round(v * dpi) for v in fig.get_size_inches())
     image = Image.frombytes("RGBA", (width, height), raw.getvalue()).convert("RGB")
-    image = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image = image.quantize(colors=128, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     buf = io.BytesIO()
     image.save(buf, format="PNG", dpi=(dpi, dpi))
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -543,11 +543,12 @@ def _chart_cumulative(runs: list[RunOutputs]) -> str:
             p = run.points
             ok = p["reachable"].astype(bool).to_numpy()
             mins = np.where(ok, p["minutes"].to_numpy(float), np.inf)
-            order = np.argsort(mins, kind="stable")
-            x = mins[order]
-            y = 100 * np.cumsum(p["population"].to_numpy(float)[order]) / p["population"].sum()
-            finite = np.isfinite(x)
-            x, y = np.concatenate([[0.0], x[finite]]), np.concatenate([[0.0], y[finite]])
+            # residents by minute, to a tenth of a minute (a few hundred steps instead of every small area)
+            tenths = np.where(np.isfinite(mins), np.ceil(mins * 10 - 1e-9), np.inf)
+            steps, where = np.unique(tenths, return_inverse=True)
+            share = 100 * np.cumsum(np.bincount(where, weights=p["population"].to_numpy(float))) / p["population"].sum()
+            finite = np.isfinite(steps)
+            x, y = np.concatenate([[0.0], steps[finite] / 10]), np.concatenate([[0.0], share[finite]])
             for ax in axes:
                 ax.step(x, y, where="post", label=run.name, linewidth=1.6, **_style(i))
         top = max(90.0, thresholds[-1] + 15)
@@ -699,20 +700,62 @@ def _chart_bus_speed(sweep: SweepOutputs, runs: list[RunOutputs]) -> str:
         return _svg_uri(fig)
 
 
+def _paths(geometries: np.ndarray) -> list:
+    """One matplotlib path per (multi)polygon, holes included, for a fast PathCollection."""
+    from matplotlib.path import Path as MplPath
+
+    out = []
+    for geom in geometries:
+        verts, codes = [], []
+        for poly in getattr(geom, "geoms", [geom]):
+            for ring in [poly.exterior, *poly.interiors]:
+                xy = np.asarray(ring.coords)
+                verts.append(xy)
+                ring_codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+                ring_codes[0], ring_codes[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+                codes.append(ring_codes)
+        out.append(MplPath(np.concatenate(verts), np.concatenate(codes)) if verts else MplPath(np.empty((0, 2))))
+    return out
+
+
+@dataclass
+class _Shapes:
+    """Simplified shapes of one ward set, as matplotlib paths."""
+
+    wards: list
+    boroughs: list
+    bounds: tuple[float, float, float, float]
+
+
 class _Geo:
     """Simplified ward shapes and borough outlines, computed once per ward set."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
+        self._cache: dict[tuple, _Shapes] = {}
 
-    def get(self, layer: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    def get(self, layer: gpd.GeoDataFrame) -> _Shapes:
         key = tuple(layer["ward_code"])
         if key not in self._cache:
             geoms = shapely.coverage_simplify(layer.geometry.values, _MAP_SIMPLIFY_M)
-            wards = gpd.GeoDataFrame(layer[["ward_code", "borough_code"]], geometry=geoms, crs=layer.crs)
-            boroughs = wards.dissolve(by="borough_code", as_index=False)[["borough_code", "geometry"]]
-            self._cache[key] = (wards, boroughs)
+            frame = gpd.GeoDataFrame(layer[["borough_code"]], geometry=geoms, crs=layer.crs)
+            boroughs = frame.dissolve(by="borough_code", as_index=False)
+            self._cache[key] = _Shapes(_paths(geoms), _paths(boroughs.geometry.values), tuple(frame.total_bounds))
         return self._cache[key]
+
+
+def _draw(ax, paths: list, *, face: object = "none", edge: str = "white", width: float = 0.12, z: float = 1):
+    from matplotlib.collections import PathCollection
+
+    ax.add_collection(
+        PathCollection(paths, facecolors=face, edgecolors=edge, linewidths=width, zorder=z), autolim=False
+    )
+
+
+def _extent(ax, shapes: _Shapes) -> None:
+    x0, y0, x1, y1 = shapes.bounds
+    pad = 0.02 * (x1 - x0)
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
 
 
 def _band_index(values: np.ndarray, bands: list) -> np.ndarray:
@@ -726,7 +769,7 @@ def _map_frame(width: float = 7.0, height: float = 5.6):
     ax = fig.add_axes((0.0, 0.045, 1.0, 0.955))
     ax.set_axis_off()
     ax.set_aspect("equal")
-    fig.text(0.01, 0.012, MAP_CREDIT, fontsize=5.2, color="#444444", wrap=True)
+    fig.text(0.01, 0.008, MAP_CREDIT, fontsize=5.2, color="#444444", va="bottom", linespacing=1.3)
     return fig, ax
 
 
@@ -750,11 +793,13 @@ def _scale_and_north(ax) -> None:
     )
 
 
-def _choropleth(ax, wards: gpd.GeoDataFrame, index: np.ndarray, bands: list) -> list:
+def _choropleth(ax, shapes: _Shapes, index: np.ndarray, bands: list) -> list:
     from matplotlib.patches import Patch
 
     colours = np.array([c for _, c, _ in bands] + ["#d9d9d9"], dtype=object)
-    wards.plot(ax=ax, color=list(colours[index]), edgecolor="white", linewidth=0.12)
+    _draw(ax, shapes.wards, face=list(colours[index]))
+    _draw(ax, shapes.boroughs, edge="#333333", width=0.45, z=2)
+    _extent(ax, shapes)
     handles = [Patch(facecolor=c, edgecolor="#999999", linewidth=0.4, label=label) for _, c, label in bands]
     if (index == -1).any():
         handles.append(Patch(facecolor="#d9d9d9", edgecolor="#999999", linewidth=0.4, label="No estimate"))
@@ -824,12 +869,11 @@ def _legend(ax, handles: list, title: str, loc: str, anchor: tuple[float, float]
 
 
 def _map_scenario(run: RunOutputs, first: RunOutputs, geo: _Geo) -> str:
-    wards, boroughs = geo.get(run.ward_layer)
+    shapes = geo.get(run.ward_layer)
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
         values = run.ward_layer["mean_minutes"].to_numpy(float)
-        bands = _choropleth(ax, wards, _band_index(values, BANDS), BANDS)
-        boroughs.boundary.plot(ax=ax, color="#333333", linewidth=0.45)
+        bands = _choropleth(ax, shapes, _band_index(values, BANDS), BANDS)
         counters = _counter_layer(ax, run, first)
         _scale_and_north(ax)
         _legend(ax, bands, "Mean minutes to the nearest open counter", "lower left", (0.0, 0.0))
@@ -838,13 +882,12 @@ def _map_scenario(run: RunOutputs, first: RunOutputs, geo: _Geo) -> str:
 
 
 def _map_change(first: RunOutputs, last: RunOutputs, geo: _Geo) -> str:
-    wards, boroughs = geo.get(last.ward_layer)
+    shapes = geo.get(last.ward_layer)
     before = first.ward_layer.set_index("ward_code")["mean_minutes"]
     change = last.ward_layer["mean_minutes"].to_numpy(float) - last.ward_layer["ward_code"].map(before).to_numpy(float)
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
-        bands = _choropleth(ax, wards, _band_index(change, CHANGE_BANDS), CHANGE_BANDS)
-        boroughs.boundary.plot(ax=ax, color="#333333", linewidth=0.45)
+        bands = _choropleth(ax, shapes, _band_index(change, CHANGE_BANDS), CHANGE_BANDS)
         counters = _counter_layer(ax, last, first)
         _scale_and_north(ax)
         _legend(ax, bands, f"Change in mean minutes, {first.name} → {last.name}", "lower left", (0.0, 0.0))
@@ -856,7 +899,7 @@ def _map_hubs(run: RunOutputs, geo: _Geo) -> str:
     import networkx as nx
     from matplotlib.lines import Line2D
 
-    _, boroughs = geo.get(run.ward_layer)
+    shapes = geo.get(run.ward_layer)
     hubs = run.hubs.copy()
     hubs["geometry"] = shapely.coverage_simplify(hubs.geometry.values, _MAP_SIMPLIFY_M)
     touching = gpd.sjoin(hubs[["hub_id", "geometry"]], hubs[["hub_id", "geometry"]], predicate="intersects")
@@ -869,8 +912,9 @@ def _map_hubs(run: RunOutputs, geo: _Geo) -> str:
     fill = [_HUB_PALETTE[colours[h] % len(_HUB_PALETTE)] for h in hubs["hub_id"]]
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
-        hubs.plot(ax=ax, color=fill, edgecolor="white", linewidth=0.5)
-        boroughs.boundary.plot(ax=ax, color="#333333", linewidth=0.6)
+        _draw(ax, _paths(hubs.geometry.values), face=fill, edge="white", width=0.5)
+        _draw(ax, shapes.boroughs, edge="#333333", width=0.6, z=2)
+        _extent(ax, shapes)
         handles = []
         if run.hub_sites is not None:
             s = run.hub_sites
@@ -943,14 +987,16 @@ def _engine_rows(engine: dict) -> list[dict]:
             continue
         default, why = reasons.get(key, (None, ""))
         changed = default is not None and value != default
-        rows.append({"name": key, "value": value, "why": why, "changed": changed, "default": default})
+        text = f"{value:g}" if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+        rows.append({"name": key, "value": text, "why": why, "changed": changed, "default": default})
     return rows
 
 
 def _calibration(run: RunOutputs) -> dict | None:
     cal = run.engine.get("calibration")
-    if cal is None:
-        cal = (run.summary.get("engine") or {}).get("calibration") if isinstance(run.summary.get("engine"), dict) else None
+    engine = run.summary.get("engine")
+    if cal is None and isinstance(engine, dict):
+        cal = engine.get("calibration")
     return cal if isinstance(cal, dict) and cal else None
 
 
@@ -1028,12 +1074,15 @@ def _font_faces() -> str:
     chars = "".join(chr(c) for c in range(0x20, 0x7F)) + "£€©®°±·–—‘’“”…→←↑↓−×≤≥≈•½¼¾²³µ%‰éèêëáàâäóòôöúùûüíìîïçñ'’ "
     css = []
     for weight, name in (("400", "DejaVuSans.ttf"), ("700", "DejaVuSans-Bold.ttf")):
-        font = TTFont(base / name)
+        font = TTFont(base / name, lazy=True)
         options = subset.Options()
         options.name_IDs = ["*"]
         options.notdef_outline = True
         options.glyph_names = False
         options.recalc_timestamp = False
+        options.hinting = False
+        options.layout_features = ["kern"]
+        options.drop_tables += ["FFTM"]
         sub = subset.Subsetter(options)
         sub.populate(text=chars)
         sub.subset(font)
@@ -1176,6 +1225,84 @@ def chromium_path(path: str | os.PathLike[str] | None = None) -> Path:
     return found
 
 
+_FOOTER = (
+    '<div style="font-size:7px;width:100%;text-align:center;color:#666;font-family:sans-serif">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
+
+
+class _Printer:
+    """Headless Chromium in a thread of its own, so that it starts while the report is being drawn.
+
+    Every Playwright call happens in that thread; :meth:`print` hands it a job and waits.
+    """
+
+    def __init__(self, exe: Path) -> None:
+        self.exe = exe
+        self._jobs: queue.Queue = queue.Queue()
+        self._done: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="planner-report-pdf", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=str(self.exe),
+                    args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+                )
+                try:
+                    while (job := self._jobs.get()) is not None:
+                        try:
+                            self._print(browser, *job)
+                            self._done.put(None)
+                        except Exception as exc:  # handed to the caller's thread
+                            self._done.put(exc)
+                finally:
+                    browser.close()
+        except Exception as exc:  # launch failed: answer every job with the error
+            self._done.put(exc)
+            while self._jobs.get() is not None:
+                self._done.put(exc)
+
+    @staticmethod
+    def _print(browser: object, html: Path, pdf: Path) -> None:
+        context = browser.new_context()  # type: ignore[attr-defined]
+        try:
+            context.set_offline(True)
+            context.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())
+            page = context.new_page()
+            page.goto(html.as_uri(), wait_until="load")
+            page.evaluate("document.fonts.ready")
+            tmp = pdf.with_name(f".{pdf.name}.tmp")
+            page.pdf(
+                path=str(tmp),
+                format="A4",
+                print_background=True,
+                prefer_css_page_size=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=_FOOTER,
+                margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
+            )
+            os.replace(tmp, pdf)
+        finally:
+            context.close()
+
+    def print(self, html: Path, pdf: Path) -> Path:
+        self._jobs.put((Path(html).resolve(), Path(pdf)))
+        exc = self._done.get()
+        if exc is not None:
+            raise ReportError(f"Chromium ({self.exe}) could not print {html}: {exc}") from exc
+        return Path(pdf)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=60)
+
+
 def print_pdf(
     html: str | os.PathLike[str], pdf: str | os.PathLike[str], *, chromium: str | os.PathLike[str] | None = None
 ) -> Path:
@@ -1186,45 +1313,11 @@ def print_pdf(
     Path
         The PDF.
     """
-    exe = chromium_path(chromium)
-    html, pdf = Path(html).resolve(), Path(pdf)
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
+    printer = _Printer(chromium_path(chromium))
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(exe),
-                args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-            )
-            try:
-                context = browser.new_context()
-                context.set_offline(True)
-                context.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())
-                page = context.new_page()
-                page.goto(html.as_uri(), wait_until="load")
-                page.evaluate("document.fonts.ready")
-                tmp = pdf.with_name(f".{pdf.name}.tmp")
-                page.pdf(
-                    path=str(tmp),
-                    format="A4",
-                    print_background=True,
-                    prefer_css_page_size=True,
-                    display_header_footer=True,
-                    header_template="<span></span>",
-                    footer_template=(
-                        '<div style="font-size:7px;width:100%;text-align:center;color:#666;'
-                        'font-family:sans-serif"><span class="pageNumber"></span> / '
-                        '<span class="totalPages"></span></div>'
-                    ),
-                    margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
-                )
-                os.replace(tmp, pdf)
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise ReportError(f"Chromium ({exe}) could not print {html}: {exc}") from exc
-    return pdf
+        return printer.print(Path(html), Path(pdf))
+    finally:
+        printer.close()
 
 
 @dataclass(frozen=True)
@@ -1278,16 +1371,18 @@ def write_report(
         The files written.
     """
     runs = [read_run_outputs(d) for d in run_dirs]
-    if pdf:
-        chromium_path(chromium)  # fail before the work
-    html = render_html(runs=runs, sweeps=sweeps, title=title)
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "report.html"
-    tmp = folder / ".report.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
-    pages = html.count('<section class="page')
-    written = print_pdf(target, folder / "report.pdf", chromium=chromium) if pdf else None
+    printer = _Printer(chromium_path(chromium)) if pdf else None  # starts while the report is drawn
+    try:
+        html = render_html(runs=runs, sweeps=sweeps, title=title)
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "report.html"
+        tmp = folder / ".report.html.tmp"
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, target)
+        written = printer.print(target, folder / "report.pdf") if printer else None
+    finally:
+        if printer is not None:
+            printer.close()
     logger.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
-    return Report(target, written, pages)
+    return Report(target, written, html.count('<section class="page'))
