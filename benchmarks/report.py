@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="Timed repetitions (the median is the result).")
     args = parser.parse_args()
     quiet()
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "1764374400")
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1795910400")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         context = RunContext(data_dir())

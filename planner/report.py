@@ -448,7 +448,7 @@ def _summary_table(runs: list[RunOutputs]) -> list[dict]:
     labels = runs[0].labels
     spec = [
         ("Counters open", "counters_open"),
-        ("of which open 24/7", "counters_24_7"),
+        ("  of which open 24/7", "counters_24_7"),
         ("Boroughs without a 24/7 counter", "boroughs_without_24_7"),
     ]
     for t in labels:
@@ -1024,7 +1024,8 @@ def _borough_appendix(runs: list[RunOutputs]) -> dict:
         for run in runs:
             for t in labels:
                 table = run.boroughs[t].set_index("borough_name")
-                cells.append(_n(table.at[b, "beyond"]) if b in table.index else "")
+                value = table.at[b, "beyond"] if b in table.index else None
+                cells.append({"text": "" if value is None else _n(value), "zero": value == 0})
         first = runs[-1].boroughs[labels[0]].set_index("borough_name")
         pop = first.at[b, "population"] if b in first.index else 0
         mean = first.at[b, "mean_minutes"] if b in first.index else np.nan
@@ -1034,7 +1035,7 @@ def _borough_appendix(runs: list[RunOutputs]) -> dict:
     for run in runs:
         for t in labels:
             totals.append(_n(run.summary["london"][t]["beyond"]))
-    return {"labels": labels, "rows": rows, "totals": totals}
+    return {"labels": labels, "rows": rows, "totals": totals, "flagged": any(not r["all_day"] for r in rows)}
 
 
 def _slowest_wards(runs: list[RunOutputs], top: int = 25) -> list[dict]:
