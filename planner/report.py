@@ -276,6 +276,8 @@ class SweepOutputs:
     kind: str
     critical: pd.DataFrame | None = None
     grid: pd.DataFrame | None = None
+    plan: str = ""
+    threshold: float | None = None
 
 
 def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
@@ -291,6 +293,8 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
         raise DataError(f"{folder}: no such sweep folder; write one with `planner sweep SCENARIO --kind ...`")
     definition = _read_json(folder / "definition.json")
     kind = definition.get("kind")
+    plan = str((definition.get("scenario") or {}).get("name", ""))
+    threshold = definition.get("threshold")
     hint = "run `planner sweep` again to finish it"
     if kind == "grid":
         path = folder / "results.parquet"
@@ -299,12 +303,13 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
         grid = pd.read_parquet(path)
         if "param_bus_speed_kmh" not in grid.columns:
             raise DataError(f"{path}: the grid does not vary the bus speed (use --bus-speed 12,15,18)")
-        return SweepOutputs(folder, kind, grid=grid)
+        return SweepOutputs(folder, kind, grid=grid, plan=plan)
     if kind in ("marginal", "pairs"):
         path = folder / "critical_counters.csv"
         if not path.is_file():
             raise DataError(f"{folder}: the sweep folder has no critical_counters.csv; {hint}")
-        return SweepOutputs(folder, kind, critical=pd.read_csv(path, dtype={"station_id": str}))
+        critical = pd.read_csv(path, dtype={"station_id": str})
+        return SweepOutputs(folder, kind, critical=critical, plan=plan, threshold=threshold)
     raise DataError(f"{folder / 'definition.json'}: unknown sweep kind {kind!r}")
 
 
@@ -693,6 +698,10 @@ def _chart_bus_speed(sweep: SweepOutputs, runs: list[RunOutputs]) -> str:
             i = names.index(plan) if plan in names else len(names) + j
             g = grid.loc[grid["plan"] == plan].groupby("param_bus_speed_kmh")["pct_within"].mean().sort_index()
             ax.plot(g.index, g.to_numpy(), marker="os^Dv<>p"[i % 8], label=plan, linewidth=1.6, **_style(i))
+        default = _transit_default("bus_speed_kmh")
+        if default is not None:
+            ax.axvline(default, color="#888888", linewidth=0.8, linestyle=(0, (2, 2)))
+            ax.text(default, ax.get_ylim()[1], " model default", fontsize=7, color="#555555", va="top")
         ax.set_xlabel("Average bus speed (km/h)")
         ax.set_ylabel(f"Residents within {threshold:g} min (%)")
         ax.grid(color="#e5e5e5", linewidth=0.6)
@@ -725,6 +734,12 @@ class _Shapes:
     wards: list
     boroughs: list
     bounds: tuple[float, float, float, float]
+
+
+def _transit_default(name: str) -> float | None:
+    from planner.travel import TransitParams
+
+    return TransitParams.reasons().get(name, (None, ""))[0]
 
 
 class _Geo:
@@ -1188,10 +1203,16 @@ def render_html(
         "hub_run": hub_run,
         "map_hubs": _map_hubs(hub_run, geo) if hub_run is not None else None,
         "critical": [
-            {"folder": s.folder.name, "chart": _chart_critical(s), "kind": s.kind, "top": s.critical.head(3)}
+            {
+                "folder": s.folder.name,
+                "chart": _chart_critical(s),
+                "kind": s.kind,
+                "plan": s.plan,
+                "threshold": f"{s.threshold:g}" if s.threshold else first.labels[0],
+            }
             for s in critical
         ],
-        "grids": [{"folder": s.folder.name, "chart": _chart_bus_speed(s, runs)} for s in grids],
+        "grids": [{"folder": s.folder.name, "chart": _chart_bus_speed(s, runs), "plan": s.plan} for s in grids],
         "engines": engines,
         "sources": _sources_table(runs),
         "attribution": ATTRIBUTION,

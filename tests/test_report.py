@@ -303,6 +303,17 @@ def test_calibration_shown_when_the_manifest_has_it(runs, tmp_path):
     assert "none recorded" not in html
 
 
+@pytest.mark.data
+def test_no_chromium_is_a_clear_error(runs, tmp_path, monkeypatch):
+    from planner.errors import ReportError
+
+    monkeypatch.setenv("PLANNER_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(ReportError, match="Chromium not found at .*no-chromium.*--no-pdf"):
+        write_report(runs[:1], out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    assert write_report(runs[:1], out=tmp_path / "r", pdf=False).pdf is None
+
+
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(PlannerError, match="no such run folder"):
         read_run_outputs(tmp_path / "nothing")
@@ -321,5 +332,6 @@ def test_report_with_sweeps(runs, data_dir, tmp_path):
     html = render_html(runs, sweeps=[marginal.folder, grid.folder])
     assert html.count('<section class="page') == PAGES_2017 + 1
     assert "How the plan holds up" in html and html.count("data:image/svg+xml;base64,") == 5
+    assert "The most critical counters of mopac-final-2017" in html
     with pytest.raises(DataError, match=r"definition\.json"):
         render_html(runs, sweeps=[tmp_path])
