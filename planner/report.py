@@ -392,7 +392,7 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
         d = lon[t0]["beyond"] - s0["london"][t0]["beyond"]
         change = (
             f"Against {first.name}: {closed} counter{'s' if closed != 1 else ''} close"
-            + (f" and {len(opened)} open" if opened else "")
+            + (f" and {len(opened)} new {'ones open' if len(opened) > 1 else 'one opens'}" if opened else "")
             + f"; residents beyond {t0} minutes {'rise' if d > 0 else 'fall' if d < 0 else 'do not change'}"
             + (f" by {_n(abs(d))}, from {_n(s0['london'][t0]['beyond'])} to {_n(lon[t0]['beyond'])}." if d else ".")
         )
