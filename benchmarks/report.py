@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from benchmarks._common import REPO, data_dir, peak_memory_mb, quiet
+from planner import RunContext, run_scenario
 from planner.report import print_pdf, read_run_outputs, render_html
-from planner.run import RunContext, run_scenario
 
 NAMES = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
 TARGET_S = 10.0

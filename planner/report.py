@@ -77,6 +77,9 @@ LINES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 2)), (0, (8, 2)), (0, 
 HATCHES = ["", "////", "....", "xxxx", "\\\\\\\\", "++++", "oo", "--"]
 _HUB_PALETTE = ["#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#fb9a99", "#ffff99", "#d9d9d9", "#ccebc5"]
 _MAP_SIMPLIFY_M = 20.0
+#: Hatches on the travel-time bands beyond 45 minutes (45-60 dotted, over 60 striped), for greyscale prints.
+_OVER_45 = {i: "...." if i == len(BANDS) - 2 else "////" for i in range(1, len(BANDS)) if BANDS[i - 1][0] >= 45}
+_HATCH = "#5a1a00"
 _ENGINE_WORDS = {"transit": "by public transport", "crowfly": "as a straight-line estimate"}
 _NETWORK_WORDS = {"walk": "on foot", "bike": "by bike", "drive": "by car"}
 
@@ -808,14 +811,27 @@ def _scale_and_north(ax) -> None:
     )
 
 
-def _choropleth(ax, shapes: _Shapes, index: np.ndarray, bands: list) -> list:
+def _choropleth(ax, shapes: _Shapes, index: np.ndarray, bands: list, hatches: dict[int, str] | None = None) -> list:
+    """Wards in colour bands; ``hatches`` (band → pattern) keeps key bands apart when printed in grey."""
+    from matplotlib.collections import PathCollection
     from matplotlib.patches import Patch
 
+    hatches = hatches or {}
     colours = np.array([c for _, c, _ in bands] + ["#d9d9d9"], dtype=object)
     _draw(ax, shapes.wards, face=list(colours[index]))
+    for band, pattern in sorted(hatches.items()):
+        chosen = [path for path, i in zip(shapes.wards, index, strict=True) if i == band]
+        if chosen:
+            ax.add_collection(
+                PathCollection(chosen, facecolors="none", edgecolors=_HATCH, linewidths=0, hatch=pattern, zorder=1.5),
+                autolim=False,
+            )
     _draw(ax, shapes.boroughs, edge="#333333", width=0.45, z=2)
     _extent(ax, shapes)
-    handles = [Patch(facecolor=c, edgecolor="#999999", linewidth=0.4, label=label) for _, c, label in bands]
+    handles = [
+        Patch(facecolor=c, edgecolor="#999999", linewidth=0.4, hatch=hatches.get(i, ""), label=label)
+        for i, (_, c, label) in enumerate(bands)
+    ]
     if (index == -1).any():
         handles.append(Patch(facecolor="#d9d9d9", edgecolor="#999999", linewidth=0.4, label="No estimate"))
     return handles
@@ -888,7 +904,7 @@ def _map_scenario(run: RunOutputs, first: RunOutputs, geo: _Geo) -> str:
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
         values = run.ward_layer["mean_minutes"].to_numpy(float)
-        bands = _choropleth(ax, shapes, _band_index(values, BANDS), BANDS)
+        bands = _choropleth(ax, shapes, _band_index(values, BANDS), BANDS, _OVER_45)
         counters = _counter_layer(ax, run, first)
         _scale_and_north(ax)
         _legend(ax, bands, "Mean minutes to the nearest open counter", "lower left", (0.0, 0.0))
@@ -902,7 +918,8 @@ def _map_change(first: RunOutputs, last: RunOutputs, geo: _Geo) -> str:
     change = last.ward_layer["mean_minutes"].to_numpy(float) - last.ward_layer["ward_code"].map(before).to_numpy(float)
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
-        bands = _choropleth(ax, shapes, _band_index(change, CHANGE_BANDS), CHANGE_BANDS)
+        worst = len(CHANGE_BANDS) - 1
+        bands = _choropleth(ax, shapes, _band_index(change, CHANGE_BANDS), CHANGE_BANDS, {worst: "////"})
         counters = _counter_layer(ax, last, first)
         _scale_and_north(ax)
         _legend(ax, bands, f"Change in mean minutes, {first.name} → {last.name}", "lower left", (0.0, 0.0))

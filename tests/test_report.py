@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner import RunContext, run_scenario
 from planner.errors import DataError, PlannerError
 from planner.report import read_run_outputs, render_html, write_report
-from planner.run import RunContext, _beyond_24_7, run_scenario
+from planner.run import _beyond_24_7
 from planner.travel.base import TravelMatrix
 from tests.conftest import REPO
 
