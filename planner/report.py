@@ -641,7 +641,7 @@ def _worsening(first: RunOutputs, last: RunOutputs, top: int = 15) -> pd.DataFra
     return table.sort_values(["change", "ward_code"], ascending=[False, True]).head(top).reset_index(drop=True)
 
 
-def _chart_worsening(first: RunOutputs, last: RunOutputs, table: pd.DataFrame) -> str:
+def _chart_worsening(first: RunOutputs, last: RunOutputs, table: pd.DataFrame, after_colour: str) -> str:
     """The wards whose mean time worsens most, before and after (dumbbells)."""
     n = len(table)
     thresholds = [float(t) for t in first.labels]
@@ -653,7 +653,7 @@ def _chart_worsening(first: RunOutputs, last: RunOutputs, table: pd.DataFrame) -
         ax.hlines(y, table["before"], table["after"], color="#888888", linewidth=1.2)
         ax.scatter(table["before"], y, s=26, color=COLOURS[0], marker="o", label=first.name, zorder=3)
         ax.scatter(
-            table["after"], y, s=30, color=COLOURS[1], marker="D", edgecolor="#222222", label=last.name, zorder=3
+            table["after"], y, s=30, color=after_colour, marker="D", edgecolor="#222222", label=last.name, zorder=3
         )
         for t in thresholds:
             ax.axvline(t, color="#222222", linewidth=0.8, linestyle=(0, (2, 2)))
@@ -1214,7 +1214,9 @@ def render_html(
         "chart_boroughs": borough_chart,
         "n_boroughs": n_boroughs,
         "worsening": worsening,
-        "chart_worsening": _chart_worsening(first, last, worsening) if worsening is not None else None,
+        "chart_worsening": _chart_worsening(first, last, worsening, COLOURS[(len(runs) - 1) % len(COLOURS)])
+        if worsening is not None
+        else None,
         "maps": [_map_scenario(r, first, geo) for r in runs],
         "map_change": _map_change(first, last, geo) if len(runs) > 1 else None,
         "hub_run": hub_run,
