@@ -852,7 +852,7 @@ def _counter_layer(ax, run: RunOutputs, first: RunOutputs | None) -> list:
         (is_open & ~all_day & ~new, "o", "white", 16, f"Open counter ({int((is_open & ~all_day).sum())})"),
         (all_day & ~new, "s", "#111111", 18, f"Open 24/7 ({int(all_day.sum())})"),
         (new, "^", "#ffffff", 30, f"New against {first.name if first else ''} ({int(new.sum())})"),
-        (closing, "X", "#7a0177", 26, f"Closing against {first.name if first else ''} ({int(closing.sum())})"),
+        (closing, "X", "#111111", 34, f"Closing against {first.name if first else ''} ({int(closing.sum())})"),
     ]
     for mask, marker, face, size, label in layers:
         if not mask.any():
@@ -912,10 +912,22 @@ def _map_scenario(run: RunOutputs, first: RunOutputs, geo: _Geo) -> str:
         return _png_uri(fig)
 
 
-def _map_change(first: RunOutputs, last: RunOutputs, geo: _Geo) -> str:
-    shapes = geo.get(last.ward_layer)
+def _change_counts(first: RunOutputs, last: RunOutputs) -> tuple[np.ndarray, list[dict]]:
+    """Each ward's change in mean minutes (first → last) and the number of wards in each change band."""
     before = first.ward_layer.set_index("ward_code")["mean_minutes"]
     change = last.ward_layer["mean_minutes"].to_numpy(float) - last.ward_layer["ward_code"].map(before).to_numpy(float)
+    index = _band_index(change, CHANGE_BANDS)
+    counts = [
+        {"label": label, "wards": int((index == i).sum())}
+        for i, (_, _, label) in enumerate(CHANGE_BANDS)
+        if (index == i).any()
+    ]
+    return change, counts
+
+
+def _map_change(first: RunOutputs, last: RunOutputs, geo: _Geo) -> str:
+    shapes = geo.get(last.ward_layer)
+    change, _ = _change_counts(first, last)
     with _mpl().rc_context(_RC):
         fig, ax = _map_frame()
         worst = len(CHANGE_BANDS) - 1
@@ -1219,6 +1231,7 @@ def render_html(
         else None,
         "maps": [_map_scenario(r, first, geo) for r in runs],
         "map_change": _map_change(first, last, geo) if len(runs) > 1 else None,
+        "change_counts": _change_counts(first, last)[1] if len(runs) > 1 else [],
         "hub_run": hub_run,
         "map_hubs": _map_hubs(hub_run, geo) if hub_run is not None else None,
         "critical": [

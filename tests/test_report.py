@@ -161,6 +161,15 @@ def test_report_contents(report, runs):
         assert '<table class="params calibration">' in html
     else:
         assert "<strong>Calibration:</strong> none recorded" in html
+    # wards by change band under the change map, against pandas on the two runs' ward tables
+    counts = re.search(r'<table class="data counts">(.*?)</table>', html, re.S).group(1)
+    shown = {label: int(n) for label, n in re.findall(r"<td>([^<]+)</td><td class=\"num\">(\d+)</td>", counts)}
+    before = pd.read_csv(runs[0] / "access_wards_45.csv").set_index("ward_code")["mean_minutes"]
+    after = pd.read_csv(runs[2] / "access_wards_45.csv").set_index("ward_code")["mean_minutes"]
+    change = (after - before.reindex(after.index)).dropna()
+    assert sum(shown.values()) == len(change) == 629
+    assert shown["Slower by over 15 minutes"] == int((change > 15).sum())
+    assert shown["No change"] == int(((change > -0.5) & (change <= 0.5)).sum())
     assert "@import" not in html and "fonts.googleapis" not in html
     assert not re.findall(r'<(?:script|img|link)[^>]*\s(?:src|href)="https?://', html)
 
