@@ -237,6 +237,8 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
         raise DataError(f"{folder}: a run file cannot be read ({exc}); {_rerun(meta)}") from exc
     _columns(paths["access_points.csv"], points, {"minutes", "population", "reachable", "ward_code"}, meta)
     _columns(paths["counters.csv"], counters, {"station_id", "name", "open_24_7"}, meta)
+    _columns(paths["stations.gpkg"], stations, {"station_id", "open", "open_24_7"}, meta)
+    _columns(paths["access.gpkg"], layer, {"ward_code", "borough_code", "mean_minutes"}, meta)
     for t in labels:
         _columns(paths[f"access_boroughs_{t}.csv"], boroughs[t], {"borough_name", "beyond", "population"}, meta)
         _columns(paths[f"access_wards_{t}.csv"], wards[t], {"ward_code", "ward_name", "mean_minutes"}, meta)
