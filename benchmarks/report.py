@@ -44,11 +44,14 @@ def main() -> None:
         ]
         command = [sys.executable, "-m", "planner", "report", *map(str, runs), "--out", str(root / "report")]
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        walls = []
+        walls, cpus = [], []
         for _ in range(args.repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, env=env, cwd=REPO)
             walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
         html_s, pdf_s, cpu_s = [], [], []
@@ -68,6 +71,10 @@ def main() -> None:
     wall = statistics.median(walls)
     print(f"load average (1, 5, 15 min): {', '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"planner report, 3 scenarios (fresh process, HTML + PDF): median {wall:.2f}s, best {min(walls):.2f}s")
+    print(
+        f"  CPU time of the command and the processes it waited for (Python, Playwright's driver, Chromium): "
+        f"median {statistics.median(cpus):.2f}s"
+    )
     print(
         f"  in this process: HTML {statistics.median(html_s):.2f}s (CPU {statistics.median(cpu_s):.2f}s), "
         f"PDF by Chromium {statistics.median(pdf_s):.2f}s; the PDF is "
