@@ -1128,8 +1128,8 @@ def _font_faces() -> str:
         options.glyph_names = False
         options.recalc_timestamp = False
         options.hinting = False
-        options.layout_features = ["kern"]
-        options.drop_tables += ["FFTM"]
+        options.layout_features = []
+        options.drop_tables += ["FFTM", "GPOS", "GSUB", "GDEF", "kern"]
         sub = subset.Subsetter(options)
         sub.populate(text=chars)
         sub.subset(font)
