@@ -478,7 +478,15 @@ def demo_cmd(
             )
         )
     compare_cmd(paths, data=data, out=out)
-    report_cmd([out / n for n in names], out=out / "report", sweep=None, pdf=True, title=None)
+    from planner.report import chromium_path
+
+    try:
+        chromium_path()
+        pdf = True
+    except PlannerError as exc:
+        console.print(f"[yellow]{exc}: writing report.html only.")
+        pdf = False
+    report_cmd([out / n for n in names], out=out / "report", sweep=None, pdf=pdf, title=None)
 
 
 @app.command("optimise")
