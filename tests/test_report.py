@@ -302,6 +302,20 @@ def test_cli_exits_2_with_the_message(runs, tmp_path):
 
 
 @pytest.mark.data
+def test_cli_writes_the_report(runs, tmp_path):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["report", *map(str, runs), "--out", str(out), "--no-pdf", "--title", "Board"])
+    assert result.exit_code == 0, result.output
+    assert f"Report ({PAGES_2017} pages)" in result.output
+    assert "<h1>Board</h1>" in (out / "report.html").read_text(encoding="utf-8")
+    assert not (out / "report.pdf").exists()
+
+
+@pytest.mark.data
 def test_calibration_shown_when_the_manifest_has_it(runs, tmp_path):
     folder = _copy(runs[2], tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
