@@ -412,7 +412,8 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
         f"({_pct(lon[t0]['beyond'], pop)}) live more than {t0} minutes from an open counter, "
         f"{_n(lon24[t0]['beyond'])} from a 24/7 counter. "
         + (
-            f"{len(without)} borough{'s' if len(without) > 1 else ''} without a 24/7 counter."
+            f"{len(without)} borough{'s' if len(without) > 1 else ''} without a 24/7 counter"
+            + (f" ({', '.join(without)})." if len(without) <= 6 else ".")
             if without
             else "Every borough keeps a 24/7 counter."
         )
