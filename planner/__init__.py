@@ -23,6 +23,7 @@ from planner.errors import (
     OptionError,
     PlannerError,
     PlannerWarning,
+    ReportError,
     ScenarioError,
     SchedulerError,
     SolverError,
@@ -33,6 +34,7 @@ from planner.maps import write_change_map, write_maps
 from planner.optimise import choose_counters, plan_sessions, tradeoff
 from planner.pmedian import solve_pmedian
 from planner.proposals import propose, sessions
+from planner.report import Report, write_report
 from planner.run import RunContext, ScenarioRun, load_run, planner_version, run_scenario
 from planner.scenario import Scenario, load_scenario
 from planner.stations import load_stations, open_counters, select_counters
@@ -63,6 +65,8 @@ __all__ = [
     "OptionError",
     "PlannerError",
     "PlannerWarning",
+    "Report",
+    "ReportError",
     "RunContext",
     "Scenario",
     "ScenarioError",
@@ -108,4 +112,5 @@ __all__ = [
     "write_change_map",
     "write_hubs",
     "write_maps",
+    "write_report",
 ]

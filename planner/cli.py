@@ -493,13 +493,36 @@ def compare_cmd(
     console.print(f"Wrote {', '.join(str(f) for f in written)}")
 
 
+@app.command("report")
+def report_cmd(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run folders; the first is the reference.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and report.pdf.")] = Path("report"),
+    sweep: Annotated[
+        list[Path] | None,
+        typer.Option("--sweep", help="A sweep folder (marginal, or grid over --bus-speed) to include; repeatable."),
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="Also print report.pdf with headless Chromium.")] = True,
+    title: Annotated[str | None, typer.Option(help="Title on the first page.")] = None,
+) -> None:
+    """A report for a board: summary, charts, static maps, methods and tables (HTML and A4 PDF)."""
+    from planner.report import write_report
+
+    try:
+        with _steps() as progress:
+            progress.add_task("writing the report", total=None)
+            report = write_report(run_dirs, out=out, sweeps=sweep or [], pdf=pdf, title=title)
+    except PlannerError as exc:
+        raise _fail(exc) from exc
+    console.print(f"Report ({report.pages} pages): {report.html}" + (f", {report.pdf}" if report.pdf else ""))
+
+
 @app.command("demo")
 def demo_cmd(
     data: DataOpt = None,
     out: OutOpt = Path("out"),
     scenarios_dir: Annotated[Path, typer.Option(help="Folder with the 2017 scenario files.")] = Path("scenarios"),
 ) -> None:
-    """Run the three 2017 scenarios and compare them (the README's main job)."""
+    """Run the three 2017 scenarios, compare them and write their report (the README's main job)."""
     names = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
     paths = [scenarios_dir / f"{n}.toml" for n in names]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -510,6 +533,15 @@ def demo_cmd(
             )
         )
     compare_cmd(paths, data=data, out=out)
+    from planner.report import chromium_path
+
+    try:
+        chromium_path()
+        pdf = True
+    except PlannerError as exc:
+        console.print(f"[yellow]{exc}: writing report.html only.")
+        pdf = False
+    report_cmd([out / n for n in names], out=out / "report", sweep=None, pdf=pdf, title=None)
 
 
 @app.command("optimise")

@@ -42,6 +42,7 @@ class Source:
     licence: str
     attribution: str
     note: str = ""
+    date: str = ""  # the period the data describes, in words (e.g. "mid-2019")
 
 
 @dataclass(frozen=True)

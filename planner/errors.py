@@ -17,6 +17,7 @@ __all__ = [
     "OptionError",
     "PlannerError",
     "PlannerWarning",
+    "ReportError",
     "ScenarioError",
     "SchedulerError",
     "SolverError",
@@ -65,6 +66,10 @@ class SolverError(PlannerError, RuntimeError):
 
 class ScenarioError(PlannerError, ValueError):
     """A scenario file is invalid."""
+
+
+class ReportError(PlannerError, RuntimeError):
+    """A report could not be rendered or printed (e.g. no Chromium to print the PDF)."""
 
 
 class SchedulerError(PlannerError, ConnectionError):

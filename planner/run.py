@@ -29,6 +29,7 @@ from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_fi
 from planner.london import London, load_london
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stations import load_stations
+from planner.stats import access_figures
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 
 __all__ = [
@@ -165,6 +166,10 @@ class ScenarioRun:
         Threshold → :class:`~planner.assess.AccessResult` (in-memory runs only).
     hubs
         The hub plan (in-memory runs only).
+    beyond_24_7
+        Threshold (``"45"``) → residents and residents aged 65+ beyond it
+        from the nearest *24/7* counter (in-memory runs only; also in
+        ``summary.json``).
     out_dir
         Where it was written.
     """
@@ -179,6 +184,7 @@ class ScenarioRun:
     out_dir: Path | None = None
     hub_table: pd.DataFrame | None = None
     engine: dict = field(default_factory=dict)
+    beyond_24_7: dict[str, dict] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -296,6 +302,7 @@ def run_scenario(
         access=access,
         hubs=plan,
         engine=primary.engine,
+        beyond_24_7=_beyond_24_7(matrix, counters, demand.points, spec.thresholds),
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -321,6 +328,36 @@ def run_scenario(
     return run
 
 
+def _beyond_24_7(
+    matrix: TravelMatrix, counters: gpd.GeoDataFrame, points: pd.DataFrame, thresholds: list[float]
+) -> dict[str, dict]:
+    """Residents (and aged 65+) beyond each threshold from the nearest 24/7 counter.
+
+    A resident exactly at the threshold is within it; with no 24/7 counter open, everyone is beyond.
+    """
+    ids = counters.loc[counters["open_24_7"].astype(bool), "station_id"].tolist()
+    pop = points["population"].to_numpy(np.int64)
+    old = points["pop_65_plus"].to_numpy(np.int64)
+    if ids:
+        table = matrix.subset(ids).nearest().table
+        if not np.array_equal(table["point_id"].to_numpy(), points["point_id"].to_numpy()):
+            raise PlannerError("24/7 nearest-counter result does not match the demand points")
+        minutes = table["minutes"].to_numpy(float)
+        ok = table["reachable"].to_numpy(bool)
+    else:
+        minutes = np.full(len(points), np.nan)
+        ok = np.zeros(len(points), dtype=bool)
+    out = {}
+    for t in thresholds:
+        fig = access_figures(minutes, pop, threshold=t, pop_65_plus=old, reachable=ok, median=False)
+        out[f"{t:g}"] = {
+            "beyond": int(fig["beyond"]),
+            "beyond_65_plus": int(fig["beyond_65_plus"]),
+            "pct_within": float(fig["pct_within"]),
+        }
+    return out
+
+
 def _summary(run: ScenarioRun) -> dict:
     counters = run.counters
     all_day = counters.loc[counters["open_24_7"]]
@@ -339,6 +376,8 @@ def _summary(run: ScenarioRun) -> dict:
         "boroughs_without_24_7": [names[b] for b in without],
         "hubs": run.hubs.n_hubs if run.hubs else None,
         "london": figures,
+        # from the nearest 24/7 counter (the figures under "london" are from any open counter)
+        "london_24_7": run.beyond_24_7,
     }
 
 
