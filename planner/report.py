@@ -1028,6 +1028,10 @@ def _engine_rows(engine: dict) -> list[dict]:
         from planner.travel import TransitParams
 
         reasons = TransitParams.reasons()
+    elif engine.get("engine") == "transit-simple":
+        from planner.travel import SimpleTransitParams
+
+        reasons = SimpleTransitParams.reasons()
     rows = []
     for key, value in engine.items():
         if key in ("engine", "calibration") or isinstance(value, dict | list):
