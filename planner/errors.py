@@ -14,6 +14,7 @@ __all__ = [
     "EngineError",
     "FetchError",
     "InfeasibleError",
+    "OptionError",
     "PlannerError",
     "PlannerWarning",
     "ScenarioError",
@@ -52,6 +53,10 @@ class EngineError(PlannerError, ValueError):
 
 class InfeasibleError(PlannerError, ValueError):
     """A model has no solution; the message explains why and suggests a fix."""
+
+
+class OptionError(PlannerError, ValueError):
+    """An option or setting has a value the tool cannot use; the message names it and the allowed forms."""
 
 
 class SolverError(PlannerError, RuntimeError):

@@ -1,0 +1,332 @@
+"""Exact hubs of one borough by enumeration: connected ward sets, their best sites, and an exact partition.
+
+Every London borough has at most 24 wards, and a hub is a connected set of
+4–5 of them, so the candidate hubs can be listed outright (a few hundred to a
+few thousand per borough):
+
+1. **Connected sets.**  Wards are bits of a 64-bit mask.  Sets of ``k + 1``
+   wards are the sets of ``k`` wards plus one neighbour, deduplicated; every
+   connected set is reached this way because a connected set always has a
+   ward whose removal leaves it connected (a leaf of a spanning tree).
+2. **Columns.**  Each set within the size and workload bounds is costed
+   with every allowed site at once (a matrix product).  A ward-centre site
+   must be one of the set's wards (its *root* ward is then in its own hub),
+   so two disjoint sets never share one, and only the set's cheapest such
+   site is kept: swapping in a cheaper site changes nothing else.  If the set
+   holds the root of a required site, that site is its only choice (the
+   required site must host the hub that holds its root).  A building site
+   (no root) can host any set of its borough but only one hub, so each
+   (set, building) pair is a column and carries a bit of its own.
+3. **Partition.**  A dynamic programme over partial partitions: a state is
+   the mask of wards (and building sites) used so far and its hub count,
+   with the lowest unused ward always covered next, so each partition is
+   built in exactly one order.  Wards are numbered in reverse Cuthill–McKee
+   order, which keeps the wards of a hub close in number and the set of
+   states small.  The cheapest state per mask and count is kept; the result
+   is the proven optimum for every hub count at once.
+
+The enumeration gives up (and :func:`solve_borough_enumeration` returns
+None, so the caller falls back to :mod:`planner.hubs.mip`) when a borough's
+wards and building sites do not fit in 62 bits, or its connected sets or
+partial partitions exceed fixed limits (e.g. hubs of up to 10 wards in a large
+joined area).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+from planner.hubs.model import BoroughData, BoroughSolution, HubProblem
+from planner.solvers import SolveReport
+
+__all__ = ["connected_sets", "partition", "solve_borough_enumeration"]
+
+logger = logging.getLogger(__name__)
+
+#: Limits beyond which the enumeration hands the borough to the MIP.
+MAX_BITS = 62
+MAX_SETS = 100_000
+MAX_STATES = 3_000_000
+
+_ONE = np.uint64(1)
+
+
+def _bits(n: int) -> np.ndarray:
+    return np.left_shift(_ONE, np.arange(n, dtype=np.uint64))
+
+
+def _lowest_bit_index(masks: np.ndarray) -> np.ndarray:
+    """Index of each mask's lowest set bit (masks must be non-zero)."""
+    low = masks & (~masks + _ONE)
+    return np.log2(low.astype(np.float64)).astype(np.int64)
+
+
+def connected_sets(adjacency: np.ndarray, lo: int, hi: int, *, limit: int = MAX_SETS) -> np.ndarray | None:
+    """Masks of all connected vertex sets of ``lo`` to ``hi`` vertices.
+
+    Parameters
+    ----------
+    adjacency
+        ``adjacency[i]`` is the mask of vertex ``i``'s neighbours (uint64).
+    lo, hi
+        Smallest and largest set size.
+    limit
+        Give up (return None) when one size has more sets than this.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Sorted uint64 masks.
+    """
+    n = len(adjacency)
+    bits = _bits(n)
+    sets, border = bits.copy(), adjacency.copy()
+    found = [sets] if lo <= 1 else []
+    for size in range(2, hi + 1):
+        if len(sets) == 0:
+            break
+        grow = (border & ~sets)[:, None] & bits[None, :]
+        which, ward = np.nonzero(grow)
+        new = sets[which] | bits[ward]
+        new, first = np.unique(new, return_index=True)
+        if len(new) > limit:
+            return None
+        border = border[which[first]] | adjacency[ward[first]]
+        sets = new
+        if size >= lo:
+            found.append(sets)
+    return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
+
+
+def partition(
+    masks: np.ndarray,
+    costs: np.ndarray,
+    n_wards: int,
+    required: np.uint64,
+    counts: tuple[int, int],
+    sizes: tuple[int, int],
+    *,
+    limit: int = MAX_STATES,
+) -> dict[int, tuple[float, list[int]]] | None:
+    """Cheapest exact cover of the wards by columns, for every number of columns.
+
+    Parameters
+    ----------
+    masks
+        Column masks (uint64): bits ``0 .. n_wards - 1`` are wards, higher
+        bits are building sites.
+    costs
+        Column costs.
+    n_wards
+        Wards to cover (bits ``0 .. n_wards - 1``).
+    required
+        Site bits every cover must use.
+    counts
+        Fewest and most columns in a cover: partial covers that cannot end
+        in that range are dropped.
+    sizes
+        Fewest and most wards in a column (for that test).
+    limit
+        Give up (return None) when more states than this have been built.
+
+    Returns
+    -------
+    dict or None
+        Number of columns → (cost, column indices) for every count with a
+        cover.
+    """
+    if n_wards == 0:
+        return {0: (0.0, [])}
+    wards = np.uint64((1 << n_wards) - 1)
+    starts = _lowest_bit_index(masks & wards) if len(masks) else np.zeros(0, dtype=np.int64)
+    by_start = {j: np.flatnonzero(starts == j) for j in np.unique(starts).tolist()}
+    # pending states per lowest uncovered ward, as (mask, hubs, cost, state id of the parent, column)
+    pending: dict[int, list[np.ndarray]] = {0: [np.array([[0.0, 0.0, 0.0, -1.0, -1.0]])]}
+    masks_of: dict[int, list[np.ndarray]] = {0: [np.zeros(1, np.uint64)]}
+    parents: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    stored = 0
+    finals: list[np.ndarray] = []
+    for j in range(n_wards):
+        if j not in pending:
+            continue
+        rec = np.concatenate(pending.pop(j))
+        mask = np.concatenate(masks_of.pop(j))
+        hubs, cost = rec[:, 1], rec[:, 2]
+        # the cheapest state per (mask, hubs); ties keep the first built, so the result is deterministic
+        order = np.lexsort((cost, hubs, mask))
+        mask, rec = mask[order], rec[order]
+        keep = np.ones(len(mask), dtype=bool)
+        keep[1:] = (mask[1:] != mask[:-1]) | (rec[1:, 1] != rec[:-1, 1])
+        mask, rec = mask[keep], rec[keep]
+        ids = np.arange(stored, stored + len(mask), dtype=np.float64)
+        stored += len(mask)
+        if stored > limit:
+            return None
+        parents.append(rec[:, 3])
+        columns.append(rec[:, 4])
+        options = by_start.get(j)
+        if options is None:
+            continue
+        live = np.flatnonzero(rec[:, 1] < counts[1])
+        state, pick = ((mask[live][:, None] & masks[options][None, :]) == 0).nonzero()
+        state, pick = live[state], options[pick]
+        new_mask = mask[state] | masks[pick]
+        new = np.column_stack([np.zeros(len(state)), rec[state, 1] + 1, rec[state, 2] + costs[pick], ids[state], pick])
+        covered = new_mask & wards
+        # keep only partial covers that can still end with an allowed number of columns
+        left = n_wards - np.bitwise_count(covered).astype(np.int64)
+        hubs = new[:, 1].astype(np.int64)
+        fits = (hubs + -(-left // sizes[1]) <= counts[1]) & (hubs + left // sizes[0] >= counts[0])
+        if not fits.all():
+            new, new_mask, covered = new[fits], new_mask[fits], covered[fits]
+        done = covered == wards
+        if done.any():
+            full = done & ((new_mask & required) == required)
+            finals.append(new[full])
+        rest = np.flatnonzero(~done)
+        if len(rest):
+            nxt = _lowest_bit_index(~covered[rest] & wards)
+            order = np.argsort(nxt, kind="stable")
+            rest, nxt = rest[order], nxt[order]
+            cut = np.flatnonzero(nxt[1:] != nxt[:-1]) + 1
+            for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(nxt)], strict=True):
+                at = rest[lo:hi]
+                pending.setdefault(int(nxt[lo]), []).append(new[at])
+                masks_of.setdefault(int(nxt[lo]), []).append(new_mask[at])
+    result: dict[int, tuple[float, list[int]]] = {}
+    if not finals:
+        return result
+    all_parents = np.concatenate(parents).astype(np.int64)
+    all_columns = np.concatenate(columns).astype(np.int64)
+    final = np.concatenate(finals)
+    for h in np.unique(final[:, 1]).tolist():
+        at = np.flatnonzero(final[:, 1] == h)
+        best = final[at[np.argmin(final[at, 2])]]
+        chosen = [int(best[4])]
+        state = int(best[3])
+        while state >= 0 and all_columns[state] >= 0:
+            chosen.append(int(all_columns[state]))
+            state = int(all_parents[state])
+        result[int(h)] = (float(best[2]), sorted(chosen))
+    return result
+
+
+def solve_borough_enumeration(
+    problem: HubProblem,
+    b: str,
+    data: BoroughData,
+    size: tuple[int, int],
+    population_bounds: tuple[float, float] | None,
+    counts: tuple[int, int],
+) -> dict[int, BoroughSolution] | None:
+    """Optimal contiguous hubs of one borough for every feasible hub count in a range.
+
+    Parameters
+    ----------
+    problem
+        The whole problem (adjacency, roots, required sites).
+    b
+        The borough (or joined group) code.
+    data
+        The borough's wards, allowed sites and costs (:func:`~planner.hubs.model.borough_data`).
+    size, population_bounds
+        Hub size and workload bounds.
+    counts
+        Fewest and most hubs wanted.
+
+    Returns
+    -------
+    dict or None
+        Hub count → solution (empty if no partition exists); None if the
+        enumeration gave up and the MIP must be used.
+    """
+    start = time.perf_counter()
+    wards, sites = data.wards, data.sites
+    n = len(wards)
+    index = {w: k for k, w in enumerate(wards)}
+    # a ward-centre site whose ward is elsewhere cannot host a hub here (its ward must be in its hub)
+    rooted = [k for k, s in enumerate(sites) if problem.root.get(s) in index]
+    loose = [k for k, s in enumerate(sites) if s not in problem.root]
+    if n + len(loose) > MAX_BITS:
+        return None
+    # number wards so that neighbours get close numbers
+    pairs = [(index[i], index[k]) for i in wards for k in problem.adjacency.get(i, ()) if k in index]
+    rows, cols = (list(t) for t in zip(*pairs, strict=True)) if pairs else ([], [])
+    graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    order = reverse_cuthill_mckee(graph, symmetric_mode=True) if n else np.zeros(0, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    bits = _bits(n)
+    adjacency = np.zeros(n, dtype=np.uint64)
+    for i, k in pairs:
+        adjacency[rank[i]] |= bits[rank[k]]
+    lo_size, hi_size = size
+    sets = connected_sets(adjacency, lo_size, hi_size)
+    if sets is None:
+        return None
+    # member[c, i]: ward i (original order) is in set c
+    member = ((sets[:, None] >> rank.astype(np.uint64)[None, :]) & _ONE).astype(np.float64)
+    if population_bounds is not None and data.population is not None:
+        load = member @ data.population
+        fits = (load >= population_bounds[0]) & (load <= population_bounds[1])
+        sets, member = sets[fits], member[fits]
+    missing = np.isnan(data.costs)
+    totals = member @ np.where(missing, 0.0, data.costs)
+    usable = (member @ missing.astype(np.float64)) == 0
+    must = np.array([s in problem.must_use for s in sites], dtype=bool)
+    must_roots = np.zeros(n)
+    for k in rooted:
+        if must[k]:
+            must_roots[index[problem.root[sites[k]]]] += 1.0
+    holds_required = member @ must_roots
+    col_masks, col_costs, col_site = [], [], []
+    if rooted:
+        r_cols = np.array(rooted)
+        r_root = np.array([index[problem.root[sites[k]]] for k in rooted])
+        allowed = usable[:, r_cols] & (member[:, r_root] > 0)
+        # a set holding a required site's root must use that site
+        allowed &= (holds_required[:, None] == 0) | ((holds_required[:, None] == 1) & must[r_cols][None, :])
+        cost = np.where(allowed, totals[:, r_cols], np.inf)
+        best = cost.argmin(axis=1)
+        ok = np.isfinite(cost[np.arange(len(sets)), best])
+        col_masks.append(sets[ok])
+        col_costs.append(cost[np.flatnonzero(ok), best[ok]])
+        col_site.append(r_cols[best[ok]])
+    required = np.uint64(0)
+    for u, k in enumerate(loose):
+        bit = np.uint64(1 << (n + u))
+        if must[k]:
+            required |= bit
+        ok = usable[:, k] & (holds_required == 0)
+        col_masks.append(sets[ok] | bit)
+        col_costs.append(totals[ok, k])
+        col_site.append(np.full(int(ok.sum()), k))
+    masks = np.concatenate(col_masks) if col_masks else np.zeros(0, dtype=np.uint64)
+    costs = np.concatenate(col_costs) if col_costs else np.zeros(0)
+    site_of = np.concatenate(col_site) if col_site else np.zeros(0, dtype=np.int64)
+    covers = partition(masks, costs, n, required, counts, size)
+    if covers is None:
+        return None
+    seconds = time.perf_counter() - start
+    solutions = {}
+    for h, (objective, chosen) in covers.items():
+        assignment = {}
+        for c in chosen:
+            site = sites[int(site_of[c])]
+            for k in np.flatnonzero(member_row(masks[c], n)).tolist():
+                assignment[wards[order[k]]] = site
+        report = SolveReport("optimal", objective, objective, 0.0, seconds)
+        solutions[h] = BoroughSolution(b, h, dict(sorted(assignment.items())), report, 0, 0, "enumeration")
+    logger.debug("%s: %d connected sets, %d columns, counts %s", b, len(sets), len(masks), sorted(solutions))
+    return solutions
+
+
+def member_row(mask: np.uint64, n: int) -> np.ndarray:
+    """The wards (bits ``0 .. n - 1``) of one mask, as booleans."""
+    return ((mask >> np.arange(n, dtype=np.uint64)) & _ONE).astype(bool)
