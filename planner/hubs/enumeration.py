@@ -143,77 +143,60 @@ def partition(
     if n_wards == 0:
         return {0: (0.0, [])}
     wards = np.uint64((1 << n_wards) - 1)
+    # columns grouped by their lowest ward: those of ward j are by_start[ptr[j]:ptr[j + 1]]
     starts = _lowest_bit_index(masks & wards) if len(masks) else np.zeros(0, dtype=np.int64)
-    by_start = {j: np.flatnonzero(starts == j) for j in np.unique(starts).tolist()}
-    # pending states per lowest uncovered ward, as (mask, hubs, cost, state id of the parent, column)
-    pending: dict[int, list[np.ndarray]] = {0: [np.array([[0.0, 0.0, 0.0, -1.0, -1.0]])]}
-    masks_of: dict[int, list[np.ndarray]] = {0: [np.zeros(1, np.uint64)]}
-    parents: list[np.ndarray] = []
-    columns: list[np.ndarray] = []
-    stored = 0
-    finals: list[np.ndarray] = []
-    for j in range(n_wards):
-        if j not in pending:
-            continue
-        rec = np.concatenate(pending.pop(j))
-        mask = np.concatenate(masks_of.pop(j))
-        hubs, cost = rec[:, 1], rec[:, 2]
-        # the cheapest state per (mask, hubs); ties keep the first built, so the result is deterministic
-        order = np.lexsort((cost, hubs, mask))
-        mask, rec = mask[order], rec[order]
-        keep = np.ones(len(mask), dtype=bool)
-        keep[1:] = (mask[1:] != mask[:-1]) | (rec[1:, 1] != rec[:-1, 1])
-        mask, rec = mask[keep], rec[keep]
-        ids = np.arange(stored, stored + len(mask), dtype=np.float64)
-        stored += len(mask)
+    by_start = np.argsort(starts, kind="stable")
+    ptr = np.searchsorted(starts[by_start], np.arange(n_wards + 1))
+    # one level per hub count: a state (mask, cost) with its parent state and last column
+    mask, cost = np.zeros(1, np.uint64), np.zeros(1)
+    parents, columns = [np.full(1, -1)], [np.full(1, -1)]
+    base, stored = 0, 1  # global id of the level's first state; states stored so far
+    result: dict[int, tuple[float, list[int]]] = {}
+    finals: dict[int, tuple[float, int, int]] = {}
+    for hubs in range(1, counts[1] + 1):
+        if len(mask) == 0:
+            break
+        # the lowest uncovered ward of each state must be covered next, by a column that starts there
+        j = _lowest_bit_index(~mask & wards)
+        first, many = ptr[j], ptr[j + 1] - ptr[j]
+        state = np.repeat(np.arange(len(mask)), many)
+        pick = by_start[np.arange(len(state)) - np.repeat(np.cumsum(many) - many - first, many)]
+        ok = (mask[state] & masks[pick]) == 0
+        state, pick = state[ok], pick[ok]
+        new_mask = mask[state] | masks[pick]
+        new_cost = cost[state] + costs[pick]
+        covered = new_mask & wards
+        left = n_wards - np.bitwise_count(covered).astype(np.int64)
+        done = left == 0
+        full = np.flatnonzero(done & ((new_mask & required) == required))
+        if len(full) and hubs >= counts[0]:
+            best = full[np.argmin(new_cost[full])]
+            finals[hubs] = (float(new_cost[best]), base + int(state[best]), int(pick[best]))
+        # keep partial covers that can still end with an allowed number of hubs; the cheapest per mask
+        fits = (~done) & (hubs + -(-left // sizes[1]) <= counts[1]) & (hubs + left // sizes[0] >= counts[0])
+        keep = np.flatnonzero(fits)
+        order = keep[np.lexsort((new_cost[keep], new_mask[keep]))]
+        sorted_mask = new_mask[order]
+        unique = np.ones(len(order), dtype=bool)
+        unique[1:] = sorted_mask[1:] != sorted_mask[:-1]
+        order = order[unique]
+        parents.append(base + state[order])
+        columns.append(pick[order])
+        base, stored = stored, stored + len(order)
         if stored > limit:
             return None
-        parents.append(rec[:, 3])
-        columns.append(rec[:, 4])
-        options = by_start.get(j)
-        if options is None:
-            continue
-        live = np.flatnonzero(rec[:, 1] < counts[1])
-        state, pick = ((mask[live][:, None] & masks[options][None, :]) == 0).nonzero()
-        state, pick = live[state], options[pick]
-        new_mask = mask[state] | masks[pick]
-        new = np.column_stack([np.zeros(len(state)), rec[state, 1] + 1, rec[state, 2] + costs[pick], ids[state], pick])
-        covered = new_mask & wards
-        # keep only partial covers that can still end with an allowed number of columns
-        left = n_wards - np.bitwise_count(covered).astype(np.int64)
-        hubs = new[:, 1].astype(np.int64)
-        fits = (hubs + -(-left // sizes[1]) <= counts[1]) & (hubs + left // sizes[0] >= counts[0])
-        if not fits.all():
-            new, new_mask, covered = new[fits], new_mask[fits], covered[fits]
-        done = covered == wards
-        if done.any():
-            full = done & ((new_mask & required) == required)
-            finals.append(new[full])
-        rest = np.flatnonzero(~done)
-        if len(rest):
-            nxt = _lowest_bit_index(~covered[rest] & wards)
-            order = np.argsort(nxt, kind="stable")
-            rest, nxt = rest[order], nxt[order]
-            cut = np.flatnonzero(nxt[1:] != nxt[:-1]) + 1
-            for lo, hi in zip([0, *cut.tolist()], [*cut.tolist(), len(nxt)], strict=True):
-                at = rest[lo:hi]
-                pending.setdefault(int(nxt[lo]), []).append(new[at])
-                masks_of.setdefault(int(nxt[lo]), []).append(new_mask[at])
-    result: dict[int, tuple[float, list[int]]] = {}
+        mask, cost = new_mask[order], new_cost[order]
     if not finals:
         return result
-    all_parents = np.concatenate(parents).astype(np.int64)
-    all_columns = np.concatenate(columns).astype(np.int64)
-    final = np.concatenate(finals)
-    for h in np.unique(final[:, 1]).tolist():
-        at = np.flatnonzero(final[:, 1] == h)
-        best = final[at[np.argmin(final[at, 2])]]
-        chosen = [int(best[4])]
-        state = int(best[3])
-        while state >= 0 and all_columns[state] >= 0:
-            chosen.append(int(all_columns[state]))
-            state = int(all_parents[state])
-        result[int(h)] = (float(best[2]), sorted(chosen))
+    all_parents = np.concatenate(parents)
+    all_columns = np.concatenate(columns)
+    for h, (total, parent, col) in sorted(finals.items()):
+        chosen = [col]
+        at = parent
+        while all_columns[at] >= 0:
+            chosen.append(int(all_columns[at]))
+            at = int(all_parents[at])
+        result[h] = (total, sorted(chosen))
     return result
 
 

@@ -321,25 +321,27 @@ class BoroughData:
 def borough_data(problem: HubProblem) -> dict[str, BoroughData]:
     """Every borough's :class:`BoroughData`, sliced from the problem in one pass."""
     values = problem.costs.to_numpy(dtype=float)
-    values = np.concatenate([values, np.full((1, values.shape[1]), np.nan)])
-    values = np.concatenate([values, np.full((values.shape[0], 1), np.nan)], axis=1)  # row/column -1: missing
-    codes = problem.borough.astype(str)
-    wards_by = {str(b): sorted(map(str, idx)) for b, idx in codes.groupby(codes).groups.items()}
-    site_codes = problem.site_borough.astype(str)
-    sites_by = {str(b): sorted(map(str, idx)) for b, idx in site_codes.groupby(site_codes).groups.items()}
+    values = np.pad(values, ((0, 1), (0, 1)), constant_values=np.nan)  # row/column -1: not in the matrix
+    ward_codes = np.asarray(problem.borough.index.astype(str), dtype=object)
+    ward_rows = problem.costs.index.get_indexer(problem.borough.index)
+    site_codes = np.asarray(problem.site_borough.index.astype(str), dtype=object)
+    site_cols = problem.costs.columns.get_indexer(problem.site_borough.index)
+    ward_b = problem.borough.astype(str).to_numpy(dtype=object)
+    site_b = problem.site_borough.astype(str).to_numpy(dtype=object)
     pop = None
     if problem.population is not None:
         pop = problem.population.reindex(problem.borough.index).fillna(0).to_numpy(dtype=float)
-        pop_at = dict(zip(map(str, problem.borough.index), pop, strict=True))
     out = {}
-    for b, wards in wards_by.items():
-        sites = [s for s in sites_by.get(b, []) if s not in problem.must_not_use]
-        rows = problem.costs.index.get_indexer(wards)
-        cols = problem.costs.columns.get_indexer(sites)
+    for b in sorted(set(ward_b)):
+        at = np.flatnonzero(ward_b == b)
+        at = at[np.argsort(ward_codes[at], kind="stable")]
+        here = np.flatnonzero(site_b == b)
+        here = here[np.argsort(site_codes[here], kind="stable")]
+        here = np.array([k for k in here if site_codes[k] not in problem.must_not_use], dtype=np.int64)
         out[b] = BoroughData(
-            wards,
-            sites,
-            values[np.ix_(rows, cols)],
-            np.array([pop_at[w] for w in wards]) if pop is not None else None,
+            ward_codes[at].tolist(),
+            site_codes[here].tolist(),
+            values[np.ix_(ward_rows[at], site_cols[here])],
+            pop[at] if pop is not None else None,
         )
     return out
