@@ -99,7 +99,7 @@ def ward_costs(demand: Demand, sites: gpd.GeoDataFrame, engine: TravelEngine) ->
     """Person-minutes from each ward's demand points to each site.
 
     A resident who cannot reach a site (an infinite or missing time from the
-    engine, e.g. off the street network or beyond the transit graph) makes
+    engine, or a point the engine flags, e.g. ``off-network``) makes
     the whole ward's cost to that site NaN, so the model may not send the
     ward there: unreachable residents never cost nothing.  Points with no
     residents cost nothing whatever their time.
@@ -115,6 +115,9 @@ def ward_costs(demand: Demand, sites: gpd.GeoDataFrame, engine: TravelEngine) ->
     matrix = engine.matrix(pts, sites)
     pop = pts["population"].to_numpy(float)
     minutes = np.asarray(matrix.minutes, dtype=float)
+    flagged = np.asarray(matrix.origin_flags) != ""  # e.g. off the street network: unreachable, as in assess
+    if flagged.any():
+        minutes = np.where(flagged[:, None], np.inf, minutes)
     person = minutes * pop[:, None]
     reach = np.isfinite(person)
     if not reach.all():
