@@ -153,7 +153,8 @@ def site_flags(sites: pd.DataFrame, column: str) -> set[str]:
     ids = sites["site_id"].astype(str).to_numpy()
     source = sites.attrs.get("source")
     rejected = sites.attrs.get("rejected")
-    shift = 2 if rejected is None or len(rejected) == 0 else None  # line = position + 2 (header is line 1)
+    # a file's line is the position + 2 (header is line 1) when no row was dropped on loading
+    shift = 2 if source and (rejected is None or len(rejected) == 0) else None
     chosen: set[str] = set()
     bad = []
     for pos, (sid, value) in enumerate(zip(ids, values.tolist(), strict=True)):
