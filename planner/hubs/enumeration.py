@@ -17,13 +17,18 @@ few thousand per borough):
    required site must host the hub that holds its root).  A building site
    (no root) can host any set of its borough but only one hub, so each
    (set, building) pair is a column and carries a bit of its own.
-3. **Partition.**  A dynamic programme over partial partitions: a state is
-   the mask of wards (and building sites) used so far and its hub count,
-   with the lowest unused ward always covered next, so each partition is
-   built in exactly one order.  Wards are numbered in reverse Cuthill–McKee
-   order, which keeps the wards of a hub close in number and the set of
-   states small.  The cheapest state per mask and count is kept; the result
-   is the proven optimum for every hub count at once.
+3. **Partition.**  A dynamic programme over partial partitions, one level
+   per hub: a state is the mask of wards (and building sites) used so far,
+   and the lowest unused ward is always covered next, so each partition is
+   built in exactly one order and only the cheapest state per mask is kept.
+   Wards are numbered in reverse Cuthill–McKee order, which keeps the wards
+   of a hub close in number and the set of states small.  States that can no
+   longer end with a wanted hub count are dropped, and so are states whose
+   cost plus a lower bound on the rest exceeds the cost of a plan already
+   found by a quick beam search of the same levels (the bound gives each
+   uncovered ward its cheapest share, cost / wards, of any column holding
+   it, and an exact cover costs at least the sum of those shares).  The
+   result is the proven optimum for every wanted hub count.
 
 The enumeration gives up (and :func:`solve_borough_enumeration` returns
 None, so the caller falls back to :mod:`planner.hubs.mip`) when a borough's
@@ -112,6 +117,7 @@ def partition(
     sizes: tuple[int, int],
     *,
     limit: int = MAX_STATES,
+    beam: int | None = 16,
 ) -> dict[int, tuple[float, list[int]]] | None:
     """Cheapest exact cover of the wards by columns, for every number of columns.
 
@@ -142,16 +148,72 @@ def partition(
     """
     if n_wards == 0:
         return {0: (0.0, [])}
+    if len(masks) == 0:
+        return {}
     wards = np.uint64((1 << n_wards) - 1)
     # columns grouped by their lowest ward: those of ward j are by_start[ptr[j]:ptr[j + 1]]
     starts = _lowest_bit_index(masks & wards) if len(masks) else np.zeros(0, dtype=np.int64)
     by_start = np.argsort(starts, kind="stable")
     ptr = np.searchsorted(starts[by_start], np.arange(n_wards + 1))
+    # a lower bound on covering any set of wards: each ward's cheapest share of a column's cost
+    member = ((masks[:, None] >> np.arange(n_wards, dtype=np.uint64)[None, :]) & _ONE).astype(bool)
+    share = costs / np.maximum(member.sum(axis=1), 1)
+    per_ward = np.where(member, share[:, None], np.inf).min(axis=0)
+    if not np.isfinite(per_ward).all():
+        return {}  # some ward is in no column
+    tables = _byte_tables(per_ward)
+    bound = np.inf
+    if beam:
+        # a quick incumbent: the same search keeping only the most promising states of each level
+        quick = _search(masks, costs, n_wards, required, counts, sizes, by_start, ptr, tables, np.inf, beam)
+        if quick is not None and all(h in quick[0] for h in range(counts[0], counts[1] + 1)):
+            bound = max(quick[0][h][0] for h in range(counts[0], counts[1] + 1)) * (1 + 1e-9) + 1e-9
+    found = _search(masks, costs, n_wards, required, counts, sizes, by_start, ptr, tables, bound, None, limit=limit)
+    if found is None:
+        return None
+    finals, parents, columns = found
+    result: dict[int, tuple[float, list[int]]] = {}
+    if not finals:
+        return result
+    all_parents = np.concatenate(parents)
+    all_columns = np.concatenate(columns)
+    for h, (total, parent, col) in sorted(finals.items()):
+        chosen = [col]
+        at = parent
+        while all_columns[at] >= 0:
+            chosen.append(int(all_columns[at]))
+            at = int(all_parents[at])
+        result[h] = (total, sorted(chosen))
+    return result
+
+
+def _byte_tables(per_ward: np.ndarray) -> list[np.ndarray]:
+    """Lookup tables: ``tables[k][byte]`` sums ``per_ward`` over the bits of ``byte`` at byte ``k`` of a mask."""
+    tables = []
+    byte_bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(float)
+    for k in range(0, len(per_ward), 8):
+        chunk = np.zeros(8)
+        part = per_ward[k : k + 8]
+        chunk[: len(part)] = part
+        tables.append(byte_bits @ chunk)
+    return tables
+
+
+def _lower_bound(uncovered: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(uncovered))
+    for k, table in enumerate(tables):
+        total += table[((uncovered >> np.uint64(8 * k)) & np.uint64(255)).astype(np.intp)]
+    return total
+
+
+def _search(masks, costs, n_wards, required, counts, sizes, by_start, ptr, tables, bound, beam, *, limit=MAX_STATES):
+    """The levels of :func:`partition`; states whose cost plus lower bound exceeds ``bound`` are dropped, and with
+    ``beam`` only that many of the most promising states per level are kept (no longer exact)."""
+    wards = np.uint64((1 << n_wards) - 1)
     # one level per hub count: a state (mask, cost) with its parent state and last column
     mask, cost = np.zeros(1, np.uint64), np.zeros(1)
     parents, columns = [np.full(1, -1)], [np.full(1, -1)]
     base, stored = 0, 1  # global id of the level's first state; states stored so far
-    result: dict[int, tuple[float, list[int]]] = {}
     finals: dict[int, tuple[float, int, int]] = {}
     for hubs in range(1, counts[1] + 1):
         if len(mask) == 0:
@@ -175,29 +237,25 @@ def partition(
         # keep partial covers that can still end with an allowed number of hubs; the cheapest per mask
         fits = (~done) & (hubs + -(-left // sizes[1]) <= counts[1]) & (hubs + left // sizes[0] >= counts[0])
         keep = np.flatnonzero(fits)
+        promise = new_cost[keep] + _lower_bound(~covered[keep] & wards, tables)
+        if np.isfinite(bound):
+            good = promise <= bound
+            keep, promise = keep[good], promise[good]
         order = keep[np.lexsort((new_cost[keep], new_mask[keep]))]
         sorted_mask = new_mask[order]
         unique = np.ones(len(order), dtype=bool)
         unique[1:] = sorted_mask[1:] != sorted_mask[:-1]
         order = order[unique]
+        if beam is not None and len(order) > beam:
+            rank = promise[np.searchsorted(keep, order)]
+            order = order[np.argsort(rank, kind="stable")[:beam]]
         parents.append(base + state[order])
         columns.append(pick[order])
         base, stored = stored, stored + len(order)
         if stored > limit:
             return None
         mask, cost = new_mask[order], new_cost[order]
-    if not finals:
-        return result
-    all_parents = np.concatenate(parents)
-    all_columns = np.concatenate(columns)
-    for h, (total, parent, col) in sorted(finals.items()):
-        chosen = [col]
-        at = parent
-        while all_columns[at] >= 0:
-            chosen.append(int(all_columns[at]))
-            at = int(all_parents[at])
-        result[h] = (total, sorted(chosen))
-    return result
+    return finals, parents, columns
 
 
 def solve_borough_enumeration(

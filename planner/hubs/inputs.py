@@ -45,27 +45,44 @@ def adjacency_from_wards(wards: gpd.GeoDataFrame) -> dict[str, set[str]]:
     parts, owner = shapely.get_parts(wards.geometry.values, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    # vertex ids by exact coordinates, then each edge as one integer key (lower vertex id first)
-    _, vertex = np.unique(xy[:, 0] + 1j * xy[:, 1], return_inverse=True)
-    same = ring[:-1] == ring[1:]
-    a, b = vertex[:-1][same], vertex[1:][same]
-    who = owner[ring_part[ring[:-1][same]]]
-    key = np.minimum(a, b).astype(np.int64) * (int(vertex.max()) + 1) + np.maximum(a, b)
-    order = np.lexsort((who, key))
-    key, who = key[order], who[order]
-    # consecutive entries of one edge with different owners are neighbours
-    hit = (key[1:] == key[:-1]) & (who[1:] != who[:-1])
-    pairs = np.unique(np.column_stack([who[:-1][hit], who[1:][hit]]), axis=0)
+    xy = xy + 0.0  # -0.0 becomes 0.0, as in tuple equality
+    who_vertex = owner[ring_part[ring]]
+    # an edge joins vertex v and v + 1 of one ring; hash it by its ends' coordinate bits, in either order
+    start = np.flatnonzero(ring[:-1] == ring[1:])
+    bits = xy.view(np.uint64)
+    vertex = bits[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)
+    vertex = (vertex ^ (vertex >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+    digest = vertex[start] + vertex[start + 1]
+    order = np.argsort(digest, kind="stable")
+    start, digest = start[order], digest[order]
+    equal = digest[1:] == digest[:-1]
+    at = np.flatnonzero(equal)
+    p, q = start[at], start[at + 1]
+    x, y = xy[:, 0], xy[:, 1]
+    forward = (x[p] == x[q]) & (y[p] == y[q]) & (x[p + 1] == x[q + 1]) & (y[p + 1] == y[q + 1])
+    backward = (x[p] == x[q + 1]) & (y[p] == y[q + 1]) & (x[p + 1] == x[q]) & (y[p + 1] == y[q])
+    exact = np.zeros(len(equal), dtype=bool)
+    exact[at] = forward | backward
+    n = len(codes)
+    i, k = who_vertex[p[exact[at]]], who_vertex[q[exact[at]]]
+    keys = np.unique(np.minimum(i, k).astype(np.int64) * n + np.maximum(i, k))
     neighbours: dict[str, set[str]] = {c: set() for c in codes}
-    for i, k in pairs.tolist():
-        neighbours[codes[i]].add(codes[k])
-        neighbours[codes[k]].add(codes[i])
-    # an edge shared by three or more wards (overlapping polygons): every pair of them
-    run = np.flatnonzero(key[2:] == key[:-2])
-    for start in run.tolist():
-        members = sorted(set(who[(key == key[start])].tolist()))
-        for i in members:
-            neighbours[codes[i]].update(codes[k] for k in members if k != i)
+    for key in keys.tolist():
+        i, k = divmod(key, n)
+        if i != k:
+            neighbours[codes[i]].add(codes[k])
+            neighbours[codes[k]].add(codes[i])
+    # rare cases compared exactly in Python: three or more rings on one edge, or a hash shared by different edges
+    clash = equal & ~exact
+    odd = np.flatnonzero((equal[1:] & equal[:-1]) | clash[:-1] | clash[1:])
+    for value in np.unique(digest[odd]).tolist():
+        groups: dict[frozenset, set[int]] = {}
+        for at in start[digest == value].tolist():
+            edge = frozenset((tuple(xy[at].tolist()), tuple(xy[at + 1].tolist())))
+            groups.setdefault(edge, set()).add(int(who_vertex[at]))
+        for members in groups.values():
+            for i in members:
+                neighbours[codes[i]].update(codes[k] for k in members if k != i)
     return neighbours
 
 
