@@ -14,10 +14,10 @@ import logging
 import math
 import time
 from dataclasses import replace
+from typing import Unpack
 
 import geopandas as gpd
 import pandas as pd
-from typing_extensions import Unpack
 
 from planner.config import require_bng
 from planner.demand import Demand
