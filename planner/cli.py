@@ -296,9 +296,13 @@ def hubs_cmd(
         n_boroughs = london.study_wards["borough_code"].nunique()
         with _steps() as progress:
             task = progress.add_task("solving", total=n_boroughs)
-            step = lambda name: progress.update(task, advance=1, description=name)  # noqa: E731
             plan = plan_hubs(
-                london.study_wards, london.study_demand, engine=eng, sites=site_frame, options=options, progress=step
+                london.study_wards,
+                london.study_demand,
+                engine=eng,
+                sites=site_frame,
+                options=options,
+                progress=lambda name: progress.update(task, advance=1, description=name),
             )
         files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)
     except PlannerError as exc:
