@@ -318,3 +318,19 @@ def test_ward_costs_sum_residents_by_hand():
     engine = CrowFly(speed_kmh=6, circuity=1)  # 10 minutes per km
     costs = ward_costs(Demand(points, pd.DataFrame({"ward_code": ["W1", "W2"]}), 2019), sites, engine)
     assert costs.loc["W1", "S"] == pytest.approx(10 * 0 + 20 * 10) and costs.loc["W2", "S"] == pytest.approx(50)
+
+
+def test_falls_back_to_the_mip_when_enumeration_is_too_large(monkeypatch):
+    import planner.hubs.enumeration as enumeration
+    from planner.errors import SolverError
+
+    problem = grid_problem(3, 4, seed=3)
+    exact = solve_hubs(problem, size=(3, 4), hubs="free")
+    assert (exact.boroughs["method"] == "enumeration").all()
+    monkeypatch.setattr(enumeration, "MAX_PAIRS", 5)
+    fallback = solve_hubs(problem, size=(3, 4), hubs="free")
+    assert (fallback.boroughs["method"] == "mip").all()
+    assert any("Solved by the MIP (too large to enumerate): B" in note for note in fallback.notes)
+    assert fallback.objective == pytest.approx(exact.objective, rel=1e-9)
+    with pytest.raises(SolverError, match="too many connected ward sets"):
+        solve_hubs(problem, size=(3, 4), hubs="free", method="enumeration")

@@ -32,9 +32,11 @@ few thousand per borough):
 
 The enumeration gives up (and :func:`solve_borough_enumeration` returns
 None, so the caller falls back to :mod:`planner.hubs.mip`) when a borough's
-wards and building sites do not fit in 62 bits, or its connected sets or
-partial partitions exceed fixed limits (e.g. hubs of up to 10 wards in a large
-joined area).
+wards and building sites do not fit in 62 bits, or its connected sets,
+partial partitions or the extensions of one level exceed fixed limits
+(:data:`MAX_SETS`, :data:`MAX_STATES`, :data:`MAX_PAIRS`).  London's boroughs
+stay far inside them; two joined boroughs (about 40 wards) or very large hubs
+do not, and go to the MIP, which is then faster.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ logger = logging.getLogger(__name__)
 #: Limits beyond which the enumeration hands the borough to the MIP.
 MAX_BITS = 62
 MAX_SETS = 100_000
-MAX_STATES = 3_000_000
+MAX_STATES = 300_000
+MAX_PAIRS = 3_000_000
 
 _ONE = np.uint64(1)
 
@@ -221,6 +224,8 @@ def _search(masks, costs, n_wards, required, counts, sizes, by_start, ptr, table
         # the lowest uncovered ward of each state must be covered next, by a column that starts there
         j = _lowest_bit_index(~mask & wards)
         first, many = ptr[j], ptr[j + 1] - ptr[j]
+        if int(many.sum()) > MAX_PAIRS:
+            return None
         state = np.repeat(np.arange(len(mask)), many)
         pick = by_start[np.arange(len(state)) - np.repeat(np.cumsum(many) - many - first, many)]
         ok = (mask[state] & masks[pick]) == 0
