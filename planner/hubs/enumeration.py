@@ -198,7 +198,7 @@ def _byte_tables(per_ward: np.ndarray) -> list[np.ndarray]:
         chunk = np.zeros(8)
         part = per_ward[k : k + 8]
         chunk[: len(part)] = part
-        tables.append(byte_bits @ chunk)
+        tables.append((byte_bits * chunk[None, :]).sum(axis=1))
     return tables
 
 
@@ -316,26 +316,29 @@ def solve_borough_enumeration(
     sets = connected_sets(adjacency, lo_size, hi_size)
     if sets is None:
         return None
-    # member[c, i]: ward i (original order) is in set c
-    member = ((sets[:, None] >> rank.astype(np.uint64)[None, :]) & _ONE).astype(np.float64)
+    # member[c, i]: ward i (original order) is in set c; slots[c, :]: its wards, padded with n (a row of zeros).
+    # Sums are gathers, not matrix products, which would wake BLAS threads that stall on a busy machine.
+    member = ((sets[:, None] >> rank.astype(np.uint64)[None, :]) & _ONE).astype(bool)
+    slots = np.sort(np.where(member, np.arange(n)[None, :], n), axis=1)[:, :hi_size]
     if population_bounds is not None and data.population is not None:
-        load = member @ data.population
+        load = np.append(data.population, 0.0)[slots].sum(axis=1)
         fits = (load >= population_bounds[0]) & (load <= population_bounds[1])
-        sets, member = sets[fits], member[fits]
+        sets, member, slots = sets[fits], member[fits], slots[fits]
     missing = np.isnan(data.costs)
-    totals = member @ np.where(missing, 0.0, data.costs)
-    usable = (member @ missing.astype(np.float64)) == 0
+    padded = np.vstack([np.where(missing, 0.0, data.costs), np.zeros((1, len(sites)))])
+    totals = padded[slots].sum(axis=1)
+    usable = ~np.vstack([missing, np.zeros((1, len(sites)), dtype=bool)])[slots].any(axis=1)
     must = np.array([s in problem.must_use for s in sites], dtype=bool)
-    must_roots = np.zeros(n)
+    must_roots = np.zeros(n + 1)
     for k in rooted:
         if must[k]:
             must_roots[index[problem.root[sites[k]]]] += 1.0
-    holds_required = member @ must_roots
+    holds_required = must_roots[slots].sum(axis=1)
     col_masks, col_costs, col_site = [], [], []
     if rooted:
         r_cols = np.array(rooted)
         r_root = np.array([index[problem.root[sites[k]]] for k in rooted])
-        allowed = usable[:, r_cols] & (member[:, r_root] > 0)
+        allowed = usable[:, r_cols] & member[:, r_root]
         # a set holding a required site's root must use that site
         allowed &= (holds_required[:, None] == 0) | ((holds_required[:, None] == 1) & must[r_cols][None, :])
         cost = np.where(allowed, totals[:, r_cols], np.inf)
