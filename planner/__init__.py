@@ -28,7 +28,7 @@ from planner.errors import (
     SchedulerError,
     SolverError,
 )
-from planner.hubs import HubPlan, HubProblem, HubTarget, plan_hubs, solve_hubs, write_hubs
+from planner.hubs import HubOptions, HubPlan, HubProblem, HubTarget, plan_hubs, solve_hubs, write_hubs
 from planner.london import London, data_summary, load_london
 from planner.maps import write_change_map, write_maps
 from planner.optimise import choose_counters, plan_sessions, tradeoff
@@ -57,6 +57,7 @@ __all__ = [
     "EngineError",
     "Evaluator",
     "FetchError",
+    "HubOptions",
     "HubPlan",
     "HubProblem",
     "HubTarget",

@@ -312,7 +312,7 @@ def hubs_cmd(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/hubs"),
 ) -> None:
     """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
-    from planner.hubs import plan_hubs, write_hubs
+    from planner.hubs import HubOptions, HubTarget, plan_hubs, site_flags, write_hubs
     from planner.london import load_london
     from planner.stations import load_stations
     from planner.travel import make_engine
@@ -329,14 +329,16 @@ def hubs_cmd(
     bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
     join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []]
     try:
-        london = load_london(data, demand_year=year)
-        eng = make_engine(engine, data=london.paths)
+        options = HubOptions(
+            size=size, hubs=HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join or None
+        )
         site_frame = None
         if sites is not None:
             site_frame = load_stations(sites).rename(columns={"station_id": "site_id"})
             for flag in ("must_use", "must_not_use"):
-                if flag in site_frame:
-                    site_frame[flag] = site_frame[flag].astype(str).str.lower().isin({"1", "true", "yes", "y"})
+                site_flags(site_frame, flag)  # refuse unclear flags before any work
+        london = load_london(data, demand_year=year)
+        eng = make_engine(engine, data=london.paths)
         n_boroughs = london.study_wards["borough_code"].nunique()
         with _steps() as progress:
             task = progress.add_task("solving", total=n_boroughs)
@@ -345,12 +347,7 @@ def hubs_cmd(
                 london.study_demand,
                 engine=eng,
                 sites=site_frame,
-                size=size,
-                hubs=hubs,
-                solver=solver,
-                gap=gap,
-                population_bounds=bounds,
-                join=join or None,
+                options=options,
                 progress=lambda name: progress.update(task, advance=1, description=name),
             )
         files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)

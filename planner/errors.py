@@ -60,6 +60,10 @@ class InfeasibleError(PlannerError, ValueError):
     """A model has no solution; the message explains why and suggests a fix."""
 
 
+class OptionError(PlannerError, ValueError):
+    """An option or setting has a value the tool cannot use; the message names it and the allowed forms."""
+
+
 class SolverError(PlannerError, RuntimeError):
     """A solver failed or stopped without a solution proven within the gap."""
 

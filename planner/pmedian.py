@@ -81,24 +81,28 @@ def solve_pmedian(
     order = np.argsort(values, axis=1, kind="stable")
     ranked = np.take_along_axis(values, order, axis=1)
     depth = np.full(n, min(k, m))
-    lp_solver = make_solver(solver, gap=gap)
+    # CBC's primal heuristics (feasibility pump, rounding) cost far more than they save on this model, whose
+    # LP relaxation is nearly integral: the search finds the optimum at once without them
+    lp_solver = make_solver(solver, gap=gap, cbc_options=("heur off",))
     start = time.perf_counter()
     rounds = 0
+    steps = np.diff(ranked, axis=1)
     while True:
         rounds += 1
         prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
         y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(m)]
-        terms = [float(ranked[:, 0].sum())]
+        terms = []
         for i in range(n):
-            steps = np.diff(ranked[i, : depth[i] + 1]) if depth[i] < m else np.diff(ranked[i])
-            for kk, step in enumerate(steps, start=1):
+            for kk in range(1, min(depth[i], m - 1) + 1):
+                step = float(steps[i, kk - 1])
                 if step <= 0:
                     continue
                 z = pulp.LpVariable(f"z{i}_{kk}", lowBound=0)
-                terms.append(step * z)
-                prob += z + pulp.lpSum(y[j] for j in order[i, :kk]) >= 1
-        prob += pulp.lpSum(terms)
-        prob += pulp.lpSum(y) == p
+                terms.append((z, step))
+                cover = pulp.LpAffineExpression([(z, 1.0), *((y[j], 1.0) for j in order[i, :kk].tolist())])
+                prob.addConstraint(pulp.LpConstraint(cover, pulp.LpConstraintGE, rhs=1.0))
+        prob.setObjective(pulp.LpAffineExpression(terms, constant=float(ranked[:, 0].sum())))
+        prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression((v, 1.0) for v in y), pulp.LpConstraintEQ, rhs=p))
         report = solve(prob, lp_solver, gap=gap, what=f"p-median (p={p})")
         if report.status == "infeasible":
             raise InfeasibleError(f"p-median with p={p} is infeasible")

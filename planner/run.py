@@ -24,7 +24,7 @@ import pandas as pd
 from planner.assess import AccessResult, assess
 from planner.config import DataPaths, resolve_data_dir
 from planner.errors import PlannerError, ScenarioError
-from planner.hubs import HubPlan, plan_hubs, write_hubs
+from planner.hubs import HubOptions, HubPlan, plan_hubs, write_hubs
 from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_file, write_csv, write_gpkg, write_json
 from planner.london import London, load_london
 from planner.scenario import Scenario, load_scenario, resolve_counters
@@ -117,14 +117,8 @@ class RunContext:
             london = self.london(scenario)
             spec = scenario.hubs
             engine = make_engine(spec.engine, data=self.paths)
-            plan = plan_hubs(
-                london.study_wards,
-                london.study_demand,
-                engine=engine,
-                size=spec.wards_per_hub,
-                hubs=None if spec.hubs is None else str(spec.hubs),
-                solver=spec.solver,
-            )
+            options = HubOptions(size=spec.wards_per_hub, hubs=spec.hubs, solver=spec.solver)
+            plan = plan_hubs(london.study_wards, london.study_demand, engine=engine, options=options)
             self._hubs[key] = (plan, engine)
         return self._hubs[key]
 

@@ -18,6 +18,7 @@ import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import ScenarioError
+from planner.hubs.model import HubTarget
 
 __all__ = [
     "CostSpec",
@@ -159,6 +160,12 @@ class HubSpec(_Model):
     def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
         if v[0] > v[1]:
             raise ValueError(f"smallest hub size {v[0]} is larger than the largest {v[1]}")
+        return v
+
+    @field_validator("hubs")
+    @classmethod
+    def _target(cls, v: int | str | None) -> int | str | None:
+        HubTarget.parse(v)  # raises a ValueError naming the allowed forms
         return v
 
 

@@ -59,6 +59,7 @@ def make_solver(
     gap: float = 0.0,
     time_limit: float | None = None,
     threads: int = 1,
+    cbc_options: tuple[str, ...] = (),
 ) -> pulp.LpSolver:
     """Return a PuLP solver.
 
@@ -72,12 +73,16 @@ def make_solver(
         Seconds per solve, or None.
     threads
         Solver threads; 1 keeps results reproducible.
+    cbc_options
+        Extra CBC command-line options (e.g. ``("heur off",)``), for CBC only.
     """
     if isinstance(solver, pulp.LpSolver):
         return solver
     name = (solver or "cbc").lower()
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=False, gapRel=gap, timeLimit=time_limit, threads=threads)
+        return pulp.PULP_CBC_CMD(
+            msg=False, gapRel=gap, timeLimit=time_limit, threads=threads, options=list(cbc_options)
+        )
     if name == "highs":
         if not pulp.HiGHS().available():
             raise SolverError("HiGHS is not available: install highspy (`pip install highspy`).")

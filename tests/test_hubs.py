@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from planner.errors import InfeasibleError
 from planner.hubs import HubProblem, HubTarget, adjacency_from_wards, hub_outputs, plan_hubs, solve_hubs
 
+METHODS = pytest.mark.parametrize("method", ["enumeration", "mip"])
+
 
 def path_problem(costs, *, roots=None, must_use=(), borough="B"):
     """Wards A-B-C-D in a row, one borough."""
@@ -28,18 +30,20 @@ def path_problem(costs, *, roots=None, must_use=(), borough="B"):
     )
 
 
-def test_hand_solved_contiguity_matters():
+@METHODS
+def test_hand_solved_contiguity_matters(method):
     # S1 is cheap for A and C, S2 for B and D: without contiguity {A,C}+{B,D} would cost 4.
     # The only contiguous pairs are {A,B} and {C,D}: 1+10 and 10+1 -> 22.
     problem = path_problem({"S1": [1, 10, 1, 10], "S2": [10, 1, 10, 1]})
-    plan = solve_hubs(problem, size=(2, 2), hubs="2")
+    plan = solve_hubs(problem, method=method, size=(2, 2), hubs="2")
     assert plan.objective == pytest.approx(22)
     groups = plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: "".join(sorted(s))).tolist()
     assert sorted(groups) == ["AB", "CD"]
     assert plan.gap == 0
 
 
-def test_hand_solved_needs_lazy_cuts():
+@METHODS
+def test_hand_solved_needs_lazy_cuts(method):
     # A path of 8 wards in hubs of exactly 4.  S1 is cheap (1) for A, B, E, F and S2 for C, D, G, H (else 10):
     # {A,B,E,F} + {C,D,G,H} would cost 8 and every ward has a neighbour in its hub, so only the
     # separator cuts added after a solve rule it out.  Contiguous: {A..D} + {E..H} = 22 + 22.
@@ -56,14 +60,17 @@ def test_hand_solved_needs_lazy_cuts():
         adjacency=adjacency,
         site_borough=pd.Series("B", index=costs.columns),
     )
-    plan = solve_hubs(problem, size=(4, 4), hubs="2")
+    plan = solve_hubs(problem, method=method, size=(4, 4), hubs="2")
     assert plan.objective == pytest.approx(44)
-    assert plan.boroughs.loc[0, "cuts"] > 0 and plan.boroughs.loc[0, "rounds"] > 1
+    if method == "mip":
+        assert plan.boroughs.loc[0, "cuts"] > 0 and plan.boroughs.loc[0, "rounds"] > 1
+    assert plan.boroughs.loc[0, "method"] == method
     groups = plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: "".join(sorted(s))).tolist()
     assert sorted(groups) == ["ABCD", "EFGH"]
 
 
-def test_hand_solved_ward_centres():
+@METHODS
+def test_hand_solved_ward_centres(method):
     # 2x2 grid of wards with unit populations; sites are the wards themselves.
     # One hub of 4: centre anywhere costs 0 + 1 + 1 + sqrt(2).
     cells = {"A": (0, 0), "B": (1, 0), "C": (0, 1), "D": (1, 1)}
@@ -77,7 +84,7 @@ def test_hand_solved_ward_centres():
         site_borough=pd.Series("B", index=wards),
         root={w: w for w in wards},
     )
-    plan = solve_hubs(problem, size=(4, 5), hubs=None)
+    plan = solve_hubs(problem, method=method, size=(4, 5), hubs=None)
     assert plan.objective == pytest.approx(2 + math.sqrt(2))
     assert plan.n_hubs == 1
     assert plan.feasible_range == (1, 1)
@@ -223,44 +230,47 @@ def path_wards(n, borough_of, roots=True):
     )
 
 
-def test_joining_boroughs_lets_hubs_cross_the_line():
+@METHODS
+def test_joining_boroughs_lets_hubs_cross_the_line(method):
     # X has 7 wards (not a sum of 4s and 5s); with Y's 5 the 12 wards make three hubs of 4
     problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
     problem.costs = problem.costs.where(problem.borough.to_numpy()[:, None] == problem.borough.to_numpy()[None, :])
     with pytest.raises(InfeasibleError, match=r"X: 7 wards cannot be split.*--join-boroughs"):
-        solve_hubs(problem)
+        solve_hubs(problem, method=method)
     problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
-    plan = solve_hubs(problem, join=[["X", "Y"]], hubs="free")
+    plan = solve_hubs(problem, method=method, join=[["X", "Y"]], hubs="free")
     assert plan.n_hubs == 3
     assert set(plan.assignment["borough_code"]) == {"X+Y"}
     groups = sorted(plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: len(s)).tolist())
     assert groups == [4, 4, 4]
     with pytest.raises(InfeasibleError, match="unknown borough code"):
-        solve_hubs(problem, join=[["X", "Q"]])
+        solve_hubs(problem, method=method, join=[["X", "Q"]])
 
 
-def test_candidate_buildings_must_use():
+@METHODS
+def test_candidate_buildings_must_use(method):
     # 8 wards in a row, candidate buildings without a home ward; S3 is dear but required
     problem = path_wards(8, lambda i: "B", roots=False)
     problem.costs = pd.DataFrame({"S1": [1.0] * 8, "S2": [1.0] * 8, "S3": [10.0] * 8}, index=problem.costs.index)
     problem.site_borough = pd.Series("B", index=["S1", "S2", "S3"])
-    free = solve_hubs(problem, size=(4, 4), hubs="2")
+    free = solve_hubs(problem, method=method, size=(4, 4), hubs="2")
     assert set(free.assignment["site_id"]) == {"S1", "S2"} and free.objective == 8
     problem.must_use = frozenset({"S3"})
-    forced = solve_hubs(problem, size=(4, 4), hubs="2")
+    forced = solve_hubs(problem, method=method, size=(4, 4), hubs="2")
     assert "S3" in set(forced.assignment["site_id"]) and forced.objective == 4 * 10 + 4 * 1
     problem.must_not_use = frozenset({"S1", "S2"})
     with pytest.raises(
         InfeasibleError, match=r"need at least 2 hubs but only 1 candidate site\(s\) are allowed \(S3\)"
     ):
-        solve_hubs(problem, size=(4, 4), hubs="2")
+        solve_hubs(problem, method=method, size=(4, 4), hubs="2")
 
 
-def test_workload_bounds():
+@METHODS
+def test_workload_bounds(method):
     problem = path_wards(8, lambda i: "B")
     problem.population = pd.Series([100, 100, 100, 100, 1, 1, 1, 1], index=problem.costs.index)
-    plan = solve_hubs(problem, size=(2, 6), hubs="2", population_bounds=(200, 300))
+    plan = solve_hubs(problem, method=method, size=(2, 6), hubs="2", population_bounds=(200, 300))
     groups = sorted(plan.assignment.groupby("hub_id")["ward_code"].apply(lambda s: ",".join(sorted(s))))
     assert groups == ["W00,W01", "W02,W03,W04,W05,W06,W07"]
     with pytest.raises(InfeasibleError, match="workload bounds"):
-        solve_hubs(problem, size=(2, 6), hubs="2", population_bounds=(250, 260))
+        solve_hubs(problem, method=method, size=(2, 6), hubs="2", population_bounds=(250, 260))

@@ -1,0 +1,125 @@
+"""Rule checks before any solve: joined boroughs, and each borough's feasible hub counts.
+
+Infeasible rules are explained here (borough, wards, reason, suggested fix)
+before any model is built.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import networkx as nx
+import numpy as np
+
+from planner.errors import InfeasibleError
+from planner.hubs.model import BoroughData, HubProblem, borough_data
+
+__all__ = ["check_rules", "join_boroughs"]
+
+
+def join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProblem:
+    """Plan each group of boroughs as one, so that its hubs may cross the borough lines inside it."""
+    if not join:
+        return problem
+    known = set(problem.borough)
+    mapping: dict[str, str] = {}
+    names = dict(problem.borough_names)
+    for group in join:
+        unknown = sorted(set(group) - known)
+        if unknown:
+            raise InfeasibleError(f"cannot join unknown borough code(s) {unknown}; use GSS codes such as E09000007")
+        key = "+".join(sorted(group))
+        for code in group:
+            if code in mapping:
+                raise InfeasibleError(f"borough {code} is in more than one joined group")
+            mapping[code] = key
+        names[key] = " + ".join(problem.borough_names.get(c, c) for c in sorted(group))
+    return replace(
+        problem,
+        borough=problem.borough.map(lambda b: mapping.get(b, b)),
+        site_borough=problem.site_borough.map(lambda b: mapping.get(b, b)),
+        borough_names=names,
+    )
+
+
+def check_rules(
+    problem: HubProblem, size: tuple[int, int], data: dict[str, BoroughData] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Explain infeasible boroughs before solving; return each borough's feasible hub counts.
+
+    ``data`` is :func:`~planner.hubs.model.borough_data` of the problem, if already computed.
+    """
+    data = data if data is not None else borough_data(problem)
+    lo_size, hi_size = size
+    if not 1 <= lo_size <= hi_size:
+        raise InfeasibleError(f"hub size bounds {lo_size}-{hi_size} are not a valid range; use e.g. 4-5.")
+    ranges: dict[str, tuple[int, int]] = {}
+    problems = []
+    for b, group in problem.borough.groupby(problem.borough):
+        wards = set(group.index)
+        n = len(wards)
+        label = problem.label(str(b))
+        graph = nx.Graph()
+        graph.add_nodes_from(wards)
+        graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in wards)
+        alone = sorted(w for w in wards if graph.degree(w) == 0)
+        if alone and lo_size > 1:
+            problems.append(
+                f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
+                f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or let "
+                "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
+            )
+            continue
+        lo, hi = math.ceil(n / hi_size), n // lo_size
+        for comp in nx.connected_components(graph):
+            s = len(comp)
+            if math.ceil(s / hi_size) > s // lo_size:
+                problems.append(
+                    f"{label}: the {s} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
+                    f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
+                    f"{min(lo_size, s)}-{max(hi_size, s)})."
+                )
+        if lo > hi:
+            problems.append(
+                f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
+                f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
+                f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
+                "(--join-boroughs CODE,CODE)."
+            )
+        sites = data[str(b)].sites
+        required = [s for s in sites if s in problem.must_use]
+        if not sites:
+            problems.append(f"{label}: no allowed candidate site; add a site in the borough or lift must_not_use.")
+        else:
+            part = data[str(b)]
+            served = np.isfinite(part.costs).any(axis=1)
+            stranded = [w for w, ok in zip(part.wards, served, strict=True) if not ok]
+            if stranded:
+                problems.append(
+                    f"{label}: no allowed candidate site can serve ward(s) {problem.wards_label(stranded)}: "
+                    "their costs are missing, which means the travel engine found some of their residents unable "
+                    "to reach any site. Check the engine's coverage (e.g. the street network extract), use "
+                    "another engine for hub trips, or add a site they can reach."
+                )
+        if len(required) > hi:
+            problems.append(
+                f"{label}: {len(required)} sites are required ({', '.join(sorted(required))}) but at most {hi} hubs "
+                f"fit its {n} wards. Drop some must_use flags or lower the minimum hub size."
+            )
+        if sites and len(sites) < lo:
+            problems.append(
+                f"{label}: its {n} wards need at least {lo} hubs but only {len(sites)} candidate site(s) are allowed "
+                f"({', '.join(sites)}); add candidate sites or lift must_not_use flags."
+            )
+        lo = max(lo, len(required))
+        ranges[str(b)] = (lo, min(hi, len(sites)))
+    bad_required = sorted(problem.must_use & problem.must_not_use)
+    if bad_required:
+        problems.append(f"sites {bad_required} are marked both must_use and must_not_use; keep one flag.")
+    unknown = sorted(problem.must_use - set(problem.site_borough.index))
+    if unknown:
+        problems.append(f"required sites {unknown} are not candidate sites; check the site ids.")
+    if problems:
+        raise InfeasibleError("No hub plan satisfies the rules:\n- " + "\n- ".join(problems))
+    return ranges
