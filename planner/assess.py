@@ -15,7 +15,7 @@ from planner.config import require_bng
 from planner.demand import Demand
 from planner.errors import EngineError
 from planner.io import write_csv, write_gpkg
-from planner.travel.base import NearestResult, TravelEngine
+from planner.travel.base import NearestResult, TravelEngine, require_coverage
 
 __all__ = ["AccessResult", "assess", "summarise", "weighted_quantile"]
 
@@ -210,6 +210,7 @@ def assess(
         }
     )
     points["beyond"] = ~points["reachable"] | (points["minutes"] > threshold)
+    require_coverage(points["population"].to_numpy(), points["minutes"].to_numpy(), engine=engine.name)
     if result.unreachable:
         logger.warning(
             "%d demand point(s) reach no open counter (%s residents)",
