@@ -292,8 +292,9 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, timeout
 
 @contextlib.contextmanager
 def _quiet_dask() -> Iterator[None]:
-    """Dask's own loggers at ERROR, and no ``CommClosedError`` from workers that are shutting down."""
-    names = ("distributed", "distributed.comm", "distributed.core", "distributed.nanny", "distributed.worker")
+    """Dask's own loggers at ERROR: no start-up chatter, no ``CommClosedError`` while workers shut down."""
+    manager = logging.Logger.manager
+    names = ["distributed", *(n for n in list(manager.loggerDict) if n.startswith("distributed."))]
     saved = {name: logging.getLogger(name).level for name in names}
     for name in names:
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -539,14 +540,17 @@ def _execute(
     if on_cluster:
         on_cluster(dask_client)
     try:
-        # the closure model goes to every worker once, not with every chunk
-        lead = () if plan.shared is None else (dask_client.scatter(plan.shared, broadcast=True),)
-        futures = [dask_client.submit(plan.func, *lead, *job, pure=False) for job in plan.jobs]
-        for future in as_completed(futures):
-            _store(plan.folder, *future.result())
-            finished += 1
-            if progress:
-                progress(finished, plan.n_tasks)
+        with contextlib.ExitStack() as stack:
+            if own:  # our own local cluster: only errors from it
+                stack.enter_context(_quiet_dask())
+            # the closure model goes to every worker once, not with every chunk
+            lead = () if plan.shared is None else (dask_client.scatter(plan.shared, broadcast=True),)
+            futures = [dask_client.submit(plan.func, *lead, *job, pure=False) for job in plan.jobs]
+            for future in as_completed(futures):
+                _store(plan.folder, *future.result())
+                finished += 1
+                if progress:
+                    progress(finished, plan.n_tasks)
     finally:
         if own:
             close_client(dask_client)
