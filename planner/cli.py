@@ -605,7 +605,7 @@ def sweep_cmd(
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.")] = 2000,
+    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.")] = 4000,
     top: Annotated[
         int | None, typer.Option(help="Closure sweeps: keep the N worst closures of each size in results.parquet.")
     ] = None,

@@ -154,7 +154,9 @@ class NearestOpen:
             "q_total": q_total,
             "sum": float(np.where(ok, base_t, 0) @ pop),
             "unreachable": float(pop[~ok].sum()),
-            "p95_rank": int(min(np.searchsorted(cum, q_total, side="left"), len(values) - 1)),
+            # F(r) >= q_total, with F whole, is F(r) >= ceil(q_total): whole numbers on both sides
+            "need": float(np.ceil(q_total)),
+            "p95_rank": int(min(np.searchsorted(cum, np.ceil(q_total), side="left"), len(values) - 1)),
         }
         # change in person-minutes (finite times) and in unreachable residents, per set of closed counters
         person = np.where(np.isfinite(top_t), top_t, 0) * pop[:, None]
@@ -325,52 +327,50 @@ class NearestOpen:
 
         With ``F(r)`` the residents whose time is at most ``values[r]``, the percentile is the smallest
         ``r`` with ``F(r) >= 0.95 * total``.  Closures only lengthen times, so it is at least the plan's
-        rank ``r0``, and at most the first rank where the plan's ``F`` exceeds the target by all the
-        residents whose time can pass ``r0``.  Between the two, ``F`` is the plan's less the residents
-        whose old time is at most ``r`` and new time beyond it: a bisection over those points.
+        rank ``r0``; from there ``F(r)`` is the plan's ``cum[r]`` less ``D(r)``, the residents whose old
+        time is at most ``r`` and whose new time is beyond it.  ``D`` only changes where one of those
+        points' old or new rank lies, so each scenario's ranks from ``r0`` split into a few pieces of
+        constant ``D``, and in each piece the first rank reaching the target is one ``searchsorted`` of
+        ``cum``.  The first piece that holds one gives the percentile.  Ranks past the first where
+        ``cum`` exceeds the target by every moved resident cannot be it, so their changes are skipped.
+        With whole-number populations every comparison is between whole numbers, so the rank is exactly
+        the full computation's.
         """
         n_sc = closed.shape[0]
         base = self._base
         cum = self._cum
-        last = len(cum) - 1
+        size = len(cum)
         r0 = base["p95_rank"]
-        q_total = base["q_total"]
+        need = base["need"]
         sid, points = self._expand(self._tail, keys)
         j = self._new_choice(closed, sid, points)
         ra = self._rank[points, 0]
         rb = self._rank[points, j]
         keep = rb > r0  # the others are counted at every rank from r0 on
-        sid, points, ra, rb = sid[keep], points[keep], ra[keep], rb[keep]
-        w = self.population[points].astype(float)
-        moved = np.bincount(sid, weights=w, minlength=n_sc)
-        hi = np.minimum(np.searchsorted(cum, q_total + moved, side="left"), last)
-        lo = np.full(n_sc, r0, dtype=np.int64)
-
-        def window(hi: np.ndarray):
-            hi_e = hi[sid]
-            constant = (ra <= r0) & (rb > hi_e)  # moved away for every rank of the window
-            active = ((ra > r0) & (ra <= hi_e)) | (rb <= hi_e)
-            fixed = -np.bincount(sid[constant], weights=w[constant], minlength=n_sc)
-            return fixed, sid[active], ra[active], rb[active], w[active]
-
-        def reached(r: np.ndarray, fixed, s_act, ra_act, rb_act, w_act) -> np.ndarray:
-            r_e = r[s_act]
-            away = (ra_act <= r_e) & (r_e < rb_act)
-            return cum[r] + fixed - np.bincount(s_act[away], weights=w_act[away], minlength=n_sc) >= q_total
-
-        parts = window(hi)
-        bad = ~reached(hi, *parts)
-        if bad.any():  # float rounding of the upper bound: widen it to the last rank, where all are counted
-            hi[bad] = last
-            parts = window(hi)
-        while True:
-            open_ = lo < hi
-            if not open_.any():
-                return lo
-            mid = (lo + hi) // 2
-            ok = reached(mid, *parts)
-            hi = np.where(open_ & ok, mid, hi)
-            lo = np.where(open_ & ~ok, mid + 1, lo)
+        sid, ra, rb = sid[keep], ra[keep], rb[keep]
+        w = self.population[points[keep]].astype(float)
+        # the percentile is at most the first rank where cum passes the target by every moved resident
+        hi = np.minimum(np.searchsorted(cum, need + np.bincount(sid, weights=w, minlength=n_sc)), size - 1)[sid]
+        inside = ra <= r0  # already moved away at r0
+        start_d = np.bincount(sid[inside], weights=w[inside], minlength=n_sc)
+        enter = ~inside & (ra <= hi)
+        leave = rb <= hi
+        ev_sid = np.concatenate([np.arange(n_sc), sid[enter], sid[leave]])
+        ev_rank = np.concatenate([np.full(n_sc, r0), ra[enter], rb[leave]])
+        ev_delta = np.concatenate([start_d, w[enter], -w[leave]])
+        order = np.argsort(ev_sid * (size + 1) + ev_rank, kind="stable")
+        ev_sid, ev_rank, ev_delta = ev_sid[order], ev_rank[order], ev_delta[order]
+        d = np.cumsum(ev_delta)
+        first = np.searchsorted(ev_sid, np.arange(n_sc))  # each scenario's opening event (delta = D at r0)
+        d -= np.concatenate([[0.0], d[first[1:] - 1]])[ev_sid]  # restart the running sum per scenario
+        end = np.append(ev_rank[1:], size)
+        end[np.append(ev_sid[1:] != ev_sid[:-1], True)] = size
+        cand = np.maximum(np.searchsorted(cum, need + d, side="left"), ev_rank)
+        valid = np.flatnonzero(cand < end)
+        scen, at = np.unique(ev_sid[valid], return_index=True)
+        out = np.full(n_sc, size - 1, dtype=np.int64)
+        out[scen] = cand[valid[at]]
+        return out
 
     def _ward_losses(self, sid: np.ndarray, points: np.ndarray, w: np.ndarray, n_sc: int) -> pd.DataFrame:
         n_wards = len(self.ward_codes)

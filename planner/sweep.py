@@ -610,7 +610,7 @@ def run_sweep(
     workers: int | None = None,
     client: Any | None = None,
     serial: bool = False,
-    chunk_size: int = 64,
+    chunk_size: int = 4000,
     cache_dir: str | os.PathLike[str] | None = None,
     top: int | None = None,
     progress: Callable[[int, int], None] | None = None,
