@@ -60,11 +60,9 @@ class _Table:
         return cls(uniq, np.column_stack([start, count]).astype(np.int64), points[order].astype(np.int64))
 
     def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
-        found = (keys >= 0) & (len(self.keys) > 0)
-        if len(self.keys):
-            found &= self.keys[pos] == keys
-        return pos, found
+        """Position of each key in the table, and whether it is there (the table must not be empty)."""
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return pos, (keys >= 0) & (self.keys[pos] == keys)
 
 
 @dataclass(frozen=True)
@@ -225,6 +223,8 @@ class NearestOpen:
 
     def _expand(self, table: _Table, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scenario, point) of the points listed under every subset of every closure."""
+        if not len(table.keys):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         pos, found = table.find(keys.ravel())
         start = np.where(found, table.values[pos, 0], 0)
         count = np.where(found, table.values[pos, 1], 0)
@@ -233,6 +233,8 @@ class NearestOpen:
         return rep // keys.shape[1], table.points[start[rep] + offset]
 
     def _sums(self, table: _Table, keys: np.ndarray) -> np.ndarray:
+        if not len(table.keys):
+            return np.zeros((keys.shape[0], table.values.shape[1]))
         pos, found = table.find(keys.ravel())
         vals = np.where(found[:, None], table.values[pos], 0.0)
         return vals.reshape(keys.shape[0], keys.shape[1], -1).sum(axis=1)

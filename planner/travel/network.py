@@ -165,14 +165,17 @@ def graph_from_osm(
     if path.name.endswith(".pbf"):
         graph = _graph_from_pbf(path, mode)
     elif path.suffix in {".osm", ".xml"}:
-        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=True, retain_all=True)
+        # Filter the ways before simplifying: simplification merges ways into edges whose differing
+        # tags become lists in hash order, so a filter after it would depend on PYTHONHASHSEED.
+        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=False, retain_all=True)
         drop = [
             (u, v, k)
             for u, v, k, d in raw.edges(keys=True, data=True)
             if not _usable(d.get("highway"), d.get("access"), mode)
         ]
         raw.remove_edges_from(drop)
-        graph = ox.project_graph(raw, to_crs=BNG)
+        raw.remove_nodes_from([n for n, deg in raw.degree() if deg == 0])
+        graph = ox.project_graph(ox.simplify_graph(raw), to_crs=BNG)
     else:
         raise EngineError(f"{path}: expected a .osm or .osm.pbf file.")
     graph.remove_nodes_from([n for n, deg in graph.degree() if deg == 0])
