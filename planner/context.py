@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -190,12 +191,12 @@ class RunContext:
             (:meth:`~planner.travel.TravelEngine.describe` of the configured engine),
             ``planner_version`` and the demand settings.
         """
-        root = self.paths.root.resolve()
+        root = Path(os.path.abspath(self.paths.root))
         files = {}
         for path in self.input_files(scenario):
-            resolved = Path(path).resolve()
-            name = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
-            files[name] = sha256_file(resolved)
+            full = Path(os.path.abspath(path))  # named as found in the data directory, symlinks or not
+            name = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+            files[name] = sha256_file(full)
         return {
             "files": files,
             "engine": self.engine(scenario, params).describe(),
