@@ -27,6 +27,10 @@ __all__ = ["QUANTILE", "NearestOpen"]
 #: The quantile reported as ``p95_minutes``.
 QUANTILE = 0.95
 
+#: Closures that move fewer residents past the plan's percentile than this share of all residents
+#: find the new percentile among the points whose time lands within this share above it.
+WINDOW = 0.02
+
 
 def _set_keys(ids: np.ndarray, base: int) -> np.ndarray:
     """One integer per row for the set of column indices in ``ids`` (any order; -1 anywhere gives -1)."""
@@ -100,6 +104,7 @@ class NearestOpen:
     _base: dict
     _moves: _Table
     _tail: _Table
+    _near: _Table
     _cache: dict
 
     @classmethod
@@ -159,9 +164,20 @@ class NearestOpen:
         # change in person-minutes (finite times) and in unreachable residents, per set of closed counters
         person = np.where(np.isfinite(top_t), top_t, 0) * pop[:, None]
         lost = np.where(np.isfinite(top_t), 0.0, pop[:, None])
-        moves = cls._level_sums(top_ids, ok, m, np.stack([person, lost], axis=2))
-        # points whose time can pass the plan's 95th percentile, by the set that must close for it
-        tail = cls._crossing(top_ids, ok, m, rank > base["p95_rank"])
+        # and residents whose time passes the plan's 95th percentile (all, and those within it before)
+        r0 = base["p95_rank"]
+        past = rank > r0
+        moved = np.where(past, pop[:, None], 0.0)
+        moved[:, 0] = 0.0
+        inside = moved * (rank[:, :1] <= r0)
+        moves = cls._level_sums(top_ids, ok, m, np.stack([person, lost, moved, inside], axis=2))
+        # points whose time can pass the plan's 95th percentile, by the set that must close for it; and
+        # those of them whose first time past it is within a narrow window above it
+        tail = cls._crossing(top_ids, ok, m, past)
+        window = int(min(np.searchsorted(cum, base["need"] + WINDOW * total, side="left"), len(values) - 1))
+        first_past = np.take_along_axis(rank, np.argmax(past, axis=1)[:, None], axis=1)[:, 0]
+        near = cls._crossing(top_ids, ok & (first_past <= window), m, past)
+        base["window"] = window
         return cls(
             top_ids,
             top_t,
@@ -176,6 +192,7 @@ class NearestOpen:
             base,
             moves,
             tail,
+            near,
             {},
         )
 
@@ -295,7 +312,7 @@ class NearestOpen:
         n_sc = closed.shape[0]
         base = self._base
         keys = self._subset_keys(closed)
-        person, unreach = self._sums(self._moves, keys).T
+        person, unreach, moved, inside = self._sums(self._moves, keys).T
         by_threshold, crossing = self._threshold_tables(threshold)
         more, more_65 = self._sums(by_threshold, keys).T
         base_t = self.top_minutes[:, 0]
@@ -305,7 +322,7 @@ class NearestOpen:
         unreachable = base["unreachable"] + unreach
         reach = base["total"] - unreachable
         mean = np.where(reach > 0, (base["sum"] + person) / np.maximum(reach, 1), np.nan)
-        p95 = self._values[self._quantile_rank(closed, keys)]
+        p95 = self._values[self._quantile_rank(closed, keys, moved, inside)]
         frame = pd.DataFrame(
             {
                 "beyond": beyond.astype(np.int64),
@@ -324,42 +341,54 @@ class NearestOpen:
         w = self.population[points[lost]].astype(float)
         return frame, self._ward_losses(sid[lost], points[lost], w, n_sc)
 
-    def _quantile_rank(self, closed: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    def _quantile_rank(
+        self, closed: np.ndarray, keys: np.ndarray, moved: np.ndarray, inside: np.ndarray
+    ) -> np.ndarray:
         """Rank (in the sorted distinct times) of each scenario's weighted 95th percentile.
 
         With ``F(r)`` the residents whose time is at most ``values[r]``, the percentile is the smallest
         ``r`` with ``F(r) >= 0.95 * total``.  Closures only lengthen times, so it is at least the plan's
-        rank ``r0``; from there ``F(r)`` is the plan's ``cum[r]`` less ``D(r)``, the residents whose old
-        time is at most ``r`` and whose new time is beyond it.  ``D`` only changes where one of those
-        points' old or new rank lies, so each scenario's ranks from ``r0`` split into a few pieces of
-        constant ``D``, and in each piece the first rank reaching the target is one ``searchsorted`` of
-        ``cum``.  The first piece that holds one gives the percentile.  Ranks past the first where
-        ``cum`` exceeds the target by every moved resident cannot be it, so their changes are skipped.
-        With whole-number populations every comparison is between whole numbers, so the rank is exactly
-        the full computation's.
+        rank ``r0``, and at most ``hi``, the first rank where the plan's ``cum`` exceeds the target by
+        all the residents ``moved`` past ``r0``.  In between, ``F(r)`` is ``cum[r]`` less ``D(r)``, the
+        residents whose old time is at most ``r`` and whose new time is beyond it: ``inside`` (old time
+        within ``r0``, new time past it) less those whose new time is at most ``r``, plus those whose old
+        time is in ``(r0, r]`` and new time beyond ``r``.  ``D`` changes only at those points' ranks, so
+        the ranks split into a few pieces of constant ``D``, and in each the first rank reaching the
+        target is one ``searchsorted`` of ``cum``; the first piece holding one gives the percentile.
+        Only points with a rank in ``(r0, hi]`` matter: when ``hi`` is within the narrow window kept at
+        build time they come from a short list, else from every point that can pass ``r0``.  With
+        whole-number populations every comparison is between whole numbers, so the rank is exactly the
+        full computation's.
         """
         n_sc = closed.shape[0]
         base = self._base
         cum = self._cum
         size = len(cum)
-        r0 = base["p95_rank"]
-        need = base["need"]
-        sid, points = self._expand(self._tail, keys)
+        hi = np.minimum(np.searchsorted(cum, base["need"] + moved, side="left"), size - 1)
+        out = np.empty(n_sc, dtype=np.int64)
+        for table, rows in ((self._near, hi <= base["window"]), (self._tail, hi > base["window"])):
+            if rows.any():
+                out[rows] = self._pieces(table, closed[rows], keys[rows], hi[rows], inside[rows])
+        return out
+
+    def _pieces(
+        self, table: _Table, closed: np.ndarray, keys: np.ndarray, hi: np.ndarray, inside: np.ndarray
+    ) -> np.ndarray:
+        n_sc = closed.shape[0]
+        cum = self._cum
+        size = len(cum)
+        r0 = self._base["p95_rank"]
+        sid, points = self._expand(table, keys)
         j = self._new_choice(closed, sid, points)
         ra = self._rank[points, 0]
         rb = self._rank[points, j]
-        keep = rb > r0  # the others are counted at every rank from r0 on
-        sid, ra, rb = sid[keep], ra[keep], rb[keep]
-        w = self.population[points[keep]].astype(float)
-        # the percentile is at most the first rank where cum passes the target by every moved resident
-        hi = np.minimum(np.searchsorted(cum, need + np.bincount(sid, weights=w, minlength=n_sc)), size - 1)[sid]
-        inside = ra <= r0  # already moved away at r0
-        start_d = np.bincount(sid[inside], weights=w[inside], minlength=n_sc)
-        enter = ~inside & (ra <= hi)
-        leave = rb <= hi
+        w = self.population[points].astype(float)
+        hi_e = hi[sid]
+        enter = (ra > r0) & (ra <= hi_e)
+        leave = (rb > r0) & (rb <= hi_e)
         ev_sid = np.concatenate([np.arange(n_sc), sid[enter], sid[leave]])
         ev_rank = np.concatenate([np.full(n_sc, r0), ra[enter], rb[leave]])
-        ev_delta = np.concatenate([start_d, w[enter], -w[leave]])
+        ev_delta = np.concatenate([inside, w[enter], -w[leave]])
         order = np.argsort(ev_sid * (size + 1) + ev_rank, kind="stable")
         ev_sid, ev_rank, ev_delta = ev_sid[order], ev_rank[order], ev_delta[order]
         d = np.cumsum(ev_delta)
@@ -367,7 +396,7 @@ class NearestOpen:
         d -= np.concatenate([[0.0], d[first[1:] - 1]])[ev_sid]  # restart the running sum per scenario
         end = np.append(ev_rank[1:], size)
         end[np.append(ev_sid[1:] != ev_sid[:-1], True)] = size
-        cand = np.maximum(np.searchsorted(cum, need + d, side="left"), ev_rank)
+        cand = np.maximum(np.searchsorted(cum, self._base["need"] + d, side="left"), ev_rank)
         valid = np.flatnonzero(cand < end)
         scen, at = np.unique(ev_sid[valid], return_index=True)
         out = np.full(n_sc, size - 1, dtype=np.int64)

@@ -83,9 +83,20 @@ def assert_same(fast, reference):
     np.testing.assert_allclose(fast["mean_minutes"], reference["mean_minutes"], rtol=1e-12, atol=0)
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.parametrize("window", [0.0, 0.02, 1.0])  # the percentile from the short list, the long one, or both
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), data=st.data())
-def test_equals_full_recomputation(seed, data):
+def test_equals_full_recomputation(window, seed, data):
+    import planner.closures
+
+    planner.closures.WINDOW, saved = window, planner.closures.WINDOW
+    try:
+        check_against_full(seed, data)
+    finally:
+        planner.closures.WINDOW = saved
+
+
+def check_against_full(seed, data):
     rng = np.random.default_rng(seed)
     points, counters = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 9))
     minutes = rng.choice([5.0, 10.0, 30.0, 45.0, 60.0], size=(points, counters))  # many ties
