@@ -102,7 +102,6 @@ class NearestOpen:
     _rank: np.ndarray
     _cum: np.ndarray
     _base: dict
-    _moves: _Table
     _tail: _Table
     _near: _Table
     _cache: dict
@@ -170,7 +169,7 @@ class NearestOpen:
         moved = np.where(past, pop[:, None], 0.0)
         moved[:, 0] = 0.0
         inside = moved * (rank[:, :1] <= r0)
-        moves = cls._level_sums(top_ids, ok, m, np.stack([person, lost, moved, inside], axis=2))
+        base["moves"] = np.stack([person, lost, moved, inside], axis=2)  # tabled with the threshold's
         # points whose time can pass the plan's 95th percentile, by the set that must close for it; and
         # those of them whose first time past it is within a narrow window above it
         tail = cls._crossing(top_ids, ok, m, past)
@@ -190,7 +189,6 @@ class NearestOpen:
             rank,
             cum,
             base,
-            moves,
             tail,
             near,
             {},
@@ -274,11 +272,12 @@ class NearestOpen:
         return j
 
     def _threshold_tables(self, threshold: float) -> tuple[_Table, _Table]:
+        """Per set of closed counters, the changes in every figure (one table), and who can cross ``threshold``."""
         if threshold not in self._cache:
             ok = np.isfinite(self.top_minutes[:, 0])
             beyond = ~(self.top_minutes <= threshold)
             weights = np.stack([self.population, self.pop_65_plus], axis=1).astype(float)
-            g = beyond[:, :, None] * weights[:, None, :]
+            g = np.concatenate([self._base["moves"], beyond[:, :, None] * weights[:, None, :]], axis=2)
             sums = self._level_sums(self.top_ids, ok, self.n_counters, g)
             crossing = self._crossing(self.top_ids, ok & ~beyond[:, 0], self.n_counters, beyond)
             self._cache[threshold] = (sums, crossing)
@@ -312,9 +311,8 @@ class NearestOpen:
         n_sc = closed.shape[0]
         base = self._base
         keys = self._subset_keys(closed)
-        person, unreach, moved, inside = self._sums(self._moves, keys).T
-        by_threshold, crossing = self._threshold_tables(threshold)
-        more, more_65 = self._sums(by_threshold, keys).T
+        changes, crossing = self._threshold_tables(threshold)
+        person, unreach, moved, inside, more, more_65 = self._sums(changes, keys).T
         base_t = self.top_minutes[:, 0]
         far = ~(base_t <= threshold)
         beyond = float(self.population[far].astype(float).sum()) + more
@@ -341,9 +339,7 @@ class NearestOpen:
         w = self.population[points[lost]].astype(float)
         return frame, self._ward_losses(sid[lost], points[lost], w, n_sc)
 
-    def _quantile_rank(
-        self, closed: np.ndarray, keys: np.ndarray, moved: np.ndarray, inside: np.ndarray
-    ) -> np.ndarray:
+    def _quantile_rank(self, closed: np.ndarray, keys: np.ndarray, moved: np.ndarray, inside: np.ndarray) -> np.ndarray:
         """Rank (in the sorted distinct times) of each scenario's weighted 95th percentile.
 
         With ``F(r)`` the residents whose time is at most ``values[r]``, the percentile is the smallest
@@ -389,7 +385,7 @@ class NearestOpen:
         ev_sid = np.concatenate([np.arange(n_sc), sid[enter], sid[leave]])
         ev_rank = np.concatenate([np.full(n_sc, r0), ra[enter], rb[leave]])
         ev_delta = np.concatenate([inside, w[enter], -w[leave]])
-        order = np.argsort(ev_sid * (size + 1) + ev_rank, kind="stable")
+        order = np.argsort(ev_sid * (size + 1) + ev_rank)  # the order within a rank does not matter
         ev_sid, ev_rank, ev_delta = ev_sid[order], ev_rank[order], ev_delta[order]
         d = np.cumsum(ev_delta)
         first = np.searchsorted(ev_sid, np.arange(n_sc))  # each scenario's opening event (delta = D at r0)
