@@ -1,6 +1,6 @@
 """Nearest-counter search: planner against networkx and a bare scipy.sparse.csgraph call on the same graphs.
 
-Run: python -m benchmarks.travel_times [--side 320] [--counters 80] [--repeat 7]
+Run: python -m benchmarks.travel_times [--side 320] [--counters 80] [--repeat 15]
 
 For the real Camden extract and a synthetic London-size street-like graph
 (102,400 nodes), times planner's nearest-counter search
@@ -106,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--side", type=int, default=320, help="synthetic grid side (320 -> 102,400 nodes)")
     parser.add_argument("--counters", type=int, default=80)
-    parser.add_argument("--repeat", type=int, default=7, help="runs per timing (the best is kept)")
+    parser.add_argument("--repeat", type=int, default=15, help="runs per timing (the best is kept)")
     args = parser.parse_args()
     quiet()
     data = data_dir()
