@@ -382,10 +382,26 @@ class NearestOpen:
         hi_e = hi[sid]
         enter = (ra > r0) & (ra <= hi_e)
         leave = (rb > r0) & (rb <= hi_e)
-        ev_sid = np.concatenate([np.arange(n_sc), sid[enter], sid[leave]])
-        ev_rank = np.concatenate([np.full(n_sc, r0), ra[enter], rb[leave]])
-        ev_delta = np.concatenate([inside, w[enter], -w[leave]])
-        order = np.argsort(ev_sid * (size + 1) + ev_rank)  # the order within a rank does not matter
+        # most scenarios reach the target before D first changes: settle those without sorting
+        out = np.minimum(np.searchsorted(cum, self._base["need"] + inside, side="left"), size - 1)
+        first_change = np.full(n_sc, size, dtype=np.int64)
+        np.minimum.at(first_change, sid[enter], ra[enter])
+        np.minimum.at(first_change, sid[leave], rb[leave])
+        rest = out >= first_change
+        if not rest.any():
+            return out
+        remap = np.cumsum(rest) - 1  # scenario -> position among the unsettled
+        enter &= rest[sid]
+        leave &= rest[sid]
+        n_rest = int(rest.sum())
+        ev_sid = np.concatenate([np.arange(n_rest), remap[sid[enter]], remap[sid[leave]]])
+        ev_rank = np.concatenate([np.full(n_rest, r0), ra[enter], rb[leave]])
+        ev_delta = np.concatenate([inside[rest], w[enter], -w[leave]])
+        n_sc = n_rest
+        key = ev_sid * (size + 1) + ev_rank
+        if n_sc * (size + 1) < 2**31:  # a narrower key sorts faster
+            key = key.astype(np.int32)
+        order = np.argsort(key)  # the order within a rank does not matter
         ev_sid, ev_rank, ev_delta = ev_sid[order], ev_rank[order], ev_delta[order]
         d = np.cumsum(ev_delta)
         first = np.searchsorted(ev_sid, np.arange(n_sc))  # each scenario's opening event (delta = D at r0)
@@ -394,9 +410,12 @@ class NearestOpen:
         end[np.append(ev_sid[1:] != ev_sid[:-1], True)] = size
         cand = np.maximum(np.searchsorted(cum, self._base["need"] + d, side="left"), ev_rank)
         valid = np.flatnonzero(cand < end)
-        scen, at = np.unique(ev_sid[valid], return_index=True)
-        out = np.full(n_sc, size - 1, dtype=np.int64)
-        out[scen] = cand[valid[at]]
+        owner = ev_sid[valid]  # sorted, so each scenario's first valid piece starts its run
+        at = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]])) if len(owner) else owner
+        scen = owner[at]
+        unsettled = np.full(n_sc, size - 1, dtype=np.int64)
+        unsettled[scen] = cand[valid[at]]
+        out[rest] = unsettled
         return out
 
     def _ward_losses(self, sid: np.ndarray, points: np.ndarray, w: np.ndarray, n_sc: int) -> pd.DataFrame:
