@@ -284,8 +284,9 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, timeout
             ) from exc
     n = workers or os.cpu_count() or 1
     with _quiet_dask():
+        # a free port for the dashboard: no "port 8787 is already in use" warning on a shared machine
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
         )
         return Client(cluster)
 
