@@ -27,9 +27,9 @@ __all__ = ["QUANTILE", "NearestOpen"]
 #: The quantile reported as ``p95_minutes``.
 QUANTILE = 0.95
 
-#: Closures that move fewer residents past the plan's percentile than this share of all residents
-#: find the new percentile among the points whose time lands within this share above it.
-WINDOW = 0.02
+#: Closures that move fewer residents past the plan's percentile than one of these shares of all
+#: residents find the new percentile among the points whose time lands within that share above it.
+WINDOWS = (0.005, 0.01, 0.02, 0.04, 0.08)
 
 
 def _set_keys(ids: np.ndarray, base: int) -> np.ndarray:
@@ -103,7 +103,7 @@ class NearestOpen:
     _cum: np.ndarray
     _base: dict
     _tail: _Table
-    _near: _Table
+    _near: list[tuple[int, _Table]]
     _cache: dict
 
     @classmethod
@@ -173,10 +173,11 @@ class NearestOpen:
         # points whose time can pass the plan's 95th percentile, by the set that must close for it; and
         # those of them whose first time past it is within a narrow window above it
         tail = cls._crossing(top_ids, ok, m, past)
-        window = int(min(np.searchsorted(cum, base["need"] + WINDOW * total, side="left"), len(values) - 1))
         first_past = np.take_along_axis(rank, np.argmax(past, axis=1)[:, None], axis=1)[:, 0]
-        near = cls._crossing(top_ids, ok & (first_past <= window), m, past)
-        base["window"] = window
+        near = []
+        for share in sorted(WINDOWS):
+            window = int(min(np.searchsorted(cum, base["need"] + share * total, side="left"), len(values) - 1))
+            near.append((window, cls._crossing(top_ids, ok & (first_past <= window), m, past)))
         return cls(
             top_ids,
             top_t,
@@ -351,8 +352,8 @@ class NearestOpen:
         time is in ``(r0, r]`` and new time beyond ``r``.  ``D`` changes only at those points' ranks, so
         the ranks split into a few pieces of constant ``D``, and in each the first rank reaching the
         target is one ``searchsorted`` of ``cum``; the first piece holding one gives the percentile.
-        Only points with a rank in ``(r0, hi]`` matter: when ``hi`` is within the narrow window kept at
-        build time they come from a short list, else from every point that can pass ``r0``.  With
+        Only points with a rank in ``(r0, hi]`` matter: they come from the shortest list kept at build
+        time whose window holds ``hi``, else from every point that can pass ``r0``.  With
         whole-number populations every comparison is between whole numbers, so the rank is exactly the
         full computation's.
         """
@@ -362,9 +363,12 @@ class NearestOpen:
         size = len(cum)
         hi = np.minimum(np.searchsorted(cum, base["need"] + moved, side="left"), size - 1)
         out = np.empty(n_sc, dtype=np.int64)
-        for table, rows in ((self._near, hi <= base["window"]), (self._tail, hi > base["window"])):
+        todo = np.ones(n_sc, dtype=bool)
+        for window, table in [*self._near, (size, self._tail)]:  # the narrowest window that holds hi
+            rows = todo & (hi <= window)
             if rows.any():
                 out[rows] = self._pieces(table, closed[rows], keys[rows], hi[rows], inside[rows])
+                todo &= ~rows
         return out
 
     def _pieces(

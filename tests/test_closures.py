@@ -83,17 +83,18 @@ def assert_same(fast, reference):
     np.testing.assert_allclose(fast["mean_minutes"], reference["mean_minutes"], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("window", [0.0, 0.02, 1.0])  # the percentile from the short list, the long one, or both
+# the percentile from the list of every point that can pass it, short lists, or both
+@pytest.mark.parametrize("windows", [(), (0.0,), (0.01, 0.02, 0.04), (1.0,)])
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), data=st.data())
-def test_equals_full_recomputation(window, seed, data):
+def test_equals_full_recomputation(windows, seed, data):
     import planner.closures
 
-    planner.closures.WINDOW, saved = window, planner.closures.WINDOW
+    planner.closures.WINDOWS, saved = windows, planner.closures.WINDOWS
     try:
         check_against_full(seed, data)
     finally:
-        planner.closures.WINDOW = saved
+        planner.closures.WINDOWS = saved
 
 
 def check_against_full(seed, data):
