@@ -16,7 +16,7 @@ from planner.demand import Demand
 from planner.errors import EngineError
 from planner.io import write_csv, write_gpkg
 from planner.stats import access_figures, beyond, check_threshold, weighted_quantile
-from planner.travel.base import NearestResult, TravelEngine
+from planner.travel.base import NearestResult, TravelEngine, require_coverage
 
 __all__ = ["AccessResult", "assess", "summarise", "weighted_quantile"]
 
@@ -180,6 +180,7 @@ def assess(
         }
     )
     points["beyond"] = beyond(points["minutes"].to_numpy(float), threshold, points["reachable"].to_numpy(bool))
+    require_coverage(points["population"].to_numpy(), points["minutes"].to_numpy(), engine=engine.name)
     if result.unreachable:
         logger.warning(
             "%d demand point(s) reach no open counter (%s residents)",

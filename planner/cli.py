@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -179,7 +180,7 @@ def _print_access(result, limit: int | None = None, total: str = "London (Met ar
             f"{r.pct_within:.1f}",
             f"{r.mean_minutes:.1f}",
             f"{r.median_minutes:.1f}",
-            f"{r.p95_minutes:.1f}",
+            _minutes(r.p95_minutes),
             f"{r.beyond_65_plus:,}",
         )
     lon = result.london.iloc[0]
@@ -190,7 +191,7 @@ def _print_access(result, limit: int | None = None, total: str = "London (Met ar
         f"{lon.pct_within:.1f}",
         f"{lon.mean_minutes:.1f}",
         f"{lon.median_minutes:.1f}",
-        f"{lon.p95_minutes:.1f}",
+        _minutes(lon.p95_minutes),
         f"{int(lon.beyond_65_plus):,}",
     )
     console.print(table)
@@ -777,10 +778,24 @@ def maps_cmd(
         console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
+def _dask_address(client: object) -> str:
+    """Where to watch the sweep: the Dask dashboard's address (its pages need bokeh)."""
+    import importlib.util
+
+    link = getattr(client, "dashboard_link", None) or getattr(getattr(client, "scheduler", None), "address", "")
+    note = "" if importlib.util.find_spec("bokeh") else " (install bokeh to see its pages)"
+    return f"Dask dashboard: {link}{note}"
+
+
+def _minutes(value: float) -> str:
+    """Minutes to one decimal, or "unreachable" when there is no finite time."""
+    return f"{value:.1f}" if math.isfinite(value) else "unreachable"
+
+
 @app.command("sweep")
 def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="The plan to sweep.")],
-    kind: Annotated[str, typer.Option(help="marginal, pairs or grid.")] = "marginal",
+    kind: Annotated[str, typer.Option(help="marginal, pairs, triples or grid.")] = "marginal",
     data: DataOpt = None,
     plans: Annotated[
         list[Path] | None, typer.Option("--plan", help="Grid: also evaluate this plan (repeatable).")
@@ -792,14 +807,18 @@ def sweep_cmd(
     thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).", min=1)] = None,
-    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.", min=1)] = 64,
+    chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.", min=1)] = 4000,
+    top: Annotated[
+        int | None,
+        typer.Option(help="Closure sweeps: keep the N worst closures of each size in results.parquet.", min=1),
+    ] = None,
     out: OutOpt = Path("out/sweeps"),
 ) -> None:
     """Closure and sensitivity sweeps on Dask; resumes an interrupted sweep."""
-    from planner.sweep import grid_from_options, run_sweep
+    from planner.sweep import KINDS, grid_from_options, run_sweep
 
-    if kind not in ("marginal", "pairs", "grid"):
-        raise _fail(ValueError(f"unknown sweep kind {kind!r}; choose marginal, pairs or grid"))
+    if kind not in KINDS:
+        raise _fail(ValueError(f"unknown sweep kind {kind!r}; choose {', '.join(KINDS)}"))
     _out(out)
     try:
         grid = grid_from_options(
@@ -826,13 +845,16 @@ def sweep_cmd(
                 scheduler=scheduler,
                 workers=workers,
                 chunk_size=chunk_size,
+                top=top,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                on_cluster=lambda client: progress.console.print(_dask_address(client)),
             )
         except PlannerError as exc:
             raise _fail(exc) from exc
+    kept = f", {len(result.results):,} kept in results" if len(result.results) != result.scenarios else ""
     console.print(
-        f"{len(result.results):,} scenarios in {result.seconds:.1f}s ({result.computed} chunks computed, "
-        f"{result.reused} reused) → {result.folder}"
+        f"{result.scenarios:,} scenarios in {result.seconds:.1f}s ({result.computed} chunks computed, "
+        f"{result.reused} reused{kept}) → {result.folder}"
     )
     if kind == "grid":
         cols = [c for c in result.results.columns if c.startswith("param_")] + ["threshold"]

@@ -53,15 +53,12 @@ class EngineError(PlannerError, ValueError):
 
 
 class OptionError(PlannerError, ValueError):
-    """An option or argument is out of range (a threshold that is not a positive number, a bad output folder)."""
+    """An option or setting has a value the tool cannot use (a threshold that is not a positive number, a bad
+    output folder, a hub count that is not a number); the message names it and the allowed forms."""
 
 
 class InfeasibleError(PlannerError, ValueError):
     """A model has no solution; the message explains why and suggests a fix."""
-
-
-class OptionError(PlannerError, ValueError):
-    """An option or setting has a value the tool cannot use; the message names it and the allowed forms."""
 
 
 class SolverError(PlannerError, RuntimeError):

@@ -18,11 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.context import RunContext, counter_boroughs
 from planner.errors import ScenarioError
 from planner.hubs import ward_sites
 from planner.io import write_csv, write_json
 from planner.optimise import CounterChoice, SessionPlan, check_choice, choose_counters, plan_sessions, tradeoff
-from planner.run import RunContext, counter_boroughs
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
 from planner.stats import beyond as beyond_threshold

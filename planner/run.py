@@ -14,7 +14,6 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,19 +21,19 @@ import numpy as np
 import pandas as pd
 
 from planner.assess import AccessResult, assess
-from planner.config import DataPaths, resolve_data_dir
+from planner.context import RunContext, counter_boroughs, planner_version
 from planner.errors import PlannerError, ScenarioError
-from planner.hubs import HubOptions, HubPlan, plan_hubs, write_hubs
+from planner.hubs import HubPlan, write_hubs
 from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_file, write_csv, write_gpkg, write_json
-from planner.london import London, load_london
+from planner.london import London
 from planner.scenario import Scenario, load_scenario, resolve_counters
-from planner.stations import load_stations
 from planner.stats import access_figures
-from planner.travel import TravelEngine, TravelMatrix, make_engine
+from planner.travel import TravelEngine, TravelMatrix
 
 __all__ = [
     "RunContext",
     "ScenarioRun",
+    "counter_boroughs",
     "engine_label",
     "load_run",
     "planner_version",
@@ -43,98 +42,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def planner_version() -> str:
-    try:
-        return version("planner")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-        return "unknown"
-
-
-def _engine_key(spec: object) -> str:
-    return repr(spec)
-
-
-@dataclass
-class RunContext:
-    """Caches shared by several scenarios of one invocation: data, engines and travel matrices.
-
-    Parameters
-    ----------
-    data
-        Data directory (default ``$PLANNER_DATA``).
-    """
-
-    data: Path | None = None
-    _london: dict[tuple, London] = field(default_factory=dict)
-    _engines: dict[str, TravelEngine] = field(default_factory=dict)
-    _matrices: dict[tuple, TravelMatrix] = field(default_factory=dict)
-    _stations: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
-    _hubs: dict[str, tuple[HubPlan, TravelEngine]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.data = resolve_data_dir(self.data)
-
-    @property
-    def paths(self) -> DataPaths:
-        return DataPaths(self.data)  # type: ignore[arg-type]
-
-    def london(self, scenario: Scenario) -> London:
-        key = (scenario.ward_year, scenario.demand_year, scenario.include_city)
-        if key not in self._london:
-            self._london[key] = load_london(
-                self.data,
-                ward_year=scenario.ward_year,
-                demand_year=scenario.demand_year,
-                include_city=scenario.include_city,
-            )
-        return self._london[key]
-
-    def stations(self, scenario: Scenario, where: str) -> gpd.GeoDataFrame:
-        if scenario.counters.stations is None:
-            return self.london(scenario).stations
-        path = Path(scenario.counters.stations)
-        path = path if path.is_absolute() else self.paths.root / path
-        if not path.is_file():
-            raise ScenarioError(f"{where}: counters.stations: file {path} does not exist")
-        key = str(path)
-        if key not in self._stations:
-            self._stations[key] = load_stations(path)
-        return self._stations[key]
-
-    def engine(self, scenario: Scenario) -> TravelEngine:
-        key = _engine_key(scenario.engine)
-        if key not in self._engines:
-            spec = scenario.engine
-            self._engines[key] = make_engine(spec.name, data=self.paths, params=dict(spec.params), osm=spec.osm)
-        return self._engines[key]
-
-    def hub_plan(self, scenario: Scenario) -> tuple[HubPlan, TravelEngine]:
-        """The hub plan for the scenario's hub settings (it does not depend on the open counters)."""
-        key = repr((scenario.hubs, scenario.ward_year, scenario.demand_year, scenario.include_city))
-        if key not in self._hubs:
-            london = self.london(scenario)
-            spec = scenario.hubs
-            engine = make_engine(spec.engine, data=self.paths)
-            options = HubOptions(size=spec.wards_per_hub, hubs=spec.hubs, solver=spec.solver)
-            plan = plan_hubs(london.study_wards, london.study_demand, engine=engine, options=options)
-            self._hubs[key] = (plan, engine)
-        return self._hubs[key]
-
-    def matrix(self, scenario: Scenario, stations: gpd.GeoDataFrame) -> TravelMatrix:
-        """Minutes from every demand point to every station of the file, computed once per engine setting."""
-        london = self.london(scenario)
-        key = (
-            _engine_key(scenario.engine),
-            scenario.ward_year,
-            scenario.demand_year,
-            scenario.include_city,
-            tuple(stations["station_id"]),
-        )
-        if key not in self._matrices:
-            self._matrices[key] = self.engine(scenario).matrix(london.study_demand.points, stations)
-        return self._matrices[key]
 
 
 @dataclass
@@ -208,18 +115,6 @@ def engine_label(description: dict, overrides: dict | None = None) -> str:
         + ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(overrides.items()))
         + ")"
     )
-
-
-def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
-    """Borough code of each counter: from its ``borough`` name column, else the ward it lies in."""
-    names = dict(zip(wards["borough_name"], wards["borough_code"], strict=False))
-    if "borough" in counters.columns:
-        codes = counters["borough"].map(names)
-        if codes.notna().all():
-            return codes
-    joined = gpd.sjoin_nearest(counters[["station_id", "geometry"]], wards[["borough_code", "geometry"]], how="left")
-    joined = joined[~joined.index.duplicated()]
-    return joined["borough_code"]
 
 
 def run_scenario(

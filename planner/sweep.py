@@ -1,18 +1,22 @@
 """Sensitivity and closure sweeps on Dask.
 
 The origin × counter travel matrix is computed once per engine setting and
-cached on disk (``.npz``, keyed by a hash of its inputs).  A closure plan is
-then evaluated as a vectorised minimum over its open counters, which gives
-the same figures as :func:`planner.assess.assess`.
+cached on disk (``.npz``, keyed by a hash of every input it depends on).  A
+closure plan is then scored from each point's nearest open counters
+(:class:`planner.closures.NearestOpen`), which gives the same figures as
+:func:`planner.assess.assess`.
 
-Sweeps are split into chunks that run on Dask (a local cluster on this
-machine's cores by default, or an existing cluster with ``scheduler=``).
-Each finished chunk is written to Parquet at once, so an interrupted sweep
-resumes without recomputing finished chunks.
+A sweep is planned (its scenarios, split into chunks, and the folder named by
+a hash of its definition and inputs), executed (chunks on Dask: a local
+cluster on this machine's cores by default, or an existing cluster with
+``scheduler=``; each finished chunk is written to Parquet at once, so an
+interrupted sweep resumes without recomputing finished chunks), and collected
+into tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -22,15 +26,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from planner.closures import NearestOpen
+from planner.context import RunContext, counter_boroughs
 from planner.errors import OptionError, ScenarioError, SchedulerError
-from planner.io import sha256_file
+from planner.optimise import choose_counters
+from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures, check_threshold
-from planner.travel.base import TravelMatrix
+from planner.travel import TransitParams
+from planner.travel.base import TravelMatrix, require_coverage
 
 __all__ = [
     "Evaluator",
@@ -42,7 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["marginal", "pairs", "grid"]
+Kind = Literal["marginal", "pairs", "triples", "grid"]
+KINDS = ("marginal", "pairs", "triples", "grid")
+_CLOSED = {"marginal": 1, "pairs": 2, "triples": 3}
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -78,7 +88,10 @@ class Evaluator:
 
     @classmethod
     def from_demand(cls, matrix: TravelMatrix, points: pd.DataFrame) -> Evaluator:
-        """An evaluator for a travel matrix whose rows are these demand points."""
+        """An evaluator for a travel matrix whose rows are these demand points.
+
+        Points the engine flagged (e.g. ``off-network``) are unreachable, as in :func:`planner.assess.assess`.
+        """
         if not np.array_equal(matrix.origin_ids, points["point_id"].to_numpy()):
             raise ScenarioError("the travel matrix rows are not these demand points")
         return cls(
@@ -110,11 +123,22 @@ class Evaluator:
         """London-wide figures per plan (rows of ``masks``): the same as :func:`planner.assess.assess` gives."""
         return self.figures_from_times(self.times(masks), threshold)
 
+    def nearest_open(self, plan: np.ndarray, *, closed: int) -> NearestOpen:
+        """Each point's nearest open counters of ``plan``, to score closures of up to ``closed`` counters."""
+        return NearestOpen.build(
+            self.minutes,
+            plan,
+            k=closed + 1,
+            population=self.population,
+            pop_65_plus=self.pop_65_plus,
+            ward_codes=self.ward_codes,
+        )
+
     def closure_times(self, plan: np.ndarray, closed: np.ndarray) -> np.ndarray:
         """Minutes per point when the counters ``closed`` (rows of column indices, -1 = none) close in ``plan``.
 
-        Exact and fast: only each point's ``k + 1`` nearest open counters of the plan can matter when at
-        most ``k`` close.
+        The reference for :class:`~planner.closures.NearestOpen`: only each point's ``k + 1`` nearest
+        open counters of the plan can matter when at most ``k`` close.
         """
         closed = np.atleast_2d(closed)
         k = closed.shape[1] + 1
@@ -152,40 +176,30 @@ class Evaluator:
 
 
 # --------------------------------------------------------------------------- cached matrices
-def _matrix_key(ctx: object, scenario: object, stations: object, params: dict | None) -> str:
-    from planner.run import RunContext
-    from planner.scenario import Scenario
-
-    assert isinstance(ctx, RunContext) and isinstance(scenario, Scenario)
-    paths = ctx.paths
-    inputs = [paths.wards(scenario.ward_year), paths.centroids, paths.population(scenario.demand_year)]
-    if scenario.engine.name == "transit":
-        inputs += [paths.bus_stops, paths.rail_graph]
-        inputs += [p for p in (paths.root / "transit" / "tube_connections.csv",) if p.is_file()]
-    spec = scenario.engine.model_dump(mode="json")
-    if params:
-        spec["params"] = {**spec["params"], **params}
-    xy = np.column_stack([stations.geometry.x, stations.geometry.y]).round(2).tolist()  # type: ignore[attr-defined]
+def _matrix_key(ctx: RunContext, scenario: Scenario, stations: Any, params: dict | None) -> str:
+    xy = np.column_stack([stations.geometry.x, stations.geometry.y]).round(2).tolist()
     key = {
-        "engine": spec,
-        "inputs": [sha256_file(p) for p in inputs],
-        "include_city": scenario.include_city,
+        "inputs": ctx.input_key(scenario, params),
         "stations": list(stations["station_id"]),
         "xy": xy,
-        "format": 1,
-    }  # type: ignore[index]
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        "format": 2,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
 def cached_matrix(
-    ctx: object, scenario: object, *, cache_dir: str | os.PathLike[str], params: dict | None = None
+    ctx: RunContext, scenario: Scenario, *, cache_dir: str | os.PathLike[str], params: dict | None = None
 ) -> TravelMatrix:
     """The scenario's points × stations matrix, from ``cache_dir`` or computed and stored there.
+
+    The file name is a hash of every data file the matrix is read from, the engine and its
+    parameters, the counters and the package version (:meth:`planner.context.RunContext.input_key`).
+    Origins the engine flagged (``off-network``) keep their flag and are unreachable.
 
     Parameters
     ----------
     ctx
-        A :class:`planner.run.RunContext`.
+        Shared data and engines.
     scenario
         The scenario (engine and demand settings).
     cache_dir
@@ -193,36 +207,47 @@ def cached_matrix(
     params
         Engine parameters overriding the scenario's.
     """
-    from planner.travel import make_engine
-
-    stations = ctx.stations(scenario, "sweep")  # type: ignore[attr-defined]
+    stations = ctx.stations(scenario, "sweep")
     key = _matrix_key(ctx, scenario, stations, params)
     path = Path(cache_dir) / f"matrix-{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
-            return TravelMatrix(z["minutes"], z["origin_ids"].astype(object), z["destination_ids"].astype(object))
-    london = ctx.london(scenario)  # type: ignore[attr-defined]
-    spec = scenario.engine  # type: ignore[attr-defined]
-    if params:
-        engine = make_engine(spec.name, data=ctx.paths, params={**spec.params, **params}, osm=spec.osm)  # type: ignore[attr-defined]
-        matrix = engine.matrix(london.study_demand.points, stations)
+            matrix = TravelMatrix(
+                z["minutes"],
+                z["origin_ids"].astype(object),
+                z["destination_ids"].astype(object),
+                z["origin_flags"].astype(object),
+            )
     else:
-        matrix = ctx.matrix(scenario, stations)  # type: ignore[attr-defined]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(
-        tmp,
-        minutes=matrix.minutes,
-        origin_ids=matrix.origin_ids.astype(str),
-        destination_ids=matrix.destination_ids.astype(str),
+        if params:
+            london = ctx.london(scenario)
+            matrix = ctx.engine(scenario, params).matrix(london.study_demand.points, stations)
+        else:
+            matrix = ctx.matrix(scenario, stations)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(
+            tmp,
+            minutes=matrix.minutes,
+            origin_ids=matrix.origin_ids.astype(str),
+            destination_ids=matrix.destination_ids.astype(str),
+            origin_flags=matrix.origin_flags.astype(str),
+        )
+        os.replace(tmp, path)
+    require_coverage(
+        ctx.london(scenario).study_demand.points["population"].to_numpy(),
+        matrix.minutes,
+        engine=scenario.engine.name,
     )
-    os.replace(tmp, path)
     return matrix
 
 
 # --------------------------------------------------------------------------- dask
 def connect(scheduler: str | None = None, *, workers: int | None = None, timeout: float = 10.0):
     """A Dask client: an existing cluster at ``scheduler``, or a local cluster.
+
+    The local cluster logs only errors, and closing it does not print the connection errors that
+    Dask logs while its workers shut down.
 
     Raises
     ------
@@ -240,10 +265,36 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, timeout
                 "and that `dask scheduler` runs there, or leave out --scheduler to use a local cluster."
             ) from exc
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    )
-    return Client(cluster)
+    with _quiet_dask():
+        # a free port for the dashboard: no "port 8787 is already in use" warning on a shared machine
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
+        return Client(cluster)
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Dask's own loggers at ERROR: no start-up chatter, no ``CommClosedError`` while workers shut down."""
+    manager = logging.Logger.manager
+    names = ["distributed", *(n for n in list(manager.loggerDict) if n.startswith("distributed."))]
+    saved = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def close_client(client: Any) -> None:
+    """Close a client and the local cluster it started, quietly."""
+    cluster = getattr(client, "cluster", None)
+    with _quiet_dask(), contextlib.suppress(Exception):
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def closure_index(evaluator: Evaluator, closures: list[tuple[str, ...]]) -> np.ndarray:
@@ -257,13 +308,12 @@ def closure_index(evaluator: Evaluator, closures: list[tuple[str, ...]]) -> np.n
 
 
 def _eval_chunk(
-    evaluator: Evaluator, plan: np.ndarray, closures: list[tuple[str, ...]], threshold: float, chunk: int
+    nearest: NearestOpen, closed: np.ndarray, labels: list[str], threshold: float, chunk: int
 ) -> tuple[int, pd.DataFrame, pd.DataFrame]:
-    t = evaluator.closure_times(plan, closure_index(evaluator, closures))
-    figures = evaluator.figures_from_times(t, threshold)
-    figures.insert(0, "closed", [";".join(c) for c in closures])
-    figures.insert(1, "n_closed", [len(c) for c in closures])
-    wards = evaluator.ward_losses(t, plan, threshold)
+    figures, wards = nearest.figures(closed, threshold)
+    assert wards is not None
+    figures.insert(0, "closed", labels)
+    figures.insert(1, "n_closed", (closed >= 0).sum(axis=1))
     wards.insert(0, "chunk", chunk)
     return chunk, figures, wards
 
@@ -271,10 +321,6 @@ def _eval_chunk(
 def _grid_chunk(
     data_dir: str, scenario_json: str, plans_json: str, params: dict, cache_dir: str, chunk: int
 ) -> tuple[int, pd.DataFrame, pd.DataFrame]:
-    from planner.optimise import choose_counters
-    from planner.run import RunContext, counter_boroughs
-    from planner.scenario import Scenario
-
     scenario = Scenario.model_validate_json(scenario_json)
     plans = json.loads(plans_json)
     ctx = RunContext(Path(data_dir))
@@ -317,16 +363,19 @@ class SweepResult:
     Attributes
     ----------
     results
-        One row per scenario (closure set, or grid point × plan).
+        One row per scenario (closure set, or grid point × plan); with ``top``, the worst ``top``
+        closures of each size.
     critical
         Counters ranked by residents who lose access when they alone close
-        (marginal and pairs sweeps).
+        (closure sweeps).
     fragile
         Wards ranked by how many closure scenarios leave residents beyond the threshold.
     folder
         Where the chunks and tables are.
     computed, reused
         Chunks computed in this call, and reused from an earlier interrupted call.
+    scenarios
+        How many scenarios the sweep scored.
     """
 
     results: pd.DataFrame
@@ -336,14 +385,13 @@ class SweepResult:
     computed: int
     reused: int
     seconds: float
+    scenarios: int = 0
 
 
 def _closures(kind: str, open_ids: list[str]) -> list[tuple[str, ...]]:
-    if kind == "marginal":
-        return [(c,) for c in open_ids]
-    if kind == "pairs":
-        return [(c,) for c in open_ids] + list(itertools.combinations(open_ids, 2))
-    raise ScenarioError(f"unknown sweep kind {kind!r}; choose marginal, pairs or grid")
+    if kind not in _CLOSED:
+        raise ScenarioError(f"unknown sweep kind {kind!r}; choose {', '.join(KINDS)}")
+    return [c for size in range(1, _CLOSED[kind] + 1) for c in itertools.combinations(open_ids, size)]
 
 
 def _chunks(items: list, size: int) -> Iterator[tuple[int, list]]:
@@ -352,6 +400,182 @@ def _chunks(items: list, size: int) -> Iterator[tuple[int, list]]:
 
 
 GRID_PARAMS = ("bus_speed_kmh", "walk_speed_kmh", "bus_wait_min", "rail_wait_min", "threshold")
+
+
+@dataclass
+class _Plan:
+    """A planned sweep: its folder, its chunks and what each still-to-run chunk is called with."""
+
+    kind: str
+    spec: Scenario
+    ctx: RunContext
+    folder: Path
+    n_tasks: int
+    scenarios: int
+    func: Callable[..., tuple[int, pd.DataFrame, pd.DataFrame]]
+    shared: Any  # sent to every worker once (the closure model), or None
+    jobs: list[tuple]
+    base_beyond: int | None = None
+
+    @property
+    def reused(self) -> int:
+        return self.n_tasks - len(self.jobs)
+
+
+def _plan_sweep(
+    scenario: str | os.PathLike[str],
+    *,
+    kind: str,
+    out: Path,
+    ctx: RunContext,
+    grid: dict[str, list[float]] | None,
+    plans: list[str | os.PathLike[str]] | None,
+    threshold: float | None,
+    chunk_size: int,
+    cache: Path,
+) -> _Plan:
+    """Load the plan, list its scenarios in chunks and find which chunks are already done."""
+    if kind not in KINDS:
+        raise ScenarioError(f"unknown sweep kind {kind!r}; choose {', '.join(KINDS)}")
+    spec = load_scenario(scenario)
+    t = check_threshold(threshold if threshold is not None else spec.threshold)
+    stations = ctx.stations(spec, str(scenario))
+    open_ids = resolve_counters(spec, stations, source=str(scenario))[0]["station_id"].tolist()
+    definition: dict[str, Any] = {"kind": kind, "scenario": spec.model_dump(mode="json")}
+    if kind == "grid":
+        grid = grid or {}
+        unknown = sorted(set(grid) - set(GRID_PARAMS))
+        if unknown or not grid:
+            raise ScenarioError(f"grid parameters {unknown or '(none)'}: choose from {', '.join(GRID_PARAMS)}")
+        plan_ids = {}
+        plan_inputs = {}
+        for p in [Path(x) for x in (plans or [scenario])]:
+            s = load_scenario(p)
+            plan_ids[s.name] = resolve_counters(s, ctx.stations(s, str(p)), source=str(p))[0]["station_id"].tolist()
+            plan_inputs[s.name] = ctx.input_key(s)
+        names = sorted(grid)
+        points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[n] for n in names))]
+        definition |= {"plans": plan_ids, "grid": grid, "inputs": ctx.input_key(spec), "plan_inputs": plan_inputs}
+        tasks: list[tuple[int, Any]] = list(enumerate(points))
+        scenarios = len(points) * len(plan_ids)
+    else:
+        closures = _closures(kind, open_ids)
+        definition |= {"threshold": t, "chunk": chunk_size, "inputs": ctx.input_key(spec)}
+        tasks = list(_chunks(closures, chunk_size))
+        scenarios = len(closures)
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    folder = out / f"sweep-{kind}-{digest}"
+    chunks_dir = folder / "chunks"
+    chunks_dir.mkdir(parents=True, exist_ok=True)
+    (folder / "definition.json").write_text(json.dumps(definition, indent=2, sort_keys=True, default=str) + "\n")
+    done = {int(p.stem.split("-")[1]) for p in chunks_dir.glob("results-*.parquet")}
+    todo = [(i, item) for i, item in tasks if i not in done]
+    if len(todo) < len(tasks):
+        logger.info("resuming: %d of %d chunks already finished", len(tasks) - len(todo), len(tasks))
+    if kind == "grid":
+        jobs = [(str(ctx.data), spec.model_dump_json(), json.dumps(plan_ids), dict(p), str(cache), i) for i, p in todo]
+        return _Plan(kind, spec, ctx, folder, len(tasks), scenarios, _grid_chunk, None, jobs)
+    evaluator = Evaluator.from_demand(cached_matrix(ctx, spec, cache_dir=cache), ctx.london(spec).study_demand.points)
+    plan = evaluator.mask(open_ids)
+    nearest = evaluator.nearest_open(plan, closed=_CLOSED[kind])
+    jobs = [(closure_index(evaluator, item), [";".join(c) for c in item], t, i) for i, item in todo]
+    base_beyond = int(evaluator.figures(plan[None, :], t)["beyond"].iloc[0])
+    return _Plan(kind, spec, ctx, folder, len(tasks), scenarios, _eval_chunk, nearest, jobs, base_beyond)
+
+
+def _store(folder: Path, chunk: int, results: pd.DataFrame, wards: pd.DataFrame) -> None:
+    chunks_dir = folder / "chunks"
+    for name, frame in (("wards", wards), ("results", results)):  # results last: it marks the chunk done
+        tmp = chunks_dir / f".{name}-{chunk:05d}.parquet"
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, chunks_dir / f"{name}-{chunk:05d}.parquet")
+
+
+def _execute(
+    plan: _Plan,
+    *,
+    client: Any,
+    own: bool,
+    workers: int | None,
+    serial: bool,
+    progress: Callable[[int, int], None] | None,
+    on_cluster: Callable[[Any], None] | None = None,
+) -> None:
+    """Run the chunks still to do, in this process or on Dask, storing each as it finishes."""
+    finished = plan.reused
+    if progress:
+        progress(finished, plan.n_tasks)
+    lead = () if plan.shared is None else (plan.shared,)
+    if serial or not plan.jobs:
+        if own and client is not None:
+            close_client(client)
+        for job in plan.jobs:
+            _store(plan.folder, *plan.func(*lead, *job))
+            finished += 1
+            if progress:
+                progress(finished, plan.n_tasks)
+        return
+    from dask.distributed import as_completed
+
+    dask_client = client or connect(workers=workers)
+    if on_cluster:
+        on_cluster(dask_client)
+    try:
+        with contextlib.ExitStack() as stack:
+            if own:  # our own local cluster: only errors from it
+                stack.enter_context(_quiet_dask())
+            # the closure model goes to every worker once, not with every chunk
+            lead = () if plan.shared is None else (dask_client.scatter(plan.shared, broadcast=True),)
+            futures = [dask_client.submit(plan.func, *lead, *job, pure=False) for job in plan.jobs]
+            for future in as_completed(futures):
+                _store(plan.folder, *future.result())
+                finished += 1
+                if progress:
+                    progress(finished, plan.n_tasks)
+    finally:
+        if own:
+            close_client(dask_client)
+
+
+def _top(results: pd.DataFrame, top: int | None) -> pd.DataFrame:
+    if top is None:
+        return results
+    ranked = results.sort_values(["n_closed", "beyond", "closed"], ascending=[True, False, True])
+    return ranked.groupby("n_closed", sort=True).head(top).reset_index(drop=True)
+
+
+def _collect(plan: _Plan, *, top: int | None, seconds: float) -> SweepResult:
+    """Read the chunks back into the results, critical-counter and fragile-ward tables."""
+    folder, spec, ctx = plan.folder, plan.spec, plan.ctx
+    chunks = sorted((folder / "chunks").glob("results-*.parquet"))
+    results = pd.concat([pd.read_parquet(p) for p in chunks], ignore_index=True)
+    critical = fragile = pd.DataFrame()
+    if plan.kind == "grid":
+        results = _choice_changes(results, spec).sort_values(["plan", *_param_cols(results)]).reset_index(drop=True)
+    else:
+        assert plan.base_beyond is not None
+        results = results.sort_values(["n_closed", "closed"]).reset_index(drop=True)
+        stations = ctx.stations(spec, "sweep").set_index("station_id")
+        london = ctx.london(spec)
+        single = results.loc[results["n_closed"] == 1].copy()
+        single["station_id"] = single["closed"]
+        single["residents_losing_access"] = single["beyond"] - plan.base_beyond
+        single["name"] = single["station_id"].map(stations["name"])
+        critical = single.sort_values(["residents_losing_access", "station_id"], ascending=[False, True])[
+            ["station_id", "name", "residents_losing_access", "beyond", "mean_minutes", "p95_minutes"]
+        ].reset_index(drop=True)
+        wards = pd.concat([pd.read_parquet(p) for p in sorted((folder / "chunks").glob("wards-*.parquet"))])
+        wards = wards.groupby("ward_code").agg(
+            scenarios_losing=("scenarios_losing", "sum"), max_residents_lost=("max_residents_lost", "max")
+        )
+        names = london.study_wards.set_index("ward_code")[["ward_name", "borough_name"]]
+        fragile = names.join(wards, how="inner").query("scenarios_losing > 0")
+        fragile = fragile.sort_values(["scenarios_losing", "max_residents_lost"], ascending=False).reset_index()
+        critical.to_csv(folder / "critical_counters.csv", index=False)
+        fragile.to_csv(folder / "fragile_wards.csv", index=False)
+        results = _top(results, top)
+    results.to_parquet(folder / "results.parquet", index=False)
+    return SweepResult(results, critical, fragile, folder, len(plan.jobs), plan.reused, seconds, plan.scenarios)
 
 
 def run_sweep(
@@ -365,11 +589,13 @@ def run_sweep(
     threshold: float | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    client: object | None = None,
+    client: Any | None = None,
     serial: bool = False,
-    chunk_size: int = 64,
+    chunk_size: int = 4000,
     cache_dir: str | os.PathLike[str] | None = None,
+    top: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_cluster: Callable[[Any], None] | None = None,
 ) -> SweepResult:
     """Run a sweep and write it under ``out/sweep-<kind>-<hash>/``.
 
@@ -379,9 +605,10 @@ def run_sweep(
         The plan (its open counters, engine and demand).
     kind
         ``"marginal"``: each open counter closed alone; ``"pairs"``: every
-        single and double closure; ``"grid"``: the parameter grid applied to
-        ``plans`` (default: the scenario), reporting coverage and the
-        optimiser's choice for the same number of counters.
+        single and double closure; ``"triples"``: every single, double and
+        triple closure; ``"grid"``: the parameter grid applied to ``plans``
+        (default: the scenario), reporting coverage and the optimiser's
+        choice for the same number of counters.
     out
         Parent folder of the sweep folder.
     data
@@ -404,164 +631,55 @@ def run_sweep(
         Scenarios per chunk (grid: one grid point per chunk).
     cache_dir
         Travel-matrix cache (default ``out/cache``).
+    top
+        Closure sweeps: keep only the ``top`` closures of each size that leave the most residents
+        beyond the threshold in ``results`` (the critical counters and fragile wards use all of them).
     progress
         Called as ``progress(done_chunks, total_chunks)``.
+    on_cluster
+        Called with the Dask client once it is connected (e.g. to show its dashboard address).
 
     Returns
     -------
     SweepResult
         The tables and where they were written.
     """
-    from planner.run import RunContext
-    from planner.scenario import load_scenario, resolve_counters
-
     start = time.perf_counter()
-    spec = load_scenario(scenario)
+    if top is not None and top < 1:
+        raise ScenarioError(f"--top must be at least 1 (got {top})")
     own = client is None
     if scheduler and client is None and not serial:
         client = connect(scheduler)  # fail fast on a bad address, before any work
     ctx = RunContext(Path(data) if data else None)
     cache = Path(cache_dir) if cache_dir else Path(out) / "cache"
-    t = check_threshold(threshold if threshold is not None else spec.threshold)
-    stations = ctx.stations(spec, str(scenario))
-    counters, _ = resolve_counters(spec, stations, source=str(scenario))
-    open_ids = counters["station_id"].tolist()
-    if kind == "grid":
-        grid = grid or {}
-        unknown = sorted(set(grid) - set(GRID_PARAMS))
-        if unknown or not grid:
-            raise ScenarioError(f"grid parameters {unknown or '(none)'}: choose from {', '.join(GRID_PARAMS)}")
-        plan_files = [Path(p) for p in (plans or [scenario])]
-        plan_ids = {}
-        for p in plan_files:
-            s = load_scenario(p)
-            plan_ids[s.name] = resolve_counters(s, ctx.stations(s, str(p)), source=str(p))[0]["station_id"].tolist()
-        names = sorted(grid)
-        points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[n] for n in names))]
-        definition = {"kind": kind, "scenario": spec.model_dump(mode="json"), "plans": plan_ids, "grid": grid}
-        tasks = list(enumerate(points))
-    else:
-        closures = _closures(kind, open_ids)
-        definition = {"kind": kind, "scenario": spec.model_dump(mode="json"), "threshold": t, "chunk": chunk_size}
-        tasks = list(_chunks(closures, chunk_size))
-    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:12]
-    folder = Path(out) / f"sweep-{kind}-{digest}"
-    chunks_dir = folder / "chunks"
-    chunks_dir.mkdir(parents=True, exist_ok=True)
-    (folder / "definition.json").write_text(json.dumps(definition, indent=2, sort_keys=True) + "\n")
-    done = {int(p.stem.split("-")[1]) for p in chunks_dir.glob("results-*.parquet")}
-    todo = [(i, item) for i, item in tasks if i not in done]
-    reused = len(tasks) - len(todo)
-    if reused:
-        logger.info("resuming: %d of %d chunks already finished", reused, len(tasks))
-
-    def store(chunk: int, results: pd.DataFrame, wards: pd.DataFrame) -> None:
-        for name, frame in (("wards", wards), ("results", results)):  # results last: it marks the chunk done
-            tmp = chunks_dir / f".{name}-{chunk:05d}.parquet"
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, chunks_dir / f"{name}-{chunk:05d}.parquet")
-
-    finished = reused
-    if progress:
-        progress(finished, len(tasks))
-    evaluator = None
-    if kind == "grid":
-        func: Callable = _grid_chunk
-        jobs = [(str(ctx.data), spec.model_dump_json(), json.dumps(plan_ids), dict(p), str(cache), i) for i, p in todo]
-    else:
-        evaluator = Evaluator.from_demand(
-            cached_matrix(ctx, spec, cache_dir=cache), ctx.london(spec).study_demand.points
+    try:
+        plan = _plan_sweep(
+            scenario,
+            kind=kind,
+            out=Path(out),
+            ctx=ctx,
+            grid=grid,
+            plans=plans,
+            threshold=threshold,
+            chunk_size=chunk_size,
+            cache=cache,
         )
-        plan = evaluator.mask(open_ids)
-        func = _eval_chunk
-        jobs = [(plan, item, t, i) for i, item in todo]
-    if (serial or not jobs) and own and client is not None:
-        client.close()  # type: ignore[attr-defined]
-    if serial or not jobs:
-        lead = () if evaluator is None else (evaluator,)
-        for job in jobs:
-            store(*func(*lead, *job))
-            finished += 1
-            if progress:
-                progress(finished, len(tasks))
-    else:
-        from dask.distributed import as_completed
-
-        dask_client = client or connect(workers=workers)
-        try:
-            # the evaluator goes to every worker once, not with every chunk
-            lead = () if evaluator is None else (dask_client.scatter(evaluator, broadcast=True),)
-            futures = [dask_client.submit(func, *lead, *job, pure=False) for job in jobs]
-            for future in as_completed(futures):
-                store(*future.result())
-                finished += 1
-                if progress:
-                    progress(finished, len(tasks))
-        finally:
-            if own:
-                cluster = getattr(dask_client, "cluster", None)
-                dask_client.close()
-                if cluster is not None:
-                    cluster.close()
-    if evaluator is None:
-        base_beyond = None
-    else:
-        base_beyond = int(evaluator.figures(evaluator.mask(open_ids)[None, :], t)["beyond"].iloc[0])
-    return _collect(folder, kind, base_beyond, ctx, spec, len(todo), reused, time.perf_counter() - start)
-
-
-def _collect(
-    folder: Path,
-    kind: str,
-    base_beyond: int | None,
-    ctx: object,
-    spec: object,
-    computed: int,
-    reused: int,
-    seconds: float,
-) -> SweepResult:
-    chunks = sorted((folder / "chunks").glob("results-*.parquet"))
-    results = pd.concat([pd.read_parquet(p) for p in chunks], ignore_index=True)
-    critical = fragile = pd.DataFrame()
-    if kind != "grid":
-        results = results.sort_values(["n_closed", "closed"]).reset_index(drop=True)
-        stations = ctx.stations(spec, "sweep").set_index("station_id")  # type: ignore[attr-defined]
-        london = ctx.london(spec)  # type: ignore[attr-defined]
-        single = results.loc[results["n_closed"] == 1].copy()
-        single["station_id"] = single["closed"]
-        single["residents_losing_access"] = single["beyond"] - base_beyond
-        single["name"] = single["station_id"].map(stations["name"])
-        critical = single.sort_values(["residents_losing_access", "station_id"], ascending=[False, True])[
-            ["station_id", "name", "residents_losing_access", "beyond", "mean_minutes", "p95_minutes"]
-        ].reset_index(drop=True)
-        wards = pd.concat([pd.read_parquet(p) for p in sorted((folder / "chunks").glob("wards-*.parquet"))])
-        wards = wards.groupby("ward_code").agg(
-            scenarios_losing=("scenarios_losing", "sum"), max_residents_lost=("max_residents_lost", "max")
-        )
-        names = london.study_wards.set_index("ward_code")[["ward_name", "borough_name"]]
-        fragile = names.join(wards, how="inner").query("scenarios_losing > 0")
-        fragile = fragile.sort_values(["scenarios_losing", "max_residents_lost"], ascending=False).reset_index()
-        critical.to_csv(folder / "critical_counters.csv", index=False)
-        fragile.to_csv(folder / "fragile_wards.csv", index=False)
-    if kind == "grid":
-        results = _choice_changes(results, spec).sort_values(["plan", *_param_cols(results)]).reset_index(drop=True)
-    results.to_parquet(folder / "results.parquet", index=False)
-    return SweepResult(results, critical, fragile, folder, computed, reused, seconds)
+    except BaseException:
+        if own and client is not None:
+            close_client(client)
+        raise
+    _execute(plan, client=client, own=own, workers=workers, serial=serial, progress=progress, on_cluster=on_cluster)
+    return _collect(plan, top=top, seconds=time.perf_counter() - start)
 
 
 def _param_cols(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c.startswith("param_")] + ["threshold"]
 
 
-def _choice_changes(results: pd.DataFrame, spec: object) -> pd.DataFrame:
+def _choice_changes(results: pd.DataFrame, spec: Scenario) -> pd.DataFrame:
     """How many counters of the optimiser's choice differ from its choice at the scenario's own parameters."""
-    from planner.travel import TransitParams
-
-    own = {
-        **{f.name: f.default for f in TransitParams.__dataclass_fields__.values()},  # type: ignore[attr-defined]
-        **spec.engine.params,
-        "threshold": spec.threshold,
-    }  # type: ignore[attr-defined]
+    defaults = {f.name: f.default for f in TransitParams.__dataclass_fields__.values()}
+    own = {**defaults, **spec.engine.params, "threshold": spec.threshold}
     results = results.copy()
     results["optimum_changes"] = pd.NA
     for _plan, group in results.groupby("plan"):

@@ -146,3 +146,91 @@ def test_grid_sweep_bus_speed(data_dir, tmp_path):
     assert beyond[30.0] == 290_037  # the default bus speed: the same figure as `planner access`
     assert result.results.set_index("param_bus_speed_kmh")["optimum_changes"][30.0] == 0
     assert list(itertools.chain(result.results["plan"].unique())) == ["mopac-final-2017"]
+
+
+@pytest.mark.data
+def test_triples_with_top_and_the_plans_figures(data_dir, tmp_path):
+    result = run_sweep(FINAL, kind="triples", out=tmp_path, data=data_dir, serial=True, top=3)
+    assert result.scenarios == 34 + 34 * 33 // 2 + 34 * 33 * 32 // 6
+    assert result.results.groupby("n_closed").size().tolist() == [3, 3, 3]
+    # the three counters whose closure loses most residents (README), from the singles
+    top = result.critical.head(3)
+    assert top["station_id"].tolist() == ["bromley", "hayes", "croydon"]
+    assert top["residents_losing_access"].tolist() == [155_287, 119_776, 85_324]
+    # the worst triple, recomputed in full: the general minimum over the open counters
+    from planner.context import RunContext
+
+    ctx = RunContext(data_dir)
+    spec = load_scenario(FINAL)
+    london = ctx.london(spec)
+    ev = Evaluator.from_demand(ctx.matrix(spec, london.stations), london.study_demand.points)
+    open_ids = resolve_counters(spec, london.stations)[0]["station_id"].tolist()
+    worst = result.results.loc[result.results["n_closed"] == 3].iloc[0]
+    kept = ev.mask(sorted(set(open_ids) - set(worst["closed"].split(";"))))
+    full = ev.figures(kept[None, :], 45).iloc[0]
+    assert int(full["beyond"]) == worst["beyond"] and full["p95_minutes"] == worst["p95_minutes"]
+    base = int(ev.figures(ev.mask(open_ids)[None, :], 45)["beyond"].iloc[0])
+    assert base == 130_227 and (result.critical["beyond"] - base).equals(result.critical["residents_losing_access"])
+
+
+def _data_copy(data_dir, target, extra=None):
+    """The data directory as symlinks, with ``extra`` ({relative path: text}) files added."""
+    target.mkdir()
+    for entry in data_dir.iterdir():
+        if entry.name == "transit":
+            (target / "transit").mkdir()
+            for f in entry.iterdir():
+                (target / "transit" / f.name).symlink_to(f)
+        else:
+            (target / entry.name).symlink_to(entry)
+    for rel, text in (extra or {}).items():
+        (target / rel).write_text(text)
+    return target
+
+
+@pytest.mark.data
+def test_sweep_chunks_and_matrix_cache_are_keyed_by_every_input(data_dir, tmp_path):
+    """Issue 11.3: a rerun with other data into the same --out must not reuse the first run's chunks."""
+    plain = _data_copy(data_dir, tmp_path / "plain")
+    other = _data_copy(data_dir, tmp_path / "other", {"transit/bus_sequences_2099.csv": "route,stop\n1,a\n"})
+    out = tmp_path / "out"
+    first = run_sweep(FINAL, kind="marginal", out=out, data=plain, serial=True, chunk_size=100)
+    second = run_sweep(FINAL, kind="marginal", out=out, data=other, serial=True, chunk_size=100)
+    assert first.folder != second.folder
+    assert (second.computed, second.reused) == (1, 0)
+    assert len(list((out / "cache").glob("matrix-*.npz"))) == 2
+    again = run_sweep(FINAL, kind="marginal", out=out, data=plain, serial=True, chunk_size=100)
+    assert again.folder == first.folder and (again.computed, again.reused) == (0, 1)
+    # every transit file, the engine's parameters and the package version are in the key
+    from planner.context import RunContext
+
+    ctx = RunContext(other)
+    spec = load_scenario(FINAL)
+    key = ctx.input_key(spec)
+    assert {"transit/bus_sequences_2099.csv", "transit/tube_connections.csv"} <= set(key["files"])
+    assert key["engine"]["bus_speed_kmh"] == 15.0 and key["planner_version"]
+    assert ctx.input_digest(spec) != ctx.input_digest(spec, {"bus_speed_kmh": 12.0})
+
+
+@pytest.mark.data
+def test_sweep_cli_shows_only_the_dashboard_progress_and_results(data_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    args = ["sweep", str(FINAL), "--data", str(data_dir), "--workers", "1", "--out", str(tmp_path)]
+    run = subprocess.run(
+        [sys.executable, "-m", "planner", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Dask dashboard:" in run.stdout + run.stderr
+    assert "Most critical counters" in run.stdout
+    for noise in ("INFO", "Traceback", "CommClosedError"):
+        assert noise not in run.stderr, run.stderr

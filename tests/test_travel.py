@@ -210,3 +210,117 @@ def test_downloaded_graph_is_cached(osm_dir, tmp_path):
     cached = graph_from_osm(polygon=polygon, mode="walk", cache_dir=tmp_path)
     assert cached.number_of_nodes() == graph.number_of_nodes()
     assert StreetNetwork(cached).csgraph.nnz == StreetNetwork(graph).csgraph.nnz
+
+
+def test_nearest_counter_by_hand():
+    """A--B--C (4, 6 minutes) reversed; counters x at A (walk 1) and y at C (walk 0.5)."""
+    import scipy.sparse as sp
+
+    from planner.travel.network import nearest_counter
+
+    forward = sp.csr_array(([4.0, 4.0, 6.0, 6.0], ([0, 1, 1, 2], [1, 0, 2, 1])), shape=(3, 3))
+    minutes, which = nearest_counter(sp.csr_array(forward.T), np.array([0, 2]), np.array([1.0, 0.5]))
+    assert minutes.tolist() == [1.0, 5.0, 0.5]  # B: 4 + 1 to x beats 6 + 0.5 to y
+    assert which.tolist() == [0, 0, 1]
+
+
+def test_flagged_origins_reach_nothing_in_the_matrix():
+    from planner.travel import TravelMatrix
+
+    m = TravelMatrix(
+        np.array([[5.0, 7.0], [3.0, 4.0]]),
+        np.array(["p", "q"], dtype=object),
+        np.array(["a", "b"], dtype=object),
+        np.array(["", "off-network"], dtype=object),
+    )
+    assert m.minutes[0].tolist() == [5.0, 7.0] and np.isinf(m.minutes[1]).all()
+    assert m.nearest().table["status"].tolist() == ["ok", "off-network"]
+
+
+@pytest.mark.data
+def test_off_network_residents_count_the_same_everywhere(osm_dir, london):
+    """Issue 11.4: assess, the sweep's evaluator and closures, and the optimiser agree on off-network points."""
+    from planner.optimise import choose_counters
+    from planner.run import counter_boroughs
+    from planner.sweep import Evaluator, closure_index
+
+    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+    both = london.study_demand.in_boroughs(["Camden", "Islington"])
+    flags = engine.matrix(both.points, select_counters(london.stations, "ids=holborn")).origin_flags
+    far = both.points.loc[flags == "off-network", "point_id"].head(5).tolist()
+    assert len(far) == 5
+    demand = Demand(
+        both.points.loc[both.points["borough_name"].eq("Camden") | both.points["point_id"].isin(far)].reset_index(
+            drop=True
+        ),
+        both.wards,
+        both.year,
+    )
+    counters = select_counters(london.stations, "ids=kentish-town,holborn,islington,holloway")
+    result = assess(demand, counters, engine, threshold=45)
+    lon = result.london.iloc[0]
+    off = result.points["status"].eq("off-network")
+    assert off.sum() == 5 and int(lon["unreachable"]) == int(result.points.loc[off, "population"].sum()) > 0
+
+    matrix = engine.matrix(demand.points, counters)
+    ev = Evaluator.from_demand(matrix, demand.points)
+    plan = np.ones(len(counters), dtype=bool)
+    swept = ev.figures(plan[None, :], 45).iloc[0]
+    for col in ("beyond", "unreachable", "beyond_65_plus"):
+        assert swept[col] == lon[col], col
+    assert swept["mean_minutes"] == pytest.approx(lon["mean_minutes"], rel=1e-12)
+    assert swept["p95_minutes"] == lon["p95_minutes"]
+    # closing Holborn: the sweep's closure model against assess without it
+    closed, _ = ev.nearest_open(plan, closed=1).figures(closure_index(ev, [("holborn",)]), 45)
+    without = assess(demand, counters.query("station_id != 'holborn'"), engine, threshold=45).london.iloc[0]
+    assert (closed["beyond"].iloc[0], closed["unreachable"].iloc[0]) == (without["beyond"], without["unreachable"])
+
+    borough = counter_boroughs(counters, london.wards)
+    borough.index = counters["station_id"].to_numpy()
+    best = choose_counters(matrix, demand.points, borough, threshold=45, k=len(counters), boroughs=[])
+    assert best.population - best.covered == lon["beyond"]
+
+
+@pytest.mark.data
+def test_partial_extract_is_refused(osm_dir, london):
+    """Issue 11.7: residents off the extract are an error that says so, not a low coverage figure."""
+    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+    demand = london.study_demand.in_boroughs(["Camden", "Islington"])  # a third of them are off the extract
+    counters = select_counters(london.stations, "ids=kentish-town,holborn")
+    with pytest.raises(EngineError, match=r"33\.\d% of the study area's residents .* restrict it with --borough"):
+        assess(demand, counters, engine)
+    camden = assess(london.study_demand.in_boroughs(["Camden"]), counters, engine)  # the whole extract is fine
+    assert camden.london.iloc[0]["unreachable"] == 0
+
+
+def test_unreachable_percentile_is_printed_as_such():
+    from planner.cli import _minutes
+
+    assert (_minutes(float("inf")), _minutes(float("nan")), _minutes(12.345)) == ("unreachable", "unreachable", "12.3")
+
+
+@pytest.mark.data
+def test_osm_xml_graph_does_not_depend_on_the_hash_seed(osm_dir):
+    """Issue 11.10: the same .osm file gives the same walk graph whatever PYTHONHASHSEED is."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import hashlib, sys\n"
+        "from planner.travel.network import graph_from_osm\n"
+        "g = graph_from_osm(sys.argv[1], mode='walk')\n"
+        "edges = sorted((u, v, round(d['length'], 6)) for u, v, d in g.edges(data=True))\n"
+        "print(g.number_of_nodes(), hashlib.sha256(repr(edges).encode()).hexdigest())\n"
+    )
+    outputs = set()
+    for seed in ("1", "2"):  # these two seeds gave different graphs when tags were read after simplifying
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(osm_dir / "wood_green.osm")], capture_output=True, text=True, env=env
+        )
+        assert run.returncode == 0, run.stderr
+        outputs.add(run.stdout)
+    assert len(outputs) == 1

@@ -15,7 +15,20 @@ from scipy.sparse.csgraph import dijkstra
 from planner.config import require_bng
 from planner.errors import EngineError
 
-__all__ = ["GraphSearchEngine", "NearestResult", "TravelEngine", "TravelMatrix", "points_xy"]
+__all__ = [
+    "MAX_UNREACHED_SHARE",
+    "GraphSearchEngine",
+    "NearestResult",
+    "TravelEngine",
+    "TravelMatrix",
+    "points_xy",
+    "require_coverage",
+]
+
+#: Largest share of the study area's residents that may be unreachable or off-network in a
+#: street-network result.  Beyond it the OSM extract does not cover the study area, and the
+#: figures would be about the extract, not the residents.
+MAX_UNREACHED_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,9 @@ class TravelMatrix:
         Destination labels (station ids).
     origin_flags
         Per origin, why it is unreachable regardless of destination
-        (``""`` when it is fine), e.g. ``"off-network"``.
+        (``""`` when it is fine), e.g. ``"off-network"``.  A flagged origin's
+        minutes are ``inf``: every caller (assessment, sweeps, optimiser,
+        proposals) counts it as unreachable.
     origin_snap_m
         Per origin, metres to the network node it was snapped to (network
         engines only).
@@ -49,6 +64,11 @@ class TravelMatrix:
             raise EngineError("travel matrix shape does not match its labels")
         if self.origin_flags is None:
             object.__setattr__(self, "origin_flags", np.full(len(self.origin_ids), "", dtype=object))
+        flagged = np.asarray(self.origin_flags != "", dtype=bool)
+        if flagged.any() and np.isfinite(self.minutes[flagged]).any():
+            minutes = np.array(self.minutes, dtype=float)
+            minutes[flagged] = np.inf
+            object.__setattr__(self, "minutes", minutes)
 
     def to_frame(self) -> pd.DataFrame:
         """The matrix as a DataFrame indexed by origin id, one column per destination."""
@@ -133,6 +153,42 @@ class NearestResult:
     def unreachable(self) -> int:
         """How many origins reach no destination."""
         return int((~self.table["reachable"]).sum())
+
+
+def require_coverage(population: np.ndarray, minutes: np.ndarray, *, engine: str, source: object = None) -> None:
+    """Refuse a street-network result whose extract leaves too many residents unreached.
+
+    Parameters
+    ----------
+    population
+        Residents per origin (the study area).
+    minutes
+        ``(origins, destinations)`` minutes (``inf``: unreachable or off-network), or the nearest
+        counter's minutes per origin (``NaN`` or ``inf``: unreachable or off-network).
+    engine
+        The engine's name; only ``"network"`` results are checked.
+    source
+        The OSM file, for the message.
+
+    Raises
+    ------
+    EngineError
+        If more than :data:`MAX_UNREACHED_SHARE` of the residents reach no counter.
+    """
+    if engine != "network":
+        return
+    t = np.asarray(minutes, dtype=float)
+    reached = np.isfinite(t) if t.ndim == 1 else np.isfinite(t).any(axis=1)
+    pop = np.asarray(population, dtype=float)
+    total = float(pop.sum())
+    missed = float(pop[~reached].sum())
+    if total > 0 and missed / total > MAX_UNREACHED_SHARE:
+        where = f" ({source})" if source else ""
+        raise EngineError(
+            f"{missed / total:.1%} of the study area's residents ({missed:,.0f} of {total:,.0f}) are off the "
+            f"street network{where} or reach no counter on it; at most {MAX_UNREACHED_SHARE:.0%} may be. The OSM "
+            "extract does not cover the study area: restrict it with --borough, or use a fuller extract."
+        )
 
 
 def points_xy(frame: gpd.GeoDataFrame, what: str) -> np.ndarray:

@@ -28,7 +28,7 @@ from planner.config import BNG
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, points_xy
 
-__all__ = ["Mode", "StreetNetwork", "download_cache_path", "graph_from_osm", "nearest_source"]
+__all__ = ["Mode", "StreetNetwork", "download_cache_path", "graph_from_osm", "nearest_counter", "nearest_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -165,14 +165,17 @@ def graph_from_osm(
     if path.name.endswith(".pbf"):
         graph = _graph_from_pbf(path, mode)
     elif path.suffix in {".osm", ".xml"}:
-        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=True, retain_all=True)
+        # Filter the ways before simplifying: simplification merges ways into edges whose differing
+        # tags become lists in hash order, so a filter after it would depend on PYTHONHASHSEED.
+        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=False, retain_all=True)
         drop = [
             (u, v, k)
             for u, v, k, d in raw.edges(keys=True, data=True)
             if not _usable(d.get("highway"), d.get("access"), mode)
         ]
         raw.remove_edges_from(drop)
-        graph = ox.project_graph(raw, to_crs=BNG)
+        raw.remove_nodes_from([n for n, deg in raw.degree() if deg == 0])
+        graph = ox.project_graph(ox.simplify_graph(raw), to_crs=BNG)
     else:
         raise EngineError(f"{path}: expected a .osm or .osm.pbf file.")
     graph.remove_nodes_from([n for n, deg in graph.degree() if deg == 0])
@@ -225,6 +228,48 @@ def nearest_source(csgraph: sp.csr_array, sources: np.ndarray) -> tuple[np.ndarr
     return dist, src
 
 
+def with_entries(csgraph: sp.csr_array, nodes: np.ndarray, minutes: np.ndarray) -> sp.csr_array:
+    """``csgraph`` with one extra node per entry, joined by one edge of ``minutes`` to ``nodes``.
+
+    The extra rows are appended to the CSR arrays as they are (no COO round trip, no sorting),
+    so building it costs one copy of the graph's arrays.
+    """
+    n = csgraph.shape[0]
+    d = len(nodes)
+    indptr = np.concatenate([csgraph.indptr, csgraph.indptr[-1] + np.arange(1, d + 1, dtype=csgraph.indptr.dtype)])
+    indices = np.concatenate([csgraph.indices, np.asarray(nodes, dtype=csgraph.indices.dtype)])
+    data = np.concatenate([csgraph.data, np.maximum(np.asarray(minutes, dtype=float), 1e-9)])
+    return sp.csr_array((data, indices, indptr), shape=(n + d, n + d))
+
+
+def nearest_counter(reverse: sp.csr_array, nodes: np.ndarray, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from every node to its nearest counter, and which counter, in one Dijkstra search.
+
+    Each counter becomes an extra node joined to its network node by its walk from the network
+    (``minutes``), and one multi-source search runs from all of them at once over the reversed graph,
+    so the time to a counter includes its walk and ties go to the same counter as a full matrix.
+
+    Parameters
+    ----------
+    reverse
+        The street graph with its edges reversed (distances run from counters to people).
+    nodes
+        Network node of each counter.
+    minutes
+        Each counter's walk to or from its node.
+
+    Returns
+    -------
+    minutes, counter
+        Arrays over the graph's nodes: minutes (``inf`` where no counter is reachable) and the
+        counter's position in ``nodes`` (``-1`` where none).
+    """
+    n = reverse.shape[0]
+    graph = with_entries(reverse, nodes, minutes)
+    dist, src = nearest_source(graph, n + np.arange(len(nodes)))
+    return dist[:n], np.where(src[:n] >= 0, src[:n] - n, -1)
+
+
 @dataclass
 class StreetNetwork(TravelEngine):
     """Travel times over a street network.
@@ -253,6 +298,7 @@ class StreetNetwork(TravelEngine):
     max_snap_m: float = 500.0
     name = "network"
     _csr: sp.csr_array = field(init=False, repr=False)
+    _rev: sp.csr_array = field(init=False, repr=False)
     _xy: np.ndarray = field(init=False, repr=False)
     _tree: cKDTree = field(init=False, repr=False)
 
@@ -272,6 +318,7 @@ class StreetNetwork(TravelEngine):
         w = np.fromiter(minutes.values(), dtype=float, count=len(minutes))
         # a zero weight would be read as "no edge" by csgraph
         self._csr = sp.csr_array((np.maximum(w, 1e-9), (u, v)), shape=(len(nodes), len(nodes)))
+        self._rev = sp.csr_array(self._csr.T)
 
     @classmethod
     def from_osm(cls, source: str | os.PathLike[str], *, mode: Mode = "walk", **params: float) -> StreetNetwork:
@@ -311,13 +358,7 @@ class StreetNetwork(TravelEngine):
         """The reversed graph with one extra node per destination linked to its snap node."""
         node, dist = self.snap(dest_xy)
         n = self._csr.shape[0]
-        extra = n + np.arange(len(dest_xy))
-        rev = self._csr.T.tocoo()
-        rows = np.concatenate([rev.row, extra])
-        cols = np.concatenate([rev.col, node])
-        vals = np.concatenate([rev.data, np.maximum(self._walk_minutes(dist), 1e-9)])
-        size = n + len(dest_xy)
-        return sp.csr_array((vals, (rows, cols)), shape=(size, size)), extra, dist
+        return with_entries(self._rev, node, self._walk_minutes(dist)), n + np.arange(len(dest_xy)), dist
 
     def _origin_legs(self, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         node, dist = self.snap(origins)
@@ -346,12 +387,11 @@ class StreetNetwork(TravelEngine):
         d_ids = _ids(destinations, "station_id", "destinations")
         dest_xy = points_xy(destinations, "destinations")
         self._check_destinations(dest_xy, d_ids)
-        graph, extra, _ = self._augmented(dest_xy)
-        dist, src = nearest_source(graph, extra)
+        dest_node, dest_m = self.snap(dest_xy)
+        dist, which = nearest_counter(self._rev, dest_node, self._walk_minutes(dest_m))
         node, leg, flags, snap_m = self._origin_legs(points_xy(origins, "origins"))
         minutes = dist[node] + leg
-        which = src[node]
-        station = np.where(which >= 0, d_ids[np.clip(which - extra[0], 0, None)], None)
+        station = np.where(which[node] >= 0, d_ids[which[node]], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], flags, snap_m)
 
     def matrix(self, origins, destinations) -> TravelMatrix:  # type: ignore[override]

@@ -1,0 +1,206 @@
+"""Shared caches for one invocation: data, engines and travel matrices, and what they were read from.
+
+:class:`RunContext` is the one place that loads a scenario's data and engine, so the commands that
+run several scenarios (``run``, ``compare``, ``optimise``, ``proposals``, ``sweep``) share them, and
+the one place that lists every file a result depends on, so caches keyed on those files are never
+reused across different inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from planner.config import DataPaths, resolve_data_dir
+from planner.errors import ScenarioError
+from planner.hubs import HubOptions, HubPlan, plan_hubs
+from planner.io import sha256_file
+from planner.london import London, load_london
+from planner.scenario import Scenario
+from planner.stations import load_stations
+from planner.travel import TravelEngine, TravelMatrix, make_engine
+from planner.travel.base import require_coverage
+
+__all__ = ["RunContext", "counter_boroughs", "planner_version"]
+
+
+def planner_version() -> str:
+    """The installed package version (``"unknown"`` when running from a bare source tree)."""
+    try:
+        return version("planner")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "unknown"
+
+
+def _engine_key(spec: object) -> str:
+    return repr(spec)
+
+
+def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
+    """Borough code of each counter: from its ``borough`` name column, else the ward it lies in."""
+    names = dict(zip(wards["borough_name"], wards["borough_code"], strict=False))
+    if "borough" in counters.columns:
+        codes = counters["borough"].map(names)
+        if codes.notna().all():
+            return codes
+    joined = gpd.sjoin_nearest(counters[["station_id", "geometry"]], wards[["borough_code", "geometry"]], how="left")
+    joined = joined[~joined.index.duplicated()]
+    return joined["borough_code"]
+
+
+@dataclass
+class RunContext:
+    """Caches shared by several scenarios of one invocation: data, engines and travel matrices.
+
+    Parameters
+    ----------
+    data
+        Data directory (default ``$PLANNER_DATA``).
+    """
+
+    data: Path | None = None
+    _london: dict[tuple, London] = field(default_factory=dict)
+    _engines: dict[str, TravelEngine] = field(default_factory=dict)
+    _matrices: dict[tuple, TravelMatrix] = field(default_factory=dict)
+    _stations: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    _hubs: dict[str, tuple[HubPlan, TravelEngine]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data = resolve_data_dir(self.data)
+
+    @property
+    def paths(self) -> DataPaths:
+        assert self.data is not None  # set in __post_init__
+        return DataPaths(self.data)
+
+    def london(self, scenario: Scenario) -> London:
+        key = (scenario.ward_year, scenario.demand_year, scenario.include_city)
+        if key not in self._london:
+            self._london[key] = load_london(
+                self.data,
+                ward_year=scenario.ward_year,
+                demand_year=scenario.demand_year,
+                include_city=scenario.include_city,
+            )
+        return self._london[key]
+
+    def stations_file(self, scenario: Scenario) -> Path:
+        """The counter table the scenario reads (its own, else the data directory's)."""
+        if scenario.counters.stations is None:
+            return self.paths.stations
+        path = Path(scenario.counters.stations)
+        return path if path.is_absolute() else self.paths.root / path
+
+    def stations(self, scenario: Scenario, where: str) -> gpd.GeoDataFrame:
+        if scenario.counters.stations is None:
+            return self.london(scenario).stations
+        path = self.stations_file(scenario)
+        if not path.is_file():
+            raise ScenarioError(f"{where}: counters.stations: file {path} does not exist")
+        key = str(path)
+        if key not in self._stations:
+            self._stations[key] = load_stations(path)
+        return self._stations[key]
+
+    def engine(self, scenario: Scenario, params: dict[str, Any] | None = None) -> TravelEngine:
+        """The scenario's travel engine, with ``params`` overriding its parameters."""
+        spec = scenario.engine
+        merged = {**spec.params, **(params or {})}
+        key = _engine_key(spec) + repr(sorted(merged.items()))
+        if key not in self._engines:
+            self._engines[key] = make_engine(spec.name, data=self.paths, params=merged, osm=spec.osm)
+        return self._engines[key]
+
+    def hub_plan(self, scenario: Scenario) -> tuple[HubPlan, TravelEngine]:
+        """The hub plan for the scenario's hub settings (it does not depend on the open counters)."""
+        key = repr((scenario.hubs, scenario.ward_year, scenario.demand_year, scenario.include_city))
+        if key not in self._hubs:
+            london = self.london(scenario)
+            spec = scenario.hubs
+            engine = make_engine(spec.engine, data=self.paths)
+            options = HubOptions(size=spec.wards_per_hub, hubs=spec.hubs, solver=spec.solver)
+            plan = plan_hubs(london.study_wards, london.study_demand, engine=engine, options=options)
+            self._hubs[key] = (plan, engine)
+        return self._hubs[key]
+
+    def matrix(self, scenario: Scenario, stations: gpd.GeoDataFrame) -> TravelMatrix:
+        """Minutes from every demand point to every station of the file, computed once per engine setting."""
+        london = self.london(scenario)
+        key = (
+            _engine_key(scenario.engine),
+            scenario.ward_year,
+            scenario.demand_year,
+            scenario.include_city,
+            tuple(stations["station_id"]),
+        )
+        if key not in self._matrices:
+            points = london.study_demand.points
+            matrix = self.engine(scenario).matrix(points, stations)
+            require_coverage(
+                points["population"].to_numpy(), matrix.minutes, engine=scenario.engine.name, source=scenario.engine.osm
+            )
+            self._matrices[key] = matrix
+        return self._matrices[key]
+
+    def input_files(self, scenario: Scenario) -> list[Path]:
+        """Every data file the scenario's demand, counters and travel times are read from.
+
+        Wards, centroids and population; the data directory's counter table and the scenario's own;
+        for the transit engine every file under ``transit/``; for the network engine its OSM file.
+        """
+        paths = self.paths
+        files = [paths.wards(scenario.ward_year), paths.centroids, paths.population(scenario.demand_year)]
+        files.append(paths.stations)
+        if scenario.counters.stations is not None:
+            files.append(self.stations_file(scenario))
+        if scenario.engine.name == "transit":
+            files += sorted(p for p in (paths.root / "transit").rglob("*") if p.is_file())
+        elif scenario.engine.name == "network" and scenario.engine.osm is not None:
+            osm = Path(scenario.engine.osm)
+            files.append(osm if osm.is_file() else paths.osm(str(osm)))
+        return files
+
+    def input_key(self, scenario: Scenario, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What a result computed for ``scenario`` depends on: file digests, engine, package version.
+
+        Parameters
+        ----------
+        scenario
+            The scenario.
+        params
+            Engine parameters overriding the scenario's.
+
+        Returns
+        -------
+        dict
+            ``files`` (path relative to the data directory, or absolute, to sha256), ``engine``
+            (:meth:`~planner.travel.TravelEngine.describe` of the configured engine),
+            ``planner_version`` and the demand settings.
+        """
+        root = Path(os.path.abspath(self.paths.root))
+        files = {}
+        for path in self.input_files(scenario):
+            full = Path(os.path.abspath(path))  # named as found in the data directory, symlinks or not
+            name = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+            files[name] = sha256_file(full)
+        return {
+            "files": files,
+            "engine": self.engine(scenario, params).describe(),
+            "planner_version": planner_version(),
+            "ward_year": scenario.ward_year,
+            "demand_year": scenario.demand_year,
+            "include_city": scenario.include_city,
+        }
+
+    def input_digest(self, scenario: Scenario, params: dict[str, Any] | None = None) -> str:
+        """A short hash of :meth:`input_key`."""
+        text = json.dumps(self.input_key(scenario, params), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
