@@ -358,6 +358,8 @@
   }
 
   L.control.layers(bases, overlays, { collapsed: small, position: "topright" }).addTo(map);
+  map.fitBounds(L.geoJSON(data.boroughs).getBounds(), { padding: [4, 4] });
+  if (window.ResizeObserver) { new ResizeObserver(function () { map.invalidateSize(); }).observe(document.getElementById("map")); }
 
   window.plannerMap = { map: map, byId: byId, counters: counterById };
   if (data.kind === "residents") { resident(); }
@@ -399,7 +401,15 @@
     }).sort(function (a, b) { return a.label < b.label ? -1 : 1; });
     var cityEntry = { code: "city", name: "city of london", borough: "city of london", label: "City of London" };
 
+    var labels = [];
+    function label(at, text, side) {
+      var node = el("span", null, text);
+      return L.tooltip({ permanent: true, direction: side, className: "planner-label", offset: [side === "left" ? -12 : 0, 0] })
+        .setLatLng(at).setContent(node).addTo(map);
+    }
     function clearAnswer() {
+      labels.forEach(function (t) { map.removeLayer(t); });
+      labels = [];
       panel.hidden = true;
       body.textContent = "";
       if (selected) { selected.setStyle({ weight: 0.6, color: "#555" }); selected = null; }
@@ -418,7 +428,7 @@
     }
     function padding() {
       var h = panel.hidden ? 0 : panel.offsetHeight;
-      return small ? { paddingTopLeft: [20, 20], paddingBottomRight: [20, h + 20] }
+      return small ? { paddingTopLeft: [90, 30], paddingBottomRight: [90, h + 30] }
                    : { paddingTopLeft: [Math.min(panel.offsetWidth + 40, 700), 40], paddingBottomRight: [60, 60] };
     }
     function highlight(code) {
@@ -526,8 +536,16 @@
                            keyboard: false, title: "Your postcode " + rec.postcode, zIndexOffset: 1000 }).addTo(map);
       you.getElement().appendChild(el("div", "you", ""));
       you.getElement().setAttribute("aria-hidden", "true");
+      labels.push(label(ll, rec.postcode, "left"));
       var pts = [ll];
-      [plan, today].forEach(function (a) { if (a) { pts.push([a.counter.lat, a.counter.lon]); } });
+      [plan, today].forEach(function (a) {
+        if (a && !pts.some(function (p) { return p.c === a.counter.id; })) {
+          var at = [a.counter.lat, a.counter.lon];
+          at.c = a.counter.id;
+          pts.push(at);
+          labels.push(label(at, a.counter.name + (a.counter.status === "closing" ? " (closing)" : ""), "auto"));
+        }
+      });
       map.fitBounds(L.latLngBounds(pts), L.extend({ maxZoom: 15 }, padding()));
     }
 
