@@ -106,7 +106,7 @@ _PALETTE = [
 #: Simplification tolerance (m) for display; shared edges are simplified once, so no slivers or gaps.
 SIMPLIFY_M = 20.0
 #: Characters of the packed postcode table: printable ASCII that JSON and HTML leave alone (no ``"``, ``\\``, ``<``).
-_DIGITS = "".join(c for c in map(chr, range(0x23, 0x7F)) if c not in '\\<')
+_DIGITS = "".join(c for c in map(chr, range(0x23, 0x7F)) if c not in "\\<")
 _GRID_M = 10
 
 
@@ -312,7 +312,7 @@ def _ward_geo(run: _Run) -> tuple[dict, dict]:
 
 
 def _minutes_words(minutes: float, threshold: float) -> str:
-    """"about 12 minutes", never a rounded figure that contradicts the threshold sentence."""
+    """ "about 12 minutes", never a rounded figure that contradicts the threshold sentence."""
     shown = max(1, round(minutes))
     if minutes > threshold and shown <= threshold:
         return f"just over {threshold:g} minutes"

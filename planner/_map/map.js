@@ -10,6 +10,7 @@
   var small = window.matchMedia("(max-width: 640px)").matches;
   var map = L.map("map", { attributionControl: false, zoomControl: true }).setView([51.49, -0.11], small ? 9 : 10);
   var byId = {};
+  var onWard = null;  // the resident view's ward answer
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -95,7 +96,7 @@
         var p = feature.properties;
         var v = values[p.ward_code] || {};
         if (data.kind === "residents") {
-          layer.on("click", function () { showWard(p.ward_code); });
+          layer.on("click", function () { if (onWard) { onWard(p.ward_code); } });
         } else {
           layer.bindPopup(function () {
             var box = el("div");
@@ -410,7 +411,7 @@
     function clearAnswer() {
       labels.forEach(function (t) { map.removeLayer(t); });
       labels = [];
-      panel.hidden = true;
+      closePanel();
       body.textContent = "";
       if (selected) { selected.setStyle({ weight: 0.6, color: "#555" }); selected = null; }
       if (you) { map.removeLayer(you); you = null; }
@@ -424,6 +425,7 @@
       lines.forEach(function (line) { body.appendChild(el("p", null, line)); });
       Object.keys(attrs || {}).forEach(function (k) { panel.setAttribute("data-" + k, attrs[k]); });
       panel.hidden = false;
+      document.body.classList.add("answer-open");
       panel.focus();
     }
     function padding() {
@@ -716,12 +718,11 @@
       else if (ev.key === "ArrowUp") { ev.preventDefault(); if (i > 0) { buttons[i - 1].focus(); } else { input.focus(); } }
       else if (ev.key === "Escape") { input.focus(); }
     });
-    document.getElementById("planner-summary-close").addEventListener("click", function () {
-      panel.hidden = true;
-      input.focus();
-    });
-    panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { panel.hidden = true; input.focus(); } });
+    function closePanel() { panel.hidden = true; document.body.classList.remove("answer-open"); }
+    document.getElementById("planner-summary-close").addEventListener("click", function () { closePanel(); input.focus(); });
+    panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { closePanel(); input.focus(); } });
     window.plannerMap.search = function (text) { input.value = text; search(true); };
     window.plannerMap.showWard = showWard;
+    onWard = showWard;
   }
 })();
