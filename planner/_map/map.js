@@ -139,7 +139,7 @@
           var node = m.getElement() && m.getElement().firstChild;
           if (!node) { return; }
           var dx = (i - (g.members.length - 1) / 2) * 20;
-          node.style.transform = dx ? "translateX(" + dx + "px)" : "";
+          node.style.translate = dx ? dx + "px 0" : "";  // the CSS translate property leaves transforms alone
         });
       });
     }
@@ -426,6 +426,7 @@
       Object.keys(attrs || {}).forEach(function (k) { panel.setAttribute("data-" + k, attrs[k]); });
       panel.hidden = false;
       document.body.classList.add("answer-open");
+      if (legendBox) { legendBox.open = false; }  // the answer and its map need the room
       panel.focus();
     }
     function padding() {
