@@ -177,7 +177,7 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
 def _round(geometry: dict) -> dict:
     def walk(c: object) -> object:
         if isinstance(c, list) and c and isinstance(c[0], int | float):
-            return [round(c[0], 5), round(c[1], 5)]
+            return [round(c[0], 4), round(c[1], 4)]  # ~10 m: finer than the 20 m simplification
         return [walk(x) for x in c] if isinstance(c, list) else c
 
     return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
@@ -348,7 +348,6 @@ def _summaries(run: _Run, reference: _Run | None, counters: list[dict]) -> dict[
     words = _engine_words(run.engine)
     now = run.values()
     before = reference.values() if reference else None
-    hub_of = _hubs_of(run)
     by_name = {c["name"]: c for c in counters if c["status"] != "closing"}
     t = run.threshold
     out = {}
@@ -378,9 +377,6 @@ def _summaries(run: _Run, reference: _Run | None, counters: list[dict]) -> dict[
             c = by_name.get(v["nearest"])
             if c:
                 lines.append(f"{c['name']}: {c['address']}. Opening hours: {c['hours_label']}.")
-        hub = hub_of.get(r.ward_code)
-        if hub:
-            lines.append(hub["line"])
         lines.append("For the answer at your own address, type your postcode.")
         out[r.ward_code] = {"heading": f"{r.ward_name}, {r.borough_name}", "lines": lines}
     return out
@@ -403,9 +399,9 @@ def _postcode_block(run: _Run, reference: _Run | None, counters: list[dict]) -> 
 
     A record is the unit letters (2), easting and northing on a 10 m grid (2 + 2),
     ward (2), then per answer ("plan", and "today" with a reference run) the
-    counter (1 or 2) and the minutes in tenths (2).  About 15 bytes a postcode,
-    so London's 180,000 postcodes add about 2.7 MB; the page decodes only the
-    sector that is typed.
+    counter (1 or 2) and the minutes in tenths (2); "today" is one marker
+    character when it equals the plan.  About 13 bytes a postcode, so London's
+    180,000 postcodes add about 2.4 MB; the page decodes only the sector typed.
     """
     path = run.folder / "postcodes.parquet"
     if not path.is_file():
@@ -434,14 +430,23 @@ def _postcode_block(run: _Run, reference: _Run | None, counters: list[dict]) -> 
         _base90(table["ward_code"].map(ward_pos).fillna(none2).to_numpy(), 2),
     ]
     fields = [["unit", 2], ["e", 2], ["n", 2], ["ward", 2]]
+    plan_minutes = None
     for name, frame in answers:
         station = frame["station_id"].map(index)
         if frame["station_id"].notna().any() and station[frame["station_id"].notna()].isna().any():
             raise DataError(f"{name}: a postcode's nearest counter is not on the map")
         minutes = np.round(frame["minutes"].to_numpy(dtype=float) * 10)
         ok = np.isfinite(minutes) & station.notna().to_numpy()
-        parts.append(_base90(np.where(ok, station.fillna(0).to_numpy(), base**wide - 1), wide))
-        parts.append(_base90(np.where(ok, np.minimum(minutes, none2 - 1), none2), 2))
+        codes = np.where(ok, station.fillna(0).to_numpy(), base**wide - 1)
+        minutes = _base90(np.where(ok, np.minimum(minutes, none2 - 1), none2), 2)
+        if plan_minutes is None:
+            plan_codes, plan_minutes = codes, minutes
+        else:
+            # "today" is often the plan's counter at the same minutes: one marker character instead of three
+            same = (codes == plan_codes) & (minutes == plan_minutes)
+            codes = np.where(same, base**wide - 2, codes)
+            minutes = np.where(same, "", minutes)
+        parts += [_base90(codes, wide), minutes]
         fields += [[name, wide], [name + "Min", 2]]
     records = parts[0]
     for p in parts[1:]:
@@ -523,7 +528,6 @@ def write_maps(
         **common,
         "kind": "residents",
         "summaries": _summaries(run, reference, common["counters"]),
-        "hubs_of": {k: v["site"] for k, v in _hubs_of(run).items()},
         "hub_lines": {k: v["line"] for k, v in _hubs_of(run).items()},
         "title": "How far is your nearest police front counter?",
         "threshold_words": {"within": f"{run.threshold:g} minutes or less", "beyond": f"more than {run.threshold:g}"},

@@ -449,7 +449,9 @@
       var s = data.summaries[code];
       if (!s) { return; }
       ["postcode", "plan-minutes", "today-minutes", "plan-counter", "today-counter"].forEach(function (k) { panel.removeAttribute("data-" + k); });
-      showPanel(s.heading, s.lines, { ward: code });
+      var lines = s.lines.slice();
+      if (data.hub_lines[code]) { lines.splice(lines.length - 1, 0, data.hub_lines[code]); }
+      showPanel(s.heading, lines, { ward: code });
       highlight(code);
       if (selected) { map.fitBounds(selected.getBounds(), L.extend({ maxZoom: 14 }, padding())); }
     }
@@ -457,7 +459,6 @@
 
     // ---- postcodes: packed per sector, decoded when typed
     var sectorKeys = pc ? Object.keys(pc.sectors) : [];
-    var recordWidth = pc ? pc.fields.reduce(function (n, f) { return n + f[1]; }, 0) : 0;
     function num(s) {
       var v = 0;
       for (var i = 0; i < s.length; i++) { v = v * pc.digits.length + pc.digits.indexOf(s[i]); }
@@ -466,14 +467,20 @@
     function decode(sector) {
       var packed = pc.sectors[sector];
       var out = [];
-      for (var at = 0; at < packed.length; at += recordWidth) {
+      for (var at = 0; at < packed.length; at += out[out.length - 1].width) {
         var rec = {}, pos = at;
         pc.fields.forEach(function (f) {
+          if (f[0] === "todayMin" && rec.today === none(fieldWidth("today")) - 1) {  // same as the plan
+            rec.today = rec.plan;
+            rec.todayMin = rec.planMin;
+            return;
+          }
           var chunk = packed.substr(pos, f[1]);
           rec[f[0]] = f[0] === "unit" ? chunk : num(chunk);
           pos += f[1];
         });
         rec.postcode = sector + rec.unit;
+        rec.width = pos - at;
         out.push(rec);
       }
       return out;
