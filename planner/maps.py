@@ -150,6 +150,7 @@ def _html(data: dict, *, offline: bool) -> str:
         title=data["title"],
         kind=data["kind"],
         example=example,
+        has_postcodes="postcodes" in data,
         offline=offline,
         leaflet_js=js,
         leaflet_css=css,

@@ -8,7 +8,7 @@
     return;
   }
   var small = window.matchMedia("(max-width: 640px)").matches;
-  var map = L.map("map", { attributionControl: false, zoomControl: true }).setView([51.49, -0.11], small ? 9 : 10);
+  var map = L.map("map", { attributionControl: false, zoomControl: true, zoomSnap: 0.5 }).setView([51.49, -0.11], small ? 9 : 10);
   var byId = {};
   var onWard = null;  // the resident view's ward answer
 
@@ -660,6 +660,12 @@
       var q = input.value;
       var compact = q.toUpperCase().replace(/[^A-Z0-9]/g, "");
       var full = FULL.exec(compact);
+      if (full && !pc) {
+        clearAnswer();
+        list.textContent = "";
+        say("This map was made without postcode data, so it cannot look up postcodes. Type your ward or borough name instead.");
+        return;
+      }
       if (full) {
         var code = full[1] + " " + full[2];
         var rec = findPostcode(code);
