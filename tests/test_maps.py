@@ -636,3 +636,52 @@ def test_online_map_says_why_when_leaflet_cannot_load(browser, mapped, tmp_path)
         assert "--online" in page.inner_text("#planner-nomap")
     finally:
         context.close()
+
+
+@pytest.mark.data
+def test_packed_postcode_table_round_trip(mapped):
+    """Decoding the resident page's packed table (as the page does) gives back every postcode's answer."""
+    import json
+
+    path, _ = mapped["residents"]
+    page = path.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="planner-data">(.*?)</script>', page, re.S).group(1))
+    pc = data["postcodes"]
+    digits = pc["digits"]
+    width = dict(pc["fields"])
+
+    def num(s):
+        v = 0
+        for ch in s:
+            v = v * len(digits) + digits.index(ch)
+        return v
+
+    rows = []
+    for sector, packed in pc["sectors"].items():
+        at = 0
+        while at < len(packed):
+            rec = {}
+            for name, w in pc["fields"]:
+                if name == "todayMin" and rec["today"] == len(digits) ** width["today"] - 2:
+                    rec["today"], rec["todayMin"] = rec["plan"], rec["planMin"]
+                    continue
+                chunk = packed[at : at + w]
+                rec[name] = chunk if name == "unit" else num(chunk)
+                at += w
+            rows.append((sector + rec["unit"], rec))
+    assert len(rows) == pc["count"] == 180_792
+    run_dir = path.parent.parent
+    for key, folder in (("plan", run_dir), ("today", run_dir.parent / "baseline-2017")):
+        table = pd.read_parquet(folder / "postcodes.parquet").set_index("postcode")
+        got = pd.DataFrame(
+            {
+                "minutes": [r[f"{key}Min"] / 10 for _, r in rows],
+                "station_id": [data["counters"][r[key]]["id"] for _, r in rows],
+                "ward_code": [pc["wards"][r["ward"]] if r["ward"] < len(pc["wards"]) else "" for _, r in rows],
+            },
+            index=[p for p, _ in rows],
+        )
+        table = table.loc[got.index]
+        assert (got["station_id"] == table["station_id"]).all()
+        assert (got["minutes"] - table["minutes"]).abs().max() <= 0.05 + 1e-9
+        assert (got["ward_code"] == table["ward_code"]).all()
