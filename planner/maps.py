@@ -317,7 +317,7 @@ def _minutes_words(minutes: float, threshold: float) -> str:
     shown = max(1, round(minutes))
     if minutes > threshold and shown <= threshold:
         return f"just over {threshold:g} minutes"
-    return f"about {shown} minutes"
+    return f"about {shown} minute{'' if shown == 1 else 's'}"
 
 
 def _threshold_words(minutes: float, threshold: float) -> str:
@@ -411,12 +411,15 @@ def _postcode_block(run: _Run, reference: _Run | None, counters: list[dict]) -> 
     answers = [("plan", table)]
     if reference is not None:
         ref_path = reference.folder / "postcodes.parquet"
-        if not ref_path.is_file():
-            raise DataError(f"{ref_path} is missing: re-run the reference scenario to write it")
-        ref = pd.read_parquet(ref_path)
-        if not ref["postcode"].equals(table["postcode"]):
-            raise DataError(f"{ref_path} and {path} list different postcodes: re-run both with the same data")
-        answers.append(("today", ref))
+        ref = pd.read_parquet(ref_path) if ref_path.is_file() else None
+        if ref is None or not ref["postcode"].equals(table["postcode"]):
+            logger.warning(
+                "%s: %s; postcode answers give the plan only (re-run the reference with maps to add today's)",
+                ref_path,
+                "missing" if ref is None else f"lists other postcodes than {path}",
+            )
+        else:
+            answers.append(("today", ref))
     base = len(_DIGITS)
     index = {c["id"]: i for i, c in enumerate(counters)}
     wide = 1 if len(counters) < base else 2
@@ -532,7 +535,7 @@ def write_maps(
         "hub_lines": {k: v["line"] for k, v in _hubs_of(run).items()},
         "title": "How far is your nearest police front counter?",
         "threshold_words": {"within": f"{run.threshold:g} minutes or less", "beyond": f"more than {run.threshold:g}"},
-        "has_today": reference is not None,
+        "has_today": reference is not None,  # ward answers; postcode answers say in their fields
     }
     block = _postcode_block(run, reference, common["counters"])
     if block is not None:

@@ -685,3 +685,21 @@ def test_packed_postcode_table_round_trip(mapped):
         assert (got["station_id"] == table["station_id"]).all()
         assert (got["minutes"] - table["minutes"]).abs().max() <= 0.05 + 1e-9
         assert (got["ward_code"] == table["ward_code"]).all()
+
+
+@pytest.mark.parametrize(
+    ("minutes", "shown", "verdict"),
+    [
+        (12.4, "about 12 minutes", "That is 45 minutes or less."),
+        (44.6, "about 45 minutes", "That is 45 minutes or less."),
+        (45.0, "about 45 minutes", "That is 45 minutes or less."),
+        (45.3, "just over 45 minutes", "That is more than 45 minutes."),  # never "about 45 ... more than 45"
+        (45.6, "about 46 minutes", "That is more than 45 minutes."),
+        (0.2, "about 1 minute", "That is 45 minutes or less."),
+    ],
+)
+def test_minutes_and_threshold_words(minutes, shown, verdict):
+    from planner.maps import _minutes_words, _threshold_words
+
+    assert _minutes_words(minutes, 45) == shown
+    assert _threshold_words(minutes, 45) == verdict

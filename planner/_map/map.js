@@ -500,7 +500,7 @@
     function minutesWords(m) {
       var shown = Math.max(1, Math.round(m));
       if (m > data.threshold && shown <= data.threshold) { return "just over " + data.threshold + " minutes"; }
-      return "about " + shown + " minutes";
+      return "about " + shown + (shown === 1 ? " minute" : " minutes");
     }
     function thresholdWords(m) {
       return m > data.threshold ? "That is more than " + data.threshold + " minutes."
@@ -512,7 +512,7 @@
       var ward = wardOf(rec);
       var feature = ward && byId[ward] ? byId[ward].feature.properties : null;
       var plan = answer(rec, "plan");
-      var today = data.has_today ? answer(rec, "today") : null;
+      var today = pc.fields.some(function (f) { return f[0] === "today"; }) ? answer(rec, "today") : null;
       var words = data.engine ? " " + data.engine : "";
       var lines = [];
       lines.push(feature ? "You live in " + feature.ward_name + " ward, " + feature.borough_name + "." : cityLine);
