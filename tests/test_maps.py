@@ -703,3 +703,34 @@ def test_minutes_and_threshold_words(minutes, shown, verdict):
 
     assert _minutes_words(minutes, 45) == shown
     assert _threshold_words(minutes, 45) == verdict
+
+
+@pytest.mark.data
+@pytest.mark.browser
+def test_tiles_when_they_load(browser, mapped):
+    """Online with tiles answering (served here by the test): the street tiles are added under the wards."""
+    import base64
+
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    )
+    path, _ = mapped["access"]
+    context = browser.new_context(viewport=DESKTOP)
+    tiles = []
+
+    def serve(route):
+        if route.request.url.startswith("https://tile.openstreetmap.org/"):
+            tiles.append(route.request.url)
+            route.fulfill(status=200, content_type="image/png", body=png)
+        else:
+            route.abort()
+
+    context.route(re.compile(r"^(https?|wss?)://"), serve)
+    page = context.new_page()
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.tiles === 'loaded'")
+        page.wait_for_selector(".leaflet-tile")
+        assert len(tiles) > 1  # the probe, then the map's tiles
+    finally:
+        context.close()
