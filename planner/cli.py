@@ -216,6 +216,10 @@ def access_cmd(
         typer.Option(help="Only residents of this borough (repeatable), e.g. with a borough OSM extract."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/access"),
+    postcode: Annotated[
+        list[str] | None,
+        typer.Option(help="Also answer for this postcode's own point (repeatable); writes access_postcodes.csv."),
+    ] = None,
 ) -> None:
     """Travel time to the nearest open counter and the 45-minute test."""
     from planner.assess import assess
@@ -238,11 +242,19 @@ def access_cmd(
             progress.update(task, advance=1, description="writing")
             wards = london.study_wards
             files = result.write(out, wards.loc[wards["ward_code"].isin(demand.wards["ward_code"])])
+            if postcode:
+                from planner.postcodes import find_postcodes, postcode_access
+
+                answers = postcode_access(find_postcodes(postcode, london.paths.root), counters, eng)
+                answers.to_csv(out / "access_postcodes.csv", index=False)
+                files = [*files, out / "access_postcodes.csv"]
             progress.update(task, advance=1)
     except PlannerError as exc:
         raise _fail(exc) from exc
     console.print(f"{len(counters)} open counters ({open_})")
     _print_access(result, total="Total (selected boroughs)" if borough else "London (Met area)")
+    for r in answers.itertuples() if postcode else ():
+        console.print(f"{r.postcode}: {r.station_id}, {r.minutes:.1f} min")
     console.print(f"Wrote {len(files)} files to {out}")
 
 

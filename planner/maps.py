@@ -1,11 +1,28 @@
-"""Interactive maps (folium + Leaflet): access, scenario change, hubs and a resident view.
+"""Interactive maps (Leaflet from a Jinja2 page template): access, scenario change, hubs and a resident view.
 
 Maps are built from a run folder's files, so ``planner maps RUN_DIR`` and
 ``planner run`` give the same maps.  With ``offline=True`` (the default) every
 script and stylesheet is embedded (Leaflet from the XStatic-Leaflet package),
-so a map opens with no network at all; street tiles are added only when the
-browser reports it is online.  Every text from a data file is escaped: the
-data travels as JSON and the page sets it with ``textContent``.
+so a map opens with no network at all; street tiles are added only when a
+probe tile actually loads within a few seconds, otherwise the map keeps a
+plain background.  Every text from a data file is escaped: the data travels as
+one JSON block (with ``<`` escaped, so no text can close the script element)
+and the page sets it with ``textContent``.  The same inputs give a
+byte-identical page.
+
+Why a plain Jinja2 template and not folium: every layer, legend, search box
+and popup is built by our own script (``_map/map.js``) from one JSON block, so
+that all data-file text is rendered as text and the resident view can share
+data between its parts.  folium was only an empty page shell; using it meant
+setting its private ``_id`` (its element ids are random, which breaks
+byte-identical output) and rewriting its rendered ``<script>`` tags to inline
+Leaflet, both of which break on a folium upgrade.  Rebuilding the layers with
+folium's public API (``GeoJson``, ``LayerControl``, branca legends) would
+split the page into many generated scripts, each with its own escaping, and
+still not give us the search and answer panel.  A ~40-line template
+(``_map/page.html``, rendered by Jinja2 with autoescaping) says exactly what
+the page contains: ``lang``, ``<title>``, a viewport that allows zoom, an
+``<h1>``, a ``<main>`` landmark, the inlined Leaflet and our script.
 """
 
 from __future__ import annotations
@@ -18,10 +35,9 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import ClassVar
 
-import folium
 import geopandas as gpd
+import jinja2
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -38,19 +54,34 @@ logger = logging.getLogger(__name__)
 LEAFLET_VERSION = "1.9.3"
 _LEAFLET_JS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.js"
 _LEAFLET_CSS = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/leaflet.css"
-TILES = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "&copy; OpenStreetMap contributors"}
-ATTRIBUTION = (
-    "Contains National Statistics and OS data &copy; Crown copyright and database right 2014-2022 (OGL v3); "
-    "Powered by TfL Open Data; planner"
+TILES = {
+    "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "probe": "https://tile.openstreetmap.org/10/511/340.png",
+    "timeout_ms": 4000,
+}
+#: The attribution lines the README ("Data, licences and attribution") requires on every map.
+ATTRIBUTION = [
+    "Contains National Statistics data \u00a9 Crown copyright and database right 2014/2018/2022; "
+    "Contains OS data \u00a9 Crown copyright and database right (Open Government Licence v3.0).",
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0.",
+    "Powered by TfL Open Data. Contains OS data \u00a9 Crown copyright and database rights.",
+    "Metropolitan Police Service, via London Datastore (OGL).",
+    "\u00a9 OpenStreetMap contributors (ODbL 1.0).",
+    "Counter coordinates also contain Royal Mail data \u00a9 Royal Mail copyright and database right.",
+]
+POSTCODE_ATTRIBUTION = (
+    "Postcodes: Contains OS data \u00a9 Crown copyright and database right 2025; Contains Royal Mail data "
+    "\u00a9 Royal Mail copyright and database right 2025; Contains National Statistics data \u00a9 Crown "
+    "copyright and database right 2025 (Code-Point Open)."
 )
 
 #: Travel-time bands (upper bound in minutes, colour, plain label); include the 45 and 60 minute thresholds.
 BANDS = [
-    (15, "#1a9850", "Up to 15 minutes"),
+    (15, "#1a9850", "15 minutes or less"),
     (30, "#91cf60", "15 to 30 minutes"),
     (45, "#fee08b", "30 to 45 minutes"),
     (60, "#fc8d59", "45 to 60 minutes"),
-    (1e9, "#d73027", "Over 60 minutes"),
+    (1e9, "#d73027", "More than 60 minutes"),
 ]
 CHANGE_BANDS = [
     (-5, "#1a9850", "Quicker by 5 minutes or more"),
@@ -58,7 +89,7 @@ CHANGE_BANDS = [
     (0.5, "#f7f7f7", "No change"),
     (5, "#fdae61", "Slower by up to 5 minutes"),
     (15, "#f46d43", "Slower by 5 to 15 minutes"),
-    (1e9, "#a50026", "Slower by over 15 minutes"),
+    (1e9, "#a50026", "Slower by more than 15 minutes"),
 ]
 _PALETTE = [
     "#4e79a7",
@@ -74,13 +105,9 @@ _PALETTE = [
 ]
 #: Simplification tolerance (m) for display; shared edges are simplified once, so no slivers or gaps.
 SIMPLIFY_M = 20.0
-
-
-class _LeafletMap(folium.Map):
-    """A folium map that loads Leaflet only (no jQuery, Bootstrap or icon fonts)."""
-
-    default_js: ClassVar[list[tuple[str, str]]] = [("leaflet", _LEAFLET_JS)]
-    default_css: ClassVar[list[tuple[str, str]]] = [("leaflet_css", _LEAFLET_CSS)]
+#: Characters of the packed postcode table: printable ASCII that JSON and HTML leave alone (no ``"``, ``\\``, ``<``).
+_DIGITS = "".join(c for c in map(chr, range(0x23, 0x7F)) if c not in "\\<")
+_GRID_M = 10
 
 
 def _asset(name: str) -> str:
@@ -110,23 +137,29 @@ def _json(data: object) -> str:
 
 
 def _html(data: dict, *, offline: bool) -> str:
-    m = _LeafletMap(location=[51.49, -0.11], zoom_start=10, tiles=None, control_scale=True)
-    m._id = "planner"  # folium ids are random; a fixed one keeps the file byte-identical across runs
-    data = {**data, "mapName": m.get_name(), "tiles": TILES, "attribution": ATTRIBUTION}
-    page = m.get_root().render()
-    if offline:
-        js, css = _leaflet_inline()
-        page = page.replace(f'<script src="{_LEAFLET_JS}"></script>', f"<script>{js}</script>")
-        page = page.replace(f'<link rel="stylesheet" href="{_LEAFLET_CSS}"/>', f"<style>{css}</style>")
-        leftover = re.findall(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(https?://[^"]+)"', page)
-        if leftover:
-            raise DataError(f"offline map still links to {leftover}")
-    page = page.replace("</head>", f"<style>{_asset('map.css')}</style>\n</head>", 1)
-    tail = (
-        f'<script type="application/json" id="planner-data">{_json(data)}</script>\n'
-        f"<script>\n{_asset('map.js')}\n</script>\n"
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(_asset("page.html"))
+    js, css = _leaflet_inline() if offline else ("", "")
+    ours = _asset("map.js")
+    for name, text in (("leaflet.js", js), ("leaflet.css", css), ("map.js", ours), ("map.css", _asset("map.css"))):
+        if re.search(r"</(script|style)", text, re.IGNORECASE):
+            raise DataError(f"{name} contains a closing script or style tag and cannot be inlined")
+    data = {**data, "tiles": TILES, "attribution": ATTRIBUTION}
+    example = data.get("postcodes", {}).get("example", "Brixton Hill")
+    return template.render(
+        title=data["title"],
+        kind=data["kind"],
+        example=example,
+        has_postcodes="postcodes" in data,
+        offline=offline,
+        leaflet_js=js,
+        leaflet_css=css,
+        leaflet_js_url=_LEAFLET_JS,
+        leaflet_css_url=_LEAFLET_CSS,
+        css=_asset("map.css"),
+        js=ours,
+        data=_json(data),
     )
-    return page.replace("</html>", tail + "</html>")
 
 
 def _simplified(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -145,7 +178,7 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
 def _round(geometry: dict) -> dict:
     def walk(c: object) -> object:
         if isinstance(c, list) and c and isinstance(c[0], int | float):
-            return [round(c[0], 5), round(c[1], 5)]
+            return [round(c[0], 4), round(c[1], 4)]  # ~10 m: finer than the 20 m simplification
         return [walk(x) for x in c] if isinstance(c, list) else c
 
     return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
@@ -221,6 +254,12 @@ def _read_run(folder: str | os.PathLike[str]) -> _Run:
     return _Run(folder, scenario, meta["engine"], wards, stations, hubs, ward_hubs, sites)
 
 
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return str(value).strip()
+
+
 def _counters(run: _Run, reference: _Run | None) -> list[dict]:
     st = run.stations.to_crs(4326)
     ref_open = set(reference.stations.loc[reference.stations["open"].astype(bool), "station_id"]) if reference else None
@@ -234,7 +273,14 @@ def _counters(run: _Run, reference: _Run | None) -> list[dict]:
         else:
             continue
         all_day = bool(r.open_24_7) if is_open else False
-        hours = getattr(r, "hours_2017", "") or "unknown"
+        hours = _text(getattr(r, "hours_2017", ""))
+        if all_day or hours.lower() in ("24/7", "24 hours"):
+            hours_label = "24 hours, 7 days (2017)"
+        elif hours and hours.lower() != "unknown":
+            hours_label = f"{hours} (2017)"
+        else:
+            hours_label = "hours not known"
+        address = ", ".join(x for x in (_text(getattr(r, "address", "")), _text(getattr(r, "postcode", ""))) if x)
         rows.append(
             {
                 "id": r.station_id,
@@ -247,7 +293,8 @@ def _counters(run: _Run, reference: _Run | None) -> list[dict]:
                 "status_label": {"open": "Open", "new": "Open (new counter)", "closing": "Closing under this plan"}[
                     status
                 ],
-                "hours_label": "24 hours, 7 days" if all_day else f"{hours} (2017)",
+                "hours_label": hours_label,
+                "address": address or "address not known",
                 "accuracy": _clean(pd.to_numeric(getattr(r, "coord_accuracy_m", None), errors="coerce")),
             }
         )
@@ -265,18 +312,45 @@ def _ward_geo(run: _Run) -> tuple[dict, dict]:
     return wards, _geojson(boroughs, ["borough_code"])
 
 
-def _summaries(run: _Run, reference: _Run | None) -> dict[str, dict]:
+def _minutes_words(minutes: float, threshold: float) -> str:
+    """ "about 12 minutes", never a rounded figure that contradicts the threshold sentence."""
+    shown = max(1, round(minutes))
+    if minutes > threshold and shown <= threshold:
+        return f"just over {threshold:g} minutes"
+    return f"about {shown} minute{'' if shown == 1 else 's'}"
+
+
+def _threshold_words(minutes: float, threshold: float) -> str:
+    if minutes > threshold:
+        return f"That is more than {threshold:g} minutes."
+    return f"That is {threshold:g} minutes or less."
+
+
+def _hubs_of(run: _Run) -> dict[str, dict]:
+    """Per ward code: the hub site's ward name and the other wards the hub serves."""
+    hub_of: dict[str, dict] = {}
+    if run.hubs is None or run.ward_hubs is None:
+        return hub_of
+    ward_name = dict(zip(run.wards["ward_code"], run.wards["ward_name"], strict=True))
+    info = run.hubs.set_index("hub_id")
+    for r in run.ward_hubs.itertuples():
+        h = info.loc[r.hub_id]
+        others = [ward_name.get(w, w) for w in str(h["wards"]).split(";") if w != r.ward_code]
+        if others:
+            wards = f"{len(others)} other ward{'s' if len(others) > 1 else ''}: {', '.join(others)}"
+            line = f"Your ward officers are based at the {h['site_ward_name']} hub, which also serves {wards}."
+        else:
+            line = f"Your ward officers are based at the {h['site_ward_name']} hub."
+        hub_of[r.ward_code] = {"site": str(h["site_ward_name"]), "line": line}
+    return hub_of
+
+
+def _summaries(run: _Run, reference: _Run | None, counters: list[dict]) -> dict[str, dict]:
     words = _engine_words(run.engine)
     now = run.values()
     before = reference.values() if reference else None
-    hub_of: dict[str, dict] = {}
-    if run.hubs is not None and run.ward_hubs is not None:
-        ward_name = dict(zip(run.wards["ward_code"], run.wards["ward_name"], strict=True))
-        info = run.hubs.set_index("hub_id")
-        for r in run.ward_hubs.itertuples():
-            h = info.loc[r.hub_id]
-            members = [ward_name.get(w, w) for w in str(h["wards"]).split(";")]
-            hub_of[r.ward_code] = {"id": r.hub_id, "site": h["site_ward_name"], "wards": members}
+    by_name = {c["name"]: c for c in counters if c["status"] != "closing"}
+    t = run.threshold
     out = {}
     for r in run.wards.itertuples():
         v = now[r.ward_code]
@@ -284,34 +358,118 @@ def _summaries(run: _Run, reference: _Run | None) -> dict[str, dict]:
         if v["minutes"] is None or v["nearest"] is None:
             lines.append("We have no travel-time estimate for this ward.")
         else:
-            mins = max(1, round(v["minutes"]))
             if before is not None and before.get(r.ward_code, {}).get("nearest"):
                 b = before[r.ward_code]
                 lines.append(
-                    f"Today your nearest front counter is {b['nearest']}, about "
-                    f"{max(1, round(b['minutes']))} minutes {words}.".replace("  ", " ")
+                    f"Today the nearest front counter for residents of this ward is {b['nearest']}, "
+                    f"{_minutes_words(b['minutes'], t)} {words} on average.".replace("  ", " ")
                 )
                 same = b["nearest"] == v["nearest"]
                 lines.append(
-                    f"Under the proposal it would {'still be' if same else 'be'} {v['nearest']}, about {mins} minutes."
+                    f"Under the proposal it would {'still be' if same else 'be'} {v['nearest']}, "
+                    f"{_minutes_words(v['minutes'], t)}. {_threshold_words(v['minutes'], t)}"
                 )
             else:
                 lines.append(
-                    f"Your nearest front counter is {v['nearest']}, about {mins} minutes {words}.".replace("  ", " ")
+                    f"The nearest front counter for residents of this ward is {v['nearest']}, "
+                    f"{_minutes_words(v['minutes'], t)} {words} on average. "
+                    f"{_threshold_words(v['minutes'], t)}".replace("  ", " ")
                 )
-            if v["minutes"] > run.threshold:
-                lines.append(f"That is more than {run.threshold:g} minutes away.")
-        hub = hub_of.get(r.ward_code)
-        if hub:
-            others = [w for w in hub["wards"] if w != r.ward_name]
-            lines.append(
-                f"Your ward officers are based at the {hub['site']} hub, which also serves "
-                f"{', '.join(others[:-1]) + ' and ' + others[-1] if len(others) > 1 else others[0]}."
-                if others
-                else f"Your ward officers are based at the {hub['site']} hub."
-            )
+            c = by_name.get(v["nearest"])
+            if c:
+                lines.append(f"{c['name']}: {c['address']}. Opening hours: {c['hours_label']}.")
+        lines.append("For the answer at your own address, type your postcode.")
         out[r.ward_code] = {"heading": f"{r.ward_name}, {r.borough_name}", "lines": lines}
     return out
+
+
+def _base90(values: np.ndarray, width: int) -> np.ndarray:
+    """Fixed-width base-90 strings of non-negative integers (the largest value means "none")."""
+    values = values.astype(np.int64)
+    if (values < 0).any() or (values >= len(_DIGITS) ** width).any():
+        raise DataError(f"postcode table: a value does not fit in {width} packed characters")
+    digits = np.array(list(_DIGITS))
+    out = np.full(len(values), "", dtype=object)
+    for k in reversed(range(width)):
+        out = out + digits[(values // len(_DIGITS) ** k) % len(_DIGITS)].astype(object)
+    return out
+
+
+def _postcode_block(run: _Run, reference: _Run | None, counters: list[dict]) -> dict | None:
+    """The postcode table of the resident map, packed: one string of fixed-width records per postcode sector.
+
+    A record is the unit letters (2), easting and northing on a 10 m grid (2 + 2),
+    ward (2), then per answer ("plan", and "today" with a reference run) the
+    counter (1 or 2) and the minutes in tenths (2); "today" is one marker
+    character when it equals the plan.  About 13 bytes a postcode, so London's
+    180,000 postcodes add about 2.4 MB; the page decodes only the sector typed.
+    """
+    path = run.folder / "postcodes.parquet"
+    if not path.is_file():
+        return None
+    table = pd.read_parquet(path)
+    answers = [("plan", table)]
+    if reference is not None:
+        ref_path = reference.folder / "postcodes.parquet"
+        ref = pd.read_parquet(ref_path) if ref_path.is_file() else None
+        if ref is None or not ref["postcode"].equals(table["postcode"]):
+            logger.warning(
+                "%s: %s; postcode answers give the plan only (re-run the reference with maps to add today's)",
+                ref_path,
+                "missing" if ref is None else f"lists other postcodes than {path}",
+            )
+        else:
+            answers.append(("today", ref))
+    base = len(_DIGITS)
+    index = {c["id"]: i for i, c in enumerate(counters)}
+    wide = 1 if len(counters) < base else 2
+    ward_codes = sorted(set(run.wards["ward_code"]))
+    ward_pos = {w: i for i, w in enumerate(ward_codes)}
+    none2 = base**2 - 1
+    e0, n0 = int(table["easting"].min()) // _GRID_M, int(table["northing"].min()) // _GRID_M
+    parts = [
+        table["postcode"].str[-2:].to_numpy(dtype=object),
+        _base90(np.round(table["easting"].to_numpy() / _GRID_M) - e0, 2),
+        _base90(np.round(table["northing"].to_numpy() / _GRID_M) - n0, 2),
+        _base90(table["ward_code"].map(ward_pos).fillna(none2).to_numpy(), 2),
+    ]
+    fields = [["unit", 2], ["e", 2], ["n", 2], ["ward", 2]]
+    plan_minutes = None
+    for name, frame in answers:
+        station = frame["station_id"].map(index)
+        if frame["station_id"].notna().any() and station[frame["station_id"].notna()].isna().any():
+            raise DataError(f"{name}: a postcode's nearest counter is not on the map")
+        minutes = np.round(frame["minutes"].to_numpy(dtype=float) * 10)
+        ok = np.isfinite(minutes) & station.notna().to_numpy()
+        codes = np.where(ok, station.fillna(0).to_numpy(), base**wide - 1)
+        minutes = _base90(np.where(ok, np.minimum(minutes, none2 - 1), none2), 2)
+        if plan_minutes is None:
+            plan_codes, plan_minutes = codes, minutes
+        else:
+            # "today" is often the plan's counter at the same minutes: one marker character instead of three
+            same = (codes == plan_codes) & (minutes == plan_minutes)
+            codes = np.where(same, base**wide - 2, codes)
+            minutes = np.where(same, "", minutes)
+        parts += [_base90(codes, wide), minutes]
+        fields += [[name, wide], [name + "Min", 2]]
+    records = parts[0]
+    for p in parts[1:]:
+        records = records + p
+    sector = table["postcode"].str[:-2].to_numpy()
+    packed: dict[str, str] = {}
+    for key, group in pd.Series(records).groupby(sector, sort=True):
+        packed[str(key)] = "".join(group.tolist())
+    return {
+        "digits": _DIGITS,
+        "grid": _GRID_M,
+        "origin": [e0, n0],
+        "fields": fields,
+        "wards": ward_codes,
+        "sectors": packed,
+        "count": len(table),
+        "example": str(table["postcode"].iloc[len(table) // 2]),
+        "attribution": POSTCODE_ATTRIBUTION,
+    }
 
 
 def write_maps(
@@ -373,9 +531,15 @@ def write_maps(
     residents = {
         **common,
         "kind": "residents",
-        "summaries": _summaries(run, reference),
+        "summaries": _summaries(run, reference, common["counters"]),
+        "hub_lines": {k: v["line"] for k, v in _hubs_of(run).items()},
         "title": "How far is your nearest police front counter?",
+        "threshold_words": {"within": f"{run.threshold:g} minutes or less", "beyond": f"more than {run.threshold:g}"},
+        "has_today": reference is not None,  # ward answers; postcode answers say in their fields
     }
+    block = _postcode_block(run, reference, common["counters"])
+    if block is not None:
+        residents["postcodes"] = block
     written.append(_write(folder / "residents.html", residents, offline))
     if run.hubs is not None:
         written.append(_write(folder / "hubs.html", _hub_data(run, boroughs), offline))
@@ -420,6 +584,7 @@ def _hub_data(run: _Run, boroughs: dict) -> dict:
     for col in ("population", "mean_minutes", "max_minutes"):
         hubs[col] = hubs[col].map(_clean)
     sites = run.sites.to_crs(4326)
+    names = dict(zip(hubs["hub_id"], hubs["ward_names"], strict=True))
     return {
         "kind": "hubs",
         "title": f"{run.scenario.name}: {len(hubs)} ward hubs",
@@ -443,6 +608,7 @@ def _hub_data(run: _Run, boroughs: dict) -> dict:
         "sites": [
             {
                 "hub_id": r.hub_id,
+                "wards": names.get(r.hub_id, ""),
                 "name": str(r.site_ward_name),
                 "lat": round(r.geometry.y, 6),
                 "lon": round(r.geometry.x, 6),

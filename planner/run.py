@@ -204,7 +204,10 @@ def run_scenario(
             _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
             if maps:
                 from planner.maps import write_run_maps
+                from planner.postcodes import write_postcode_access
 
+                step(f"{spec.name}: postcodes")
+                write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.study_wards)
                 step(f"{spec.name}: maps")
                 write_run_maps(run, tmp, reference=reference, offline=offline_maps)
             if final.exists():

@@ -1,0 +1,88 @@
+"""Postcodes: parsing, the nearest counter from each postcode point, and the Code-Point Open file."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from planner.errors import DataError, PlannerError
+from planner.postcodes import find_postcodes, load_postcodes, normalise_postcode, postcode_access, postcode_file
+from planner.travel import CrowFly
+from tests.conftest import make_wards
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("HA9 0WS", "HA9 0WS"),
+        ("ha90ws", "HA9 0WS"),
+        ("  sw1a 1aa ", "SW1A 1AA"),
+        ("SW1A1AA", "SW1A 1AA"),
+        ("n1-9gu", "N1 9GU"),
+        ("TN16 3AA", "TN16 3AA"),
+        ("HA9", None),
+        ("HA9 0", None),
+        ("Brixton Hill", None),
+        ("", None),
+    ],
+)
+def test_normalise_postcode(text, expected):
+    assert normalise_postcode(text) == expected
+
+
+def _points(rows):
+    return gpd.GeoDataFrame(
+        {"postcode": [r[0] for r in rows]}, geometry=[shapely.Point(r[1], r[2]) for r in rows], crs=27700
+    )
+
+
+def test_postcode_access_by_hand():
+    """Crow-fly at 6 km/h (100 m a minute), circuity 1: minutes are metres / 100, worked out by hand."""
+    wards = make_wards(3)  # 1-km squares W0, W1, W2 from x = 530,000 to 533,000, y = 180,000 to 181,000
+    postcodes = _points(
+        [
+            ("AA1 1AA", 530500, 180500),  # in W0; 500 m from counter a
+            ("AA1 1AB", 532900, 180500),  # in W2; 400 m from counter b
+            ("AA1 1AD", 531500, 181100),  # 100 m north of W1: the nearest ward within 200 m
+            ("AA1 1AE", 531500, 185000),  # 4 km north: in no ward
+        ]
+    )
+    counters = gpd.GeoDataFrame(
+        {"station_id": ["a", "b"]}, geometry=[shapely.Point(530000, 180500), shapely.Point(533300, 180500)], crs=27700
+    )
+    table = postcode_access(postcodes, counters, CrowFly(speed_kmh=6, circuity=1.0), wards=wards)
+    assert table["station_id"].tolist() == ["a", "b", "a", "a"]
+    expected = [5.0, 4.0, np.hypot(1500, 600) / 100, np.hypot(1500, 4500) / 100]
+    np.testing.assert_allclose(table["minutes"], expected)
+    assert table["ward_code"].tolist() == ["W0", "W2", "W1", ""]
+    assert table["easting"].tolist() == [530500, 532900, 531500, 531500]
+
+
+@pytest.mark.data
+def test_code_point_open(data_dir):
+    table = load_postcodes(postcode_file(data_dir))
+    assert len(table) == 180_792
+    assert table["postcode"].is_unique and table["postcode"].is_monotonic_increasing
+    assert table.crs.to_epsg() == 27700
+    assert table["lad"].str.startswith("E09").all()
+    found = find_postcodes(["ha90ws", "TN16 3AA"], data_dir)
+    assert found["postcode"].tolist() == ["HA9 0WS", "TN16 3AA"]
+    assert found["lad"].tolist() == ["E09000005", "E09000006"]  # Brent; Biggin Hill is in Bromley
+    with pytest.raises(DataError, match="KT22 7AA"):
+        find_postcodes(["KT22 7AA"], data_dir)  # Leatherhead, Surrey
+    with pytest.raises(PlannerError, match="not a full postcode"):
+        find_postcodes(["HA9"], data_dir)
+
+
+@pytest.mark.data
+def test_postcode_minutes_by_an_independent_route(data_dir, london, transit_engine):
+    """The one multi-source search over all postcodes equals the full matrix's row minimum (one search per counter)."""
+    from planner.stations import select_counters
+
+    counters = select_counters(london.stations, "status_final_nov2017=retain,new")
+    some = find_postcodes(["HA9 0WS", "W2 1NH", "TN16 3AA", "UB9 6JA", "SE1 7PB", "E1 6AN"], data_dir)
+    table = postcode_access(some, counters, transit_engine)
+    origins = gpd.GeoDataFrame({"point_id": some["postcode"]}, geometry=some.geometry.values, crs=27700)
+    matrix = transit_engine.matrix(origins, counters[["station_id", "geometry"]])
+    np.testing.assert_allclose(table["minutes"], matrix.minutes.min(axis=1), atol=1e-9)
+    assert table["station_id"].tolist() == list(matrix.destination_ids[matrix.minutes.argmin(axis=1)])
