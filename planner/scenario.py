@@ -9,7 +9,6 @@ optionally, costs.  See ``scenarios/*.toml`` for commented examples.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from typing import Annotated, Any, Literal
 import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planner.errors import ScenarioError
+from planner.errors import OptionError, ScenarioError
 from planner.hubs.model import HubTarget
 
 __all__ = [
@@ -90,11 +89,11 @@ class EngineSpec(_Model):
     params: dict[str, bool | float | str] = Field(default_factory=dict)
 
 
-_HUB_COUNT = re.compile(r"^(?:(?P<n>\d+)|(?P<lo>\d+)-(?P<hi>\d*)|near:(?P<near>\d+)|free)$")
-
-
 def check_hub_count(value: int | str | None) -> int | str | None:
     """Check a total number of hubs: ``N``, ``"LOW-HIGH"``, ``"LOW-"``, ``"near:N"`` or ``"free"``.
+
+    The hub model's own parser (:meth:`planner.hubs.HubTarget.parse`) decides, so the command line, scenario
+    files and the library accept and refuse the same things.
 
     Parameters
     ----------
@@ -108,26 +107,12 @@ def check_hub_count(value: int | str | None) -> int | str | None:
 
     Raises
     ------
-    ValueError
-        With what is allowed, for anything else (a word, a negative or zero
-        count, a range whose low end is above its high end).
+    OptionError
+        (a ``ValueError``) with the allowed forms, for anything else.
     """
-    if value is None:
-        return None
-    usage = "write N, LOW-HIGH (e.g. 140-160), LOW- (at least LOW), near:N or free"
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"hubs must be a number or text; {usage}")
-    text = str(value).strip().lower()
-    if text.startswith("-"):
-        raise ValueError(f"a number of hubs cannot be negative or open below (got {value!r}); {usage} (at most N: 1-N)")
-    found = _HUB_COUNT.match(text)
-    if not found:
-        raise ValueError(f"cannot read {value!r} as a number of hubs; {usage}")
-    numbers = [int(v) for v in found.groupdict().values() if v]
-    if any(n < 1 for n in numbers):
-        raise ValueError(f"a number of hubs must be at least 1 (got {value!r}); {usage}")
-    if found["lo"] and found["hi"] and int(found["lo"]) > int(found["hi"]):
-        raise ValueError(f"hub range {value!r} runs backwards; write LOW-HIGH with LOW <= HIGH")
+    if isinstance(value, bool) or not isinstance(value, int | str | None):
+        raise OptionError(f"hubs must be a number or text (got {value!r}); write N, LOW-HIGH, LOW-, near:N or free")
+    HubTarget.parse(value)
     return value
 
 
@@ -160,12 +145,6 @@ class HubSpec(_Model):
     def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
         if v[0] > v[1]:
             raise ValueError(f"smallest hub size {v[0]} is larger than the largest {v[1]}")
-        return v
-
-    @field_validator("hubs")
-    @classmethod
-    def _target(cls, v: int | str | None) -> int | str | None:
-        HubTarget.parse(v)  # raises a ValueError naming the allowed forms
         return v
 
 
