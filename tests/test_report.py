@@ -168,7 +168,7 @@ def test_report_contents(report, runs):
     after = pd.read_csv(runs[2] / "access_wards_45.csv").set_index("ward_code")["mean_minutes"]
     change = (after - before.reindex(after.index)).dropna()
     assert sum(shown.values()) == len(change) == 629
-    assert shown["Slower by over 15 minutes"] == int((change > 15).sum())
+    assert shown["Slower by more than 15 minutes"] == int((change > 15).sum())
     assert shown["No change"] == int(((change > -0.5) & (change <= 0.5)).sum())
     assert "@import" not in html and "fonts.googleapis" not in html
     assert not re.findall(r'<(?:script|img|link)[^>]*\s(?:src|href)="https?://', html)
