@@ -8,6 +8,7 @@ fails leaves no output folder behind.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -204,10 +205,11 @@ def run_scenario(
             _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
             if maps:
                 from planner.maps import write_run_maps
-                from planner.postcodes import write_postcode_access
+                from planner.postcodes import postcode_file, write_postcode_access
 
                 step(f"{spec.name}: postcodes")
-                write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.study_wards)
+                if write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.study_wards):
+                    _record_input(tmp / "manifest.json", postcode_file(ctx.paths.root), ctx.paths.root)
                 step(f"{spec.name}: maps")
                 write_run_maps(run, tmp, reference=reference, offline=offline_maps)
             if final.exists():
@@ -333,6 +335,19 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
         "inputs": files,
         "ran_at": when.isoformat(timespec="seconds"),
     }
+
+
+def _record_input(manifest: Path, path: Path | None, root: Path) -> None:
+    """Add a data file read after the manifest was written (the postcodes, for the maps) to its inputs."""
+    if path is None:
+        return
+    meta = json.loads(manifest.read_text())
+    try:
+        rel = str(Path(os.path.abspath(path)).relative_to(os.path.abspath(root)))
+    except ValueError:
+        rel = str(path)
+    meta["inputs"][rel] = sha256_file(path)
+    write_json(meta, manifest)
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> tuple[Scenario, dict]:
