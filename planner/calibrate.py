@@ -61,7 +61,14 @@ TARGETS: dict[str, tuple[str, float]] = {
     "abs_london_within_45_diff_pts": ("<=", 1.5),
 }
 #: Fit measures, and whether lower (``"min"``) or higher (``"max"``) is better.
-MEASURES = {"mae_min": "min", "abs_bias_min": "min", "rmse_min": "min", "corr": "max", "share30_mae_pts": "min"}
+MEASURES = {
+    "mae_min": "min",
+    "abs_bias_min": "min",
+    "rmse_min": "min",
+    "corr": "max",
+    "share30_mae_pts": "min",
+    "abs_london_within_45_diff_pts": "min",
+}
 
 
 def load_hospitals(paths: DataPaths, *, hospital_set: str = "set_primary") -> gpd.GeoDataFrame:
@@ -120,6 +127,11 @@ def load_jts04(paths: DataPaths, *, year: int = 2016) -> pd.DataFrame:
         "HospPT60pct": "within_60",
     }
     missing = sorted((set(cols) | {"LA_Code"}) - set(table.columns))
+    if missing == ["Hosp_pop"]:
+        raise DataError(
+            f"{path}: this JTS04 table has no Hosp_pop (users per authority), which the London-wide figures are "
+            "weighted by; use --year 2015 or 2016"
+        )
     if missing:
         raise DataError(f"{path}: not a JTS04 table, missing column(s) {missing}")
     table = table.loc[table["LA_Code"].astype(str).str.startswith("E09")]

@@ -206,7 +206,7 @@ def access_cmd(
         str, typer.Option("--open", help="Open counters: STATUS_COLUMN=VALUE[,VALUE] or ids=ID[,ID].")
     ] = "status_final_nov2017=retain,new",
     stations: Annotated[Path | None, typer.Option(help="Stations file (default: the data directory's).")] = None,
-    engine: Annotated[str, typer.Option(help="transit, network or crowfly.")] = "transit",
+    engine: Annotated[str, typer.Option(help="transit, transit-simple (superseded), network or crowfly.")] = "transit",
     threshold: Annotated[float, typer.Option(help="Minutes.", callback=_threshold)] = 45.0,
     osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
@@ -635,7 +635,7 @@ def calibrate_cmd(
         list[str] | None,
         typer.Option(help="Search parameters: NAME=V1,V2 [NAME=V1,V2 ...]; reports the best setting per measure."),
     ] = None,
-    year: Annotated[int, typer.Option(help="JTS04 year (2014, 2015 or 2016).")] = 2016,
+    year: Annotated[int, typer.Option(help="JTS04 year (2015 or 2016; the 2014 table lacks Hosp_pop).")] = 2016,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/calibration"),
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
@@ -649,10 +649,18 @@ def calibrate_cmd(
     if extra and not grid:
         raise typer.BadParameter(f"unexpected argument(s) {extra}; grid values go after --grid", param_hint="--grid")
     grid_values = _parse_grid([*(grid or []), *extra]) if grid else None
+    params = _parse_params(param)
+    both = sorted(set(params) & set(grid_values or {}))
+    if both:
+        raise typer.BadParameter(
+            f"{both} given both as --param and in --grid; give each parameter once", param_hint="--grid"
+        )
+    if engine not in ("transit", "transit-simple", "crowfly"):
+        raise _fail(ValueError(f"--engine {engine!r}: calibrate checks transit, transit-simple or crowfly"))
     sets = hospital_set or ["set_primary", "set_acute"]
     try:
         london = load_london(data)
-        eng = make_engine(engine, data=london.paths, params=_parse_params(param))
+        eng = make_engine(engine, data=london.paths, params=params)
         demand = london.study_demand.points
         if grid_values is not None:
             if not hasattr(eng, "with_params"):
@@ -687,12 +695,16 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
     grid: dict[str, list[float]] = {}
     for item in items:
         key, sep, values = item.partition("=")
-        try:
-            parsed = [float(v) for v in values.split(",") if v.strip()]
-        except ValueError:
-            parsed = []
-        if not sep or not parsed:
+        if not sep or not values.strip():
             raise typer.BadParameter(f"expected NAME=V1,V2,..., got {item!r}", param_hint="--grid")
+        try:
+            parsed = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise typer.BadParameter(
+                f"{item!r}: grid values must be numbers, with no empty ones (on/off switches such as night_buses "
+                "cannot be searched: compare two --param runs instead)",
+                param_hint="--grid",
+            ) from None
         grid[key.strip()] = parsed
     return grid
 

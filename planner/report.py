@@ -62,6 +62,10 @@ ATTRIBUTION = [
     "Metropolitan Police Service, via London Datastore (OGL).",
     "© OpenStreetMap contributors (ODbL 1.0).",
     "Counter coordinates also contain Royal Mail data © Royal Mail copyright and database right.",
+    "Postcodes: Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data © Royal Mail "
+    "copyright and database right 2025; Contains National Statistics data © Crown copyright and database right 2025.",
+    "Calibration: Source: Department for Transport, Journey Time Statistics (OGL v3.0); "
+    "contains NHS Choices data (OGL).",
 ]
 #: The short credit printed on every static map.
 MAP_CREDIT = (
@@ -1039,7 +1043,19 @@ def _engine_rows(engine: dict) -> list[dict]:
         default, why = reasons.get(key, (None, ""))
         changed = default is not None and value != default
         text = f"{value:g}" if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
-        rows.append({"name": key, "value": text, "why": why, "changed": changed, "default": default})
+        default_text = (
+            f"{default:g}" if isinstance(default, float | int) and not isinstance(default, bool) else str(default)
+        )
+        rows.append(
+            {
+                "name": key,
+                "value": text,
+                "why": why,
+                "changed": changed,
+                "default": default,
+                "default_text": default_text,
+            }
+        )
     return rows
 
 

@@ -389,7 +389,11 @@ def test_calibrate_command(data_dir, tmp_path):
     assert default["mae_min"] == pytest.approx(2.34, abs=0.005)
     assert "Best setting per measure" in " ".join(grid.output.split())
     bad = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--grid", "bus_speed_kmh=fast"])
-    assert bad.exit_code == 2 and "NAME=V1,V2" in " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "grid values must be numbers" in " ".join(bad.output.split())
+    both = runner.invoke(
+        app, ["calibrate", "--data", str(data_dir), "--param", "bus_speed_kmh=24", "--grid", "bus_speed_kmh=20,30"]
+    )
+    assert both.exit_code == 2 and "given both as --param" in both.output
     unknown = runner.invoke(app, ["calibrate", "--data", str(data_dir), "--grid", "tram_speed=3"])
     assert unknown.exit_code == 2 and "unknown transit parameter" in " ".join(unknown.output.split())
 
@@ -422,3 +426,14 @@ def test_run_records_the_engine_and_a_transit_fallback(data_dir, tmp_path):
     assert summary["engine"]["name"] == "transit"
     assert summary["engine"]["label"] == "transit (default parameters)"
     assert summary["engine"]["parameters"]["bus_wait_min"] == 11.0
+
+
+def test_the_documented_fit_is_claimed_only_for_the_calibrated_parameters():
+    from planner.travel.transit import CALIBRATION
+
+    default = engine(CHANGE)  # toy data, but its own parameters (EASY) differ from the defaults
+    assert "note" in default.describe()["calibration"]
+    st, ln = NO_RAIL
+    calibrated = TransitTimes(TransitData(np.empty((0, 2)), st, ln, CHANGE))
+    assert calibrated.describe()["calibration"] == CALIBRATION
+    assert "does not apply" in calibrated.with_params(night_buses=True).describe()["calibration"]["note"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -31,6 +32,8 @@ __all__ = [
     "load_transit",
     "make_engine",
 ]
+
+logger = logging.getLogger(__name__)
 
 ENGINES = ("transit", "transit-simple", "network", "crowfly")
 

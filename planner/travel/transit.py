@@ -101,9 +101,12 @@ class TransitParams:
     walk_circuity: float = field(
         default=1.3, metadata={"why": "London street routes are ~30% longer than the crow flies"}
     )
-    max_walk_m: float = field(default=4000.0, metadata={"why": "longest all-walk trip considered (~65 min)"})
+    max_walk_m: float = field(
+        default=4000.0, metadata={"why": "longest all-walk trip considered (~78 min at 4 km/h with the x 1.3 detour)"}
+    )
     stop_walk_max_m: float = field(
-        default=800.0, metadata={"why": "longest walk between home (or the counter) and a bus stop, ~13 min"}
+        default=800.0,
+        metadata={"why": "longest walk between home (or the counter) and a bus stop (~16 min with the detour)"},
     )
     transfer_walk_max_m: float = field(
         default=400.0, metadata={"why": "longest walk between two stops (or a stop and a station) at a change"}
@@ -398,6 +401,11 @@ class TransitTimes(GraphSearchEngine):
         return {
             "engine": self.name,
             **asdict(self.params),
-            "calibration": dict(CALIBRATION),
+            "calibration": dict(CALIBRATION)
+            if self.params == TransitParams()
+            else {
+                "note": "these parameters differ from the calibrated defaults: the documented fit does not apply; "
+                "check them with `planner calibrate --param NAME=VALUE`"
+            },
             "data_notes": list(self.data.notes),
         }
