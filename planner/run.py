@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,14 +202,17 @@ def run_scenario(
         tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=final.parent))
         try:
             os.chmod(tmp, 0o755)
-            _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source)
-            if maps:
-                from planner.maps import write_run_maps
+            extra_inputs: list[Path] = []
+            if maps:  # the resident map's postcode answers; the file they read goes into the manifest
                 from planner.postcodes import postcode_file, write_postcode_access
 
                 step(f"{spec.name}: postcodes")
                 if write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.study_wards):
-                    _record_input(tmp / "manifest.json", postcode_file(ctx.paths.root), ctx.paths.root)
+                    extra_inputs.append(postcode_file(ctx.paths.root))  # type: ignore[arg-type]
+            _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source, extra_inputs)
+            if maps:
+                from planner.maps import write_run_maps
+
                 step(f"{spec.name}: maps")
                 write_run_maps(run, tmp, reference=reference, offline=offline_maps)
             if final.exists():
@@ -284,6 +287,7 @@ def _write_run(
     hub_engine: TravelEngine | None,
     ctx: RunContext,
     source: str,
+    extra_inputs: Sequence[Path] = (),
 ) -> None:
     write_csv(counters, folder / "counters.csv")
     stations = ctx.stations(run.scenario, source).copy()
@@ -306,15 +310,15 @@ def _write_run(
     if plan is not None:
         write_hubs(plan, london.study_wards, london.study_demand, folder / "hubs", engine=hub_engine)
     write_json(_summary(run), folder / "summary.json")
-    write_json(_manifest(run, ctx, source), folder / "manifest.json")
+    write_json(_manifest(run, ctx, source, extra_inputs), folder / "manifest.json")
 
 
-def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
+def _manifest(run: ScenarioRun, ctx: RunContext, source: str, extra_inputs: Sequence[Path] = ()) -> dict:
     paths = ctx.paths
     spec = run.scenario
     inputs = [paths.wards(spec.ward_year), paths.centroids, paths.population(spec.demand_year)]
     inputs.append(paths.root / spec.counters.stations if spec.counters.stations else paths.stations)
-    inputs += list(ctx.engine(spec).input_files())
+    inputs += [*ctx.engine(spec).input_files(), *extra_inputs]
     files = {}
     for path in inputs:
         try:
@@ -337,22 +341,8 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str) -> dict:
     }
 
 
-def _record_input(manifest: Path, path: Path | None, root: Path) -> None:
-    """Add a data file read after the manifest was written (the postcodes, for the maps) to its inputs."""
-    if path is None:
-        return
-    meta = json.loads(manifest.read_text())
-    try:
-        rel = str(Path(os.path.abspath(path)).relative_to(os.path.abspath(root)))
-    except ValueError:
-        rel = str(path)
-    meta["inputs"][rel] = sha256_file(path)
-    write_json(meta, manifest)
-
-
 def read_manifest(folder: str | os.PathLike[str]) -> tuple[Scenario, dict]:
     """The scenario and manifest of a run folder written by :func:`run_scenario`."""
-    import json
 
     manifest = Path(folder) / "manifest.json"
     if not manifest.is_file():

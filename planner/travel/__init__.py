@@ -72,11 +72,15 @@ def make_engine(
     try:
         if name == "transit":
             if data is None:
-                raise EngineError("the transit engine needs the data directory (bus stops, rail graph)")
+                raise EngineError("the transit engine needs the data directory (bus routes, rail graph)")
             return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
         if name == "transit-simple":
             if data is None:
                 raise EngineError("the transit-simple engine needs the data directory (bus stops, rail graph)")
+            logger.warning(
+                "transit-simple is the superseded first approximation (about 5 minutes too fast against DfT's "
+                "journey time statistics); use it only to compare with the default transit engine"
+            )
             return SimpleTransitTimes(
                 load_transit(data, bus_routes=False), SimpleTransitParams().with_overrides(**params)
             )

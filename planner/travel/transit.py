@@ -4,9 +4,9 @@ No timetable feed is available offline, so a journey is the quickest
 combination of:
 
 * **walking** legs: crow-fly distance × ``walk_circuity`` / ``walk_speed_kmh``
-  (from home to a stop within ``stop_walk_max_m`` — or to the two nearest
-  stops, however far, up to ``max_walk_m`` —, a station or the counter;
-  between stops at a change);
+  from home to a stop within ``stop_walk_max_m`` (a home or counter with no
+  stop that close walks to its two nearest stops, up to ``max_walk_m``), to a
+  station or to the counter, and between stops at a change;
 * **bus** legs along TfL's route stop sequences: walk to a stop, wait
   ``bus_wait_min`` for a route that calls there, ride along the route's stop
   sequence (each stop-to-stop distance × ``bus_road_factor`` at

@@ -178,8 +178,8 @@ class TransitData:
     Attributes
     ----------
     bus_stops
-        ``(n, 2)`` stop coordinates in EPSG:27700 (``bus_stops.csv``; used by
-        the ``transit-simple`` engine).
+        ``(n, 2)`` stop coordinates in EPSG:27700 (``bus_stops.csv``; read for
+        the ``transit-simple`` engine only, else empty).
     stations
         Station names and ``x``, ``y`` (EPSG:27700), indexed by name.
     links
@@ -203,30 +203,37 @@ class TransitData:
 
 
 def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
-    """Read bus stops, bus routes, the rail graph and tube link times.
+    """Read the bus data, the rail graph and tube link times.
 
     Parameters
     ----------
     data
         The data directory's paths.
     bus_routes
-        Also read ``transit/bus_sequences_2016.csv`` (needed by the
-        route-following ``transit`` engine).
+        Read the bus route sequences (``transit/bus_sequences_2016.csv``, for
+        the route-following ``transit`` engine); with ``False``, the bus stop
+        list (``transit/bus_stops.csv``, for ``transit-simple``) instead.  Only
+        the file the engine uses is read, hashed and recorded.
 
     Returns
     -------
     TransitData
-        Bus stops (virtual stops and 0/0 rows dropped), routes, stations and
+        Bus routes or stops (virtual stops and 0/0 rows dropped), stations and
         links.  When the tube timetable files are missing, rail link times
         fall back to length / speed: a :class:`~planner.errors.PlannerWarning`
         says so and :attr:`TransitData.notes` records it.
     """
-    files: list[Path] = [data.bus_stops, data.rail_graph]
-    stops = pd.read_csv(data.bus_stops, usecols=["Location_Easting", "Location_Northing", "Virtual_Bus_Stop"])
-    bad = (stops["Location_Easting"] <= 0) | (stops["Location_Northing"] <= 0)
-    virtual = stops["Virtual_Bus_Stop"].astype(str) == "1"
-    logger.info("bus stops: dropped %d with 0 coordinates and %d virtual stops", bad.sum(), (virtual & ~bad).sum())
-    stops = stops.loc[~bad & ~virtual]
+    files: list[Path] = [data.rail_graph]
+    notes: list[str] = []
+    routes = None
+    stops = np.empty((0, 2))
+    if bus_routes:
+        routes = load_bus_routes(data.bus_sequences)
+        files.append(data.bus_sequences)
+        notes += [f"bus_sequences_2016.csv: {n}" for n in routes.notes]
+    else:
+        files.append(data.bus_stops)
+        stops = _bus_stops(data.bus_stops)
     graph = nx.read_graphml(data.rail_graph)
     rows = []
     for name, attrs in graph.nodes(data=True):
@@ -237,26 +244,18 @@ def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
         [(a, b, d.get("line_name", "rail"), float(d["length"])) for a, b, d in graph.edges(data=True)],
         columns=["a", "b", "line", "length_m"],
     )
-    minutes, tube_files, notes = _tube_times(data, links)
+    minutes, tube_files, tube_notes = _tube_times(data, links)
     links["minutes"] = minutes
-    files += tube_files
-    routes = None
-    if bus_routes:
-        routes = load_bus_routes(data.bus_sequences)
-        files.append(data.bus_sequences)
-        notes += [f"bus_sequences_2016.csv: {n}" for n in routes.notes]
-    for note in notes:
-        if note.startswith("tube"):
-            warnings.warn(note, PlannerWarning, stacklevel=2)
-            logger.warning(note)
-    return TransitData(
-        stops[["Location_Easting", "Location_Northing"]].to_numpy(float),
-        stations,
-        links,
-        routes,
-        tuple(files),
-        tuple(notes),
-    )
+    return TransitData(stops, stations, links, routes, (*files, *tube_files), (*notes, *tube_notes))
+
+
+def _bus_stops(path: Path) -> np.ndarray:
+    """Stop coordinates of ``bus_stops.csv``, without virtual stops and rows at 0/0."""
+    stops = pd.read_csv(path, usecols=["Location_Easting", "Location_Northing", "Virtual_Bus_Stop"])
+    bad = (stops["Location_Easting"] <= 0) | (stops["Location_Northing"] <= 0)
+    virtual = stops["Virtual_Bus_Stop"].astype(str) == "1"
+    logger.info("bus stops: dropped %d with 0 coordinates and %d virtual stops", bad.sum(), (virtual & ~bad).sum())
+    return stops.loc[~bad & ~virtual, ["Location_Easting", "Location_Northing"]].to_numpy(float)
 
 
 def _norm(name: str) -> str:
@@ -274,6 +273,8 @@ def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[
             f"tube timetable file(s) {missing} missing from {root}: every rail link time comes from "
             "length / rail_speed_kmh instead (run `planner data fetch` to restore them)"
         )
+        warnings.warn(note, PlannerWarning, stacklevel=3)
+        logger.warning(note)
         return np.full(len(links), np.nan), [], [note]
     st = pd.read_csv(paths[0])
     conn = pd.read_csv(paths[1])
