@@ -88,50 +88,14 @@ def load_stations(
         raise DataError(f"{path} does not exist.")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes).")
-    problems: list[tuple[int, str, str]] = []
-    if path.suffix.lower() in {".csv", ".txt"}:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if len(table) == 0:
-            raise DataError(f"{path} has a header but no rows.")
-        if id_column not in table.columns:
-            raise DataError(f"{path}: no id column {id_column!r}; columns are {list(table.columns)}.")
-        ids = table[id_column].astype(str)
-        xy, problems = _csv_points(path, table, ids)
-        frame = table
-    else:
-        try:
-            frame = pyogrio.read_dataframe(path)
-        except (RuntimeError, shapely.errors.GEOSException, ValueError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            raise DataError(f"Cannot read {path} ({reason}); give a CSV or a valid vector file.") from exc
-        if frame.crs is None:
-            raise CRSError(f"{path} has no CRS; re-export it with one (GeoJSON is WGS84 by default).")
-        if len(frame) == 0:
-            raise DataError(f"{path} has no features.")
-        if id_column not in frame.columns:
-            raise DataError(f"{path}: no id column {id_column!r}; columns are {list(frame.columns)}.")
-        ids = frame[id_column].astype(str)
-        xy, problems = _vector_points(frame, ids)
-        frame = pd.DataFrame(frame.drop(columns="geometry"))
-
-    lines = np.arange(len(frame)) + 2  # header is line 1
+    reader = _read_csv if path.suffix.lower() in {".csv", ".txt"} else _read_vector
+    frame, ids, xy, problems = reader(path, id_column)
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         raise DataError(f"{path}: duplicate station ids {sorted(set(dup))}; ids must be unique.")
-
     area = study_area if study_area is not None else shapely.box(*LONDON_BOUNDS)
-    bad_rows = {p[0] for p in problems}
-    for i in range(len(frame)):
-        if i in bad_rows:
-            continue
-        if not shapely.contains_xy(area, xy[i, 0], xy[i, 1]):
-            where = f"point ({xy[i, 0]:.0f}, {xy[i, 1]:.0f})"
-            if shapely.contains_xy(area, xy[i, 1], xy[i, 0]):
-                why = f"{where}: easting and northing look swapped"
-            else:
-                why = f"{where} lies outside the study area"
-            problems.append((i, ids.iat[i], why))
-    problems.sort()
+    problems = sorted(problems + _outside(area, xy, ids, skip={p[0] for p in problems}))
+    lines = np.arange(len(frame)) + 2  # header is line 1
     report = pd.DataFrame(
         [(int(lines[i]), sid, why) for i, sid, why in problems], columns=["line", "station_id", "reason"]
     )
@@ -156,6 +120,51 @@ def load_stations(
     stations.attrs["source"] = str(path)
     logger.info("Loaded %d stations from %s (%d rejected)", len(stations), path, len(report))
     return stations
+
+
+_Rows = tuple[pd.DataFrame, pd.Series, np.ndarray, list[tuple[int, str, str]]]
+
+
+def _read_csv(path: Path, id_column: str) -> _Rows:
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if len(table) == 0:
+        raise DataError(f"{path} has a header but no rows.")
+    if id_column not in table.columns:
+        raise DataError(f"{path}: no id column {id_column!r}; columns are {list(table.columns)}.")
+    ids = table[id_column].astype(str)
+    xy, problems = _csv_points(path, table, ids)
+    return table, ids, xy, problems
+
+
+def _read_vector(path: Path, id_column: str) -> _Rows:
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except (RuntimeError, shapely.errors.GEOSException, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise DataError(f"Cannot read {path} ({reason}); give a CSV or a valid vector file.") from exc
+    if frame.crs is None:
+        raise CRSError(f"{path} has no CRS; re-export it with one (GeoJSON is WGS84 by default).")
+    if len(frame) == 0:
+        raise DataError(f"{path} has no features.")
+    if id_column not in frame.columns:
+        raise DataError(f"{path}: no id column {id_column!r}; columns are {list(frame.columns)}.")
+    ids = frame[id_column].astype(str)
+    xy, problems = _vector_points(frame, ids)
+    return pd.DataFrame(frame.drop(columns="geometry")), ids, xy, problems
+
+
+def _outside(area: shapely.Geometry, xy: np.ndarray, ids: pd.Series, *, skip: set[int]) -> list[tuple[int, str, str]]:
+    """Rows whose point lies outside ``area``, saying when easting and northing look swapped."""
+    problems = []
+    for i in range(len(xy)):
+        if i in skip or shapely.contains_xy(area, xy[i, 0], xy[i, 1]):
+            continue
+        where = f"point ({xy[i, 0]:.0f}, {xy[i, 1]:.0f})"
+        if shapely.contains_xy(area, xy[i, 1], xy[i, 0]):
+            problems.append((i, ids.iat[i], f"{where}: easting and northing look swapped"))
+        else:
+            problems.append((i, ids.iat[i], f"{where} lies outside the study area"))
+    return problems
 
 
 def _numeric(table: pd.DataFrame, col: str, ids: pd.Series, problems: list) -> np.ndarray:

@@ -502,19 +502,35 @@ def _execute(
     on_cluster: Callable[[Any], None] | None = None,
 ) -> None:
     """Run the chunks still to do, in this process or on Dask, storing each as it finishes."""
-    finished = plan.reused
+    done = [plan.reused]
+
+    def finish(chunk: int, results: pd.DataFrame, wards: pd.DataFrame) -> None:
+        _store(plan.folder, chunk, results, wards)
+        done[0] += 1
+        if progress:
+            progress(done[0], plan.n_tasks)
+
     if progress:
-        progress(finished, plan.n_tasks)
-    lead = () if plan.shared is None else (plan.shared,)
+        progress(done[0], plan.n_tasks)
     if serial or not plan.jobs:
         if own and client is not None:
             close_client(client)
+        lead = () if plan.shared is None else (plan.shared,)
         for job in plan.jobs:
-            _store(plan.folder, *plan.func(*lead, *job))
-            finished += 1
-            if progress:
-                progress(finished, plan.n_tasks)
+            finish(*plan.func(*lead, *job))
         return
+    _execute_on_dask(plan, finish, client=client, own=own, workers=workers, on_cluster=on_cluster)
+
+
+def _execute_on_dask(
+    plan: _Plan,
+    finish: Callable[..., None],
+    *,
+    client: Any,
+    own: bool,
+    workers: int | None,
+    on_cluster: Callable[[Any], None] | None,
+) -> None:
     from dask.distributed import as_completed
 
     dask_client = client or connect(workers=workers)
@@ -528,10 +544,7 @@ def _execute(
             lead = () if plan.shared is None else (dask_client.scatter(plan.shared, broadcast=True),)
             futures = [dask_client.submit(plan.func, *lead, *job, pure=False) for job in plan.jobs]
             for future in as_completed(futures):
-                _store(plan.folder, *future.result())
-                finished += 1
-                if progress:
-                    progress(finished, plan.n_tasks)
+                finish(*future.result())
     finally:
         if own:
             close_client(dask_client)

@@ -296,12 +296,43 @@ def solve_borough_enumeration(
     wards, sites = data.wards, data.sites
     n = len(wards)
     index = {w: k for k, w in enumerate(wards)}
-    # a ward-centre site whose ward is elsewhere cannot host a hub here (its ward must be in its hub)
-    rooted = [k for k, s in enumerate(sites) if problem.root.get(s) in index]
     loose = [k for k, s in enumerate(sites) if s not in problem.root]
     if n + len(loose) > MAX_BITS:
         return None
-    # number wards so that neighbours get close numbers
+    rank, adjacency = _number_wards(problem, wards, index)
+    sets = connected_sets(adjacency, size[0], size[1])
+    if sets is None:
+        return None
+    # member[c, i]: ward i (original order) is in set c; slots[c, :]: its wards, padded with n (a row of zeros).
+    # Sums are gathers, not matrix products, which would wake BLAS threads that stall on a busy machine.
+    member = ((sets[:, None] >> rank.astype(np.uint64)[None, :]) & _ONE).astype(bool)
+    slots = np.sort(np.where(member, np.arange(n)[None, :], n), axis=1)[:, : size[1]]
+    if population_bounds is not None and data.population is not None:
+        load = np.append(data.population, 0.0)[slots].sum(axis=1)
+        fits = (load >= population_bounds[0]) & (load <= population_bounds[1])
+        sets, member, slots = sets[fits], member[fits], slots[fits]
+    masks, costs, site_of, required = _columns(problem, data, index, loose, sets, member, slots)
+    covers = partition(masks, costs, n, required, counts, size)
+    if covers is None:
+        return None
+    seconds = time.perf_counter() - start
+    order = np.argsort(rank)
+    solutions = {}
+    for h, (objective, chosen) in covers.items():
+        assignment = {}
+        for c in chosen:
+            site = sites[int(site_of[c])]
+            for k in np.flatnonzero(member_row(masks[c], n)).tolist():
+                assignment[wards[order[k]]] = site
+        report = SolveReport("optimal", objective, objective, 0.0, seconds)
+        solutions[h] = BoroughSolution(b, h, dict(sorted(assignment.items())), report, 0, 0, "enumeration")
+    logger.debug("%s: %d connected sets, %d columns, counts %s", b, len(sets), len(masks), sorted(solutions))
+    return solutions
+
+
+def _number_wards(problem: HubProblem, wards: list[str], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Bit rank of each ward (neighbours get close numbers) and each rank's neighbour mask."""
+    n = len(wards)
     pairs = [(index[i], index[k]) for i in wards for k in problem.adjacency.get(i, ()) if k in index]
     rows, cols = (list(t) for t in zip(*pairs, strict=True)) if pairs else ([], [])
     graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
@@ -312,23 +343,30 @@ def solve_borough_enumeration(
     adjacency = np.zeros(n, dtype=np.uint64)
     for i, k in pairs:
         adjacency[rank[i]] |= bits[rank[k]]
-    lo_size, hi_size = size
-    sets = connected_sets(adjacency, lo_size, hi_size)
-    if sets is None:
-        return None
-    # member[c, i]: ward i (original order) is in set c; slots[c, :]: its wards, padded with n (a row of zeros).
-    # Sums are gathers, not matrix products, which would wake BLAS threads that stall on a busy machine.
-    member = ((sets[:, None] >> rank.astype(np.uint64)[None, :]) & _ONE).astype(bool)
-    slots = np.sort(np.where(member, np.arange(n)[None, :], n), axis=1)[:, :hi_size]
-    if population_bounds is not None and data.population is not None:
-        load = np.append(data.population, 0.0)[slots].sum(axis=1)
-        fits = (load >= population_bounds[0]) & (load <= population_bounds[1])
-        sets, member, slots = sets[fits], member[fits], slots[fits]
+    return rank, adjacency
+
+
+def _columns(
+    problem: HubProblem,
+    data: BoroughData,
+    index: dict[str, int],
+    loose: list[int],
+    sets: np.ndarray,
+    member: np.ndarray,
+    slots: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.uint64]:
+    """Candidate hubs (ward mask plus site bit), their costs and sites, and the mask of required sites.
+
+    A ward-centre ("rooted") site can only serve a set holding its own ward; a set holding a required
+    site's ward must use that site.  A "loose" site gets a bit of its own so that it is used at most once.
+    """
+    sites, n = data.sites, len(data.wards)
     missing = np.isnan(data.costs)
     padded = np.vstack([np.where(missing, 0.0, data.costs), np.zeros((1, len(sites)))])
     totals = padded[slots].sum(axis=1)
     usable = ~np.vstack([missing, np.zeros((1, len(sites)), dtype=bool)])[slots].any(axis=1)
     must = np.array([s in problem.must_use for s in sites], dtype=bool)
+    rooted = [k for k, s in enumerate(sites) if problem.root.get(s) in index]
     must_roots = np.zeros(n + 1)
     for k in rooted:
         if must[k]:
@@ -339,7 +377,6 @@ def solve_borough_enumeration(
         r_cols = np.array(rooted)
         r_root = np.array([index[problem.root[sites[k]]] for k in rooted])
         allowed = usable[:, r_cols] & member[:, r_root]
-        # a set holding a required site's root must use that site
         allowed &= (holds_required[:, None] == 0) | ((holds_required[:, None] == 1) & must[r_cols][None, :])
         cost = np.where(allowed, totals[:, r_cols], np.inf)
         best = cost.argmin(axis=1)
@@ -359,21 +396,7 @@ def solve_borough_enumeration(
     masks = np.concatenate(col_masks) if col_masks else np.zeros(0, dtype=np.uint64)
     costs = np.concatenate(col_costs) if col_costs else np.zeros(0)
     site_of = np.concatenate(col_site) if col_site else np.zeros(0, dtype=np.int64)
-    covers = partition(masks, costs, n, required, counts, size)
-    if covers is None:
-        return None
-    seconds = time.perf_counter() - start
-    solutions = {}
-    for h, (objective, chosen) in covers.items():
-        assignment = {}
-        for c in chosen:
-            site = sites[int(site_of[c])]
-            for k in np.flatnonzero(member_row(masks[c], n)).tolist():
-                assignment[wards[order[k]]] = site
-        report = SolveReport("optimal", objective, objective, 0.0, seconds)
-        solutions[h] = BoroughSolution(b, h, dict(sorted(assignment.items())), report, 0, 0, "enumeration")
-    logger.debug("%s: %d connected sets, %d columns, counts %s", b, len(sets), len(masks), sorted(solutions))
-    return solutions
+    return masks, costs, site_of, required
 
 
 def member_row(mask: np.uint64, n: int) -> np.ndarray:

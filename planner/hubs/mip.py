@@ -59,52 +59,10 @@ def solve_borough_mip(
     graph = nx.Graph()
     graph.add_nodes_from(wards)
     graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in ward_set)
-    lo_size, hi_size = size
-    reach: dict[str, set[str]] = {}
-    for s in sites:
-        r = problem.root.get(s)
-        reach[s] = set(nx.single_source_shortest_path_length(graph, r, cutoff=hi_size - 1)) if r else ward_set
-    sub = problem.costs.loc[wards, sites].to_numpy(dtype=float)
-    row, col = {w: k for k, w in enumerate(wards)}, {s: k for k, s in enumerate(sites)}
-    cost = {(i, s): sub[row[i], col[s]] for s in sites for i in sorted(reach[s]) if not math.isnan(sub[row[i], col[s]])}
-    prob = pulp.LpProblem(f"hubs_{b}", pulp.LpMinimize)
-    x = {key: pulp.LpVariable(f"x_{key[0]}_{key[1]}", cat="Binary") for key in cost}
-    y = {s: pulp.LpVariable(f"y_{s}", cat="Binary") for s in sites}
-    by_ward: dict[str, list] = {i: [] for i in wards}
-    by_site: dict[str, list[str]] = {s: [] for s in sites}
-    for i, s in x:
-        by_ward[i].append(x[i, s])
-        by_site[s].append(i)
-    missing = [i for i in wards if not by_ward[i]]
-    if missing:
+    built = _model(problem, b, wards, sites, graph, size, population_bounds)
+    if built is None:
         return None
-    prob += pulp.lpSum(cost[key] * v for key, v in x.items())
-    for i in wards:
-        prob += pulp.lpSum(by_ward[i]) == 1
-    pop = problem.population
-    for s in sites:
-        members = [x[i, s] for i in by_site[s]]
-        prob += pulp.lpSum(members) <= hi_size * y[s]
-        prob += pulp.lpSum(members) >= lo_size * y[s]
-        r = problem.root.get(s)
-        if r is not None:
-            if (r, s) not in x:
-                prob += y[s] == 0
-            else:
-                prob += x[r, s] == y[s]
-        for i in by_site[s]:
-            if i != r:
-                prob += x[i, s] <= y[s]
-                neighbours = [x[k, s] for k in graph.neighbors(i) if (k, s) in x]
-                if r is not None or lo_size > 1:
-                    prob += x[i, s] <= pulp.lpSum(neighbours)
-        if s in problem.must_use:
-            prob += y[s] == 1
-        if population_bounds is not None and pop is not None:
-            lo_pop, hi_pop = population_bounds
-            load = pulp.lpSum(float(pop[i]) * x[i, s] for i in by_site[s])
-            prob += load <= hi_pop * y[s]
-            prob += load >= lo_pop * y[s]
+    prob, x, y = built
     if h is not None:
         prob += pulp.lpSum(y.values()) == h
     cuts = rounds = 0
@@ -117,32 +75,109 @@ def solve_borough_mip(
         if report.status == "infeasible":
             return None
         assignment = {i: s for (i, s), v in x.items() if v.value() is not None and v.value() > 0.5}
-        added = 0
-        for s in sites:
-            members = [i for i, t in assignment.items() if t == s]
-            if len(members) < 2:
-                continue
-            sub = graph.subgraph(members)
-            comps = sorted((sorted(c) for c in nx.connected_components(sub)), key=lambda c: c[0])
-            if len(comps) == 1:
-                continue
-            r = problem.root.get(s)
-            for comp in comps:
-                if r is not None and r in comp:
-                    continue
-                border = {k for i in comp for k in graph.neighbors(i)} - set(comp)
-                rhs = pulp.lpSum(x[k, s] for k in sorted(border) if (k, s) in x)
-                if r is not None:
-                    for i in comp:
-                        prob += x[i, s] <= rhs
-                        added += 1
-                else:
-                    others = [i for c in comps if c is not comp for i in c]
-                    for i in comp:
-                        for other in others:
-                            prob += x[i, s] + x[other, s] - 1 <= rhs
-                            added += 1
+        added = _add_cuts(prob, x, graph, assignment, sites, problem.root)
         cuts += added
         if not added:
             report = SolveReport(report.status, report.objective, report.bound, report.gap, total_seconds)
             return BoroughSolution(b, len(set(assignment.values())), assignment, report, cuts, rounds)
+
+
+_X = dict[tuple[str, str], pulp.LpVariable]
+
+
+def _model(
+    problem: HubProblem,
+    b: str,
+    wards: list[str],
+    sites: list[str],
+    graph: nx.Graph,
+    size: tuple[int, int],
+    population_bounds: tuple[float, float] | None,
+) -> tuple[pulp.LpProblem, _X, dict[str, pulp.LpVariable]] | None:
+    """The MIP without the hub count or separator cuts; None if some ward has no site within reach."""
+    lo_size, hi_size = size
+    reach: dict[str, set[str]] = {}
+    for s in sites:
+        r = problem.root.get(s)
+        reach[s] = set(nx.single_source_shortest_path_length(graph, r, cutoff=hi_size - 1)) if r else set(wards)
+    sub = problem.costs.loc[wards, sites].to_numpy(dtype=float)
+    row, col = {w: k for k, w in enumerate(wards)}, {s: k for k, s in enumerate(sites)}
+    cost = {(i, s): sub[row[i], col[s]] for s in sites for i in sorted(reach[s]) if not math.isnan(sub[row[i], col[s]])}
+    prob = pulp.LpProblem(f"hubs_{b}", pulp.LpMinimize)
+    x = {key: pulp.LpVariable(f"x_{key[0]}_{key[1]}", cat="Binary") for key in cost}
+    y = {s: pulp.LpVariable(f"y_{s}", cat="Binary") for s in sites}
+    by_ward: dict[str, list] = {i: [] for i in wards}
+    by_site: dict[str, list[str]] = {s: [] for s in sites}
+    for i, s in x:
+        by_ward[i].append(x[i, s])
+        by_site[s].append(i)
+    if any(not by_ward[i] for i in wards):
+        return None
+    prob += pulp.lpSum(cost[key] * v for key, v in x.items())
+    for i in wards:
+        prob += pulp.lpSum(by_ward[i]) == 1
+    for s in sites:
+        _site_constraints(prob, x, y[s], s, by_site[s], problem, graph, lo_size, hi_size)
+        if population_bounds is not None and problem.population is not None:
+            lo_pop, hi_pop = population_bounds
+            load = pulp.lpSum(float(problem.population[i]) * x[i, s] for i in by_site[s])
+            prob += load <= hi_pop * y[s]
+            prob += load >= lo_pop * y[s]
+    return prob, x, y
+
+
+def _site_constraints(
+    prob: pulp.LpProblem,
+    x: _X,
+    y_s: pulp.LpVariable,
+    s: str,
+    members: list[str],
+    problem: HubProblem,
+    graph: nx.Graph,
+    lo_size: int,
+    hi_size: int,
+) -> None:
+    """Size bounds, the root ward, linking and the one-ward contiguity cuts of site ``s``."""
+    prob += pulp.lpSum(x[i, s] for i in members) <= hi_size * y_s
+    prob += pulp.lpSum(x[i, s] for i in members) >= lo_size * y_s
+    r = problem.root.get(s)
+    if r is not None:
+        prob += (y_s == 0) if (r, s) not in x else (x[r, s] == y_s)
+    for i in members:
+        if i != r:
+            prob += x[i, s] <= y_s
+            if r is not None or lo_size > 1:
+                prob += x[i, s] <= pulp.lpSum(x[k, s] for k in graph.neighbors(i) if (k, s) in x)
+    if s in problem.must_use:
+        prob += y_s == 1
+
+
+def _add_cuts(
+    prob: pulp.LpProblem, x: _X, graph: nx.Graph, assignment: dict[str, str], sites: list[str], root: dict
+) -> int:
+    """Add a separator cut for every split hub in ``assignment``; return how many were added."""
+    added = 0
+    for s in sites:
+        members = [i for i, t in assignment.items() if t == s]
+        if len(members) < 2:
+            continue
+        comps = sorted((sorted(c) for c in nx.connected_components(graph.subgraph(members))), key=lambda c: c[0])
+        if len(comps) == 1:
+            continue
+        r = root.get(s)
+        for comp in comps:
+            if r is not None and r in comp:
+                continue
+            border = {k for i in comp for k in graph.neighbors(i)} - set(comp)
+            rhs = pulp.lpSum(x[k, s] for k in sorted(border) if (k, s) in x)
+            if r is not None:
+                for i in comp:
+                    prob += x[i, s] <= rhs
+                    added += 1
+            else:
+                others = [i for c in comps if c is not comp for i in c]
+                for i in comp:
+                    for other in others:
+                        prob += x[i, s] + x[other, s] - 1 <= rhs
+                        added += 1
+    return added

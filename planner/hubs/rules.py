@@ -55,65 +55,18 @@ def check_rules(
     if not 1 <= lo_size <= hi_size:
         raise InfeasibleError(f"hub size bounds {lo_size}-{hi_size} are not a valid range; use e.g. 4-5.")
     ranges: dict[str, tuple[int, int]] = {}
-    problems = []
+    problems: list[str] = []
     for b, group in problem.borough.groupby(problem.borough):
-        wards = set(group.index)
-        n = len(wards)
-        label = problem.label(str(b))
-        graph = nx.Graph()
-        graph.add_nodes_from(wards)
-        graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in wards)
-        alone = sorted(w for w in wards if graph.degree(w) == 0)
-        if alone and lo_size > 1:
-            problems.append(
-                f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
-                f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or let "
-                "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
-            )
+        found = _split_problems(problem, str(b), set(group.index), size)
+        if found is None:  # an isolated ward: nothing else about this borough is worth saying
             continue
+        problems += found
+        n = len(group)
         lo, hi = math.ceil(n / hi_size), n // lo_size
-        for comp in nx.connected_components(graph):
-            s = len(comp)
-            if math.ceil(s / hi_size) > s // lo_size:
-                problems.append(
-                    f"{label}: the {s} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
-                    f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
-                    f"{min(lo_size, s)}-{max(hi_size, s)})."
-                )
-        if lo > hi:
-            problems.append(
-                f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
-                f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
-                f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
-                "(--join-boroughs CODE,CODE)."
-            )
-        sites = data[str(b)].sites
-        required = [s for s in sites if s in problem.must_use]
-        if not sites:
-            problems.append(f"{label}: no allowed candidate site; add a site in the borough or lift must_not_use.")
-        else:
-            part = data[str(b)]
-            served = np.isfinite(part.costs).any(axis=1)
-            stranded = [w for w, ok in zip(part.wards, served, strict=True) if not ok]
-            if stranded:
-                problems.append(
-                    f"{label}: no allowed candidate site can serve ward(s) {problem.wards_label(stranded)}: "
-                    "their costs are missing, which means the travel engine found some of their residents unable "
-                    "to reach any site. Check the engine's coverage (e.g. the street network extract), use "
-                    "another engine for hub trips, or add a site they can reach."
-                )
-        if len(required) > hi:
-            problems.append(
-                f"{label}: {len(required)} sites are required ({', '.join(sorted(required))}) but at most {hi} hubs "
-                f"fit its {n} wards. Drop some must_use flags or lower the minimum hub size."
-            )
-        if sites and len(sites) < lo:
-            problems.append(
-                f"{label}: its {n} wards need at least {lo} hubs but only {len(sites)} candidate site(s) are allowed "
-                f"({', '.join(sites)}); add candidate sites or lift must_not_use flags."
-            )
-        lo = max(lo, len(required))
-        ranges[str(b)] = (lo, min(hi, len(sites)))
+        part = data[str(b)]
+        site_problems, required = _site_problems(problem, str(b), part, n, lo, hi)
+        problems += site_problems
+        ranges[str(b)] = (max(lo, len(required)), min(hi, len(part.sites)))
     bad_required = sorted(problem.must_use & problem.must_not_use)
     if bad_required:
         problems.append(f"sites {bad_required} are marked both must_use and must_not_use; keep one flag.")
@@ -123,3 +76,70 @@ def check_rules(
     if problems:
         raise InfeasibleError("No hub plan satisfies the rules:\n- " + "\n- ".join(problems))
     return ranges
+
+
+def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[int, int]) -> list[str] | None:
+    """Why a borough's wards cannot be cut into contiguous hubs of ``size``; None if a ward is isolated."""
+    lo_size, hi_size = size
+    label = problem.label(b)
+    graph = nx.Graph()
+    graph.add_nodes_from(wards)
+    graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in wards)
+    alone = sorted(w for w in wards if graph.degree(w) == 0)
+    if alone and lo_size > 1:
+        return [
+            f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
+            f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or let "
+            "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
+        ]
+    problems = []
+    for comp in nx.connected_components(graph):
+        s = len(comp)
+        if math.ceil(s / hi_size) > s // lo_size:
+            problems.append(
+                f"{label}: the {s} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
+                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
+                f"{min(lo_size, s)}-{max(hi_size, s)})."
+            )
+    n = len(wards)
+    if math.ceil(n / hi_size) > n // lo_size:
+        problems.append(
+            f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
+            f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
+            f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
+            "(--join-boroughs CODE,CODE)."
+        )
+    return problems
+
+
+def _site_problems(
+    problem: HubProblem, b: str, part: BoroughData, n: int, lo: int, hi: int
+) -> tuple[list[str], list[str]]:
+    """Why a borough's candidate sites cannot host ``lo``-``hi`` hubs; also its required sites."""
+    label = problem.label(b)
+    sites = part.sites
+    required = [s for s in sites if s in problem.must_use]
+    problems = []
+    if not sites:
+        problems.append(f"{label}: no allowed candidate site; add a site in the borough or lift must_not_use.")
+    else:
+        served = np.isfinite(part.costs).any(axis=1)
+        stranded = [w for w, ok in zip(part.wards, served, strict=True) if not ok]
+        if stranded:
+            problems.append(
+                f"{label}: no allowed candidate site can serve ward(s) {problem.wards_label(stranded)}: "
+                "their costs are missing, which means the travel engine found some of their residents unable "
+                "to reach any site. Check the engine's coverage (e.g. the street network extract), use "
+                "another engine for hub trips, or add a site they can reach."
+            )
+    if len(required) > hi:
+        problems.append(
+            f"{label}: {len(required)} sites are required ({', '.join(sorted(required))}) but at most {hi} hubs "
+            f"fit its {n} wards. Drop some must_use flags or lower the minimum hub size."
+        )
+    if sites and len(sites) < lo:
+        problems.append(
+            f"{label}: its {n} wards need at least {lo} hubs but only {len(sites)} candidate site(s) are allowed "
+            f"({', '.join(sites)}); add candidate sites or lift must_not_use flags."
+        )
+    return problems, required

@@ -68,40 +68,51 @@ def make_engine(
     TravelEngine
         The configured engine.
     """
-    params = dict(params or {})
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
     try:
-        if name == "transit":
-            if data is None:
-                raise EngineError("the transit engine needs the data directory (bus routes, rail graph)")
-            return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
-        if name == "transit-simple":
-            if data is None:
-                raise EngineError("the transit-simple engine needs the data directory (bus stops, rail graph)")
-            logger.warning(
-                "transit-simple is the superseded first approximation (about 5 minutes too fast against DfT's "
-                "journey time statistics); use it only to compare with the default transit engine"
-            )
-            return SimpleTransitTimes(
-                load_transit(data, bus_routes=False), SimpleTransitParams().with_overrides(**params)
-            )
-        if name == "crowfly":
-            return CrowFly(**params)
-        if name == "network":
-            if osm is None:
-                raise EngineError("the network engine needs an OSM file (--osm FILE or engine.osm in a scenario)")
-            path = osm
-            if data is not None and not os.path.exists(osm):
-                path = data.osm(str(osm))
-            mode = params.pop("mode", "walk")
-            if os.path.isfile(path) and os.path.getsize(path) == 0:
-                raise EngineError(f"OSM file {path} is empty (0 bytes); download the extract again.")
-            try:
-                return StreetNetwork.from_osm(path, mode=mode, **params)
-            except (ParseError, RuntimeError) as exc:  # expat on .osm XML, libosmium on .osm.pbf
-                raise EngineError(
-                    f"cannot read OSM file {path}: {exc}. The file is truncated or damaged; download the "
-                    "extract again (for example from download.geofabrik.de) or export it again."
-                ) from exc
+        return builder(data, dict(params or {}), osm)
     except TypeError as exc:
         raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
-    raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+
+
+def _transit(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
+    if data is None:
+        raise EngineError("the transit engine needs the data directory (bus routes, rail graph)")
+    return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
+
+
+def _transit_simple(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
+    if data is None:
+        raise EngineError("the transit-simple engine needs the data directory (bus stops, rail graph)")
+    logger.warning(
+        "transit-simple is the superseded first approximation (about 5 minutes too fast against DfT's "
+        "journey time statistics); use it only to compare with the default transit engine"
+    )
+    return SimpleTransitTimes(load_transit(data, bus_routes=False), SimpleTransitParams().with_overrides(**params))
+
+
+def _crowfly(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
+    return CrowFly(**params)
+
+
+def _network(data: DataPaths | None, params: dict[str, Any], osm: str | os.PathLike[str] | None) -> TravelEngine:
+    if osm is None:
+        raise EngineError("the network engine needs an OSM file (--osm FILE or engine.osm in a scenario)")
+    path = osm
+    if data is not None and not os.path.exists(osm):
+        path = data.osm(str(osm))
+    mode = params.pop("mode", "walk")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise EngineError(f"OSM file {path} is empty (0 bytes); download the extract again.")
+    try:
+        return StreetNetwork.from_osm(path, mode=mode, **params)
+    except (ParseError, RuntimeError) as exc:  # expat on .osm XML, libosmium on .osm.pbf
+        raise EngineError(
+            f"cannot read OSM file {path}: {exc}. The file is truncated or damaged; download the "
+            "extract again (for example from download.geofabrik.de) or export it again."
+        ) from exc
+
+
+_BUILDERS = {"transit": _transit, "transit-simple": _transit_simple, "network": _network, "crowfly": _crowfly}
