@@ -69,6 +69,9 @@ class DataPaths:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))  # a str root works too
+
     def wards(self, year: int = 2014) -> Path:
         """Zipped ward shapefile of the 2014 or 2018 set."""
         return self._need(f"boundaries/London-wards-{year}.zip")

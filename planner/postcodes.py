@@ -56,6 +56,13 @@ def normalise_postcode(text: str) -> str | None:
     return f"{match.group(1)} {match.group(2)}" if match else None
 
 
+def _normalise_all(texts: pd.Series) -> pd.Series:
+    """:func:`normalise_postcode` of a whole column at once (NaN where it gives ``None``)."""
+    compact = texts.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    parts = compact.str.extract(_FULL.pattern)
+    return parts[0] + " " + parts[1]
+
+
 def load_postcodes(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     """London's postcodes as points in EPSG:27700.
 
@@ -71,13 +78,14 @@ def load_postcodes(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         ``postcode`` (standard form, sorted), ``pq``, ``lad`` and point geometry.
     """
     table = pd.read_csv(path, usecols=["postcode", "pq", "easting", "northing", "lad"], dtype={"postcode": str})
-    bad = table["postcode"].map(normalise_postcode).isna()
+    standard = _normalise_all(table["postcode"])
+    bad = standard.isna()
     if bad.any():
         example = table["postcode"][bad].iloc[0]
         raise DataError(
             f"{path}: {int(bad.sum())} rows without a valid postcode, e.g. {example!r}; use Code-Point Open"
         )
-    table["postcode"] = table["postcode"].map(normalise_postcode)
+    table["postcode"] = standard
     if table["postcode"].duplicated().any():
         example = table["postcode"][table["postcode"].duplicated()].iloc[0]
         raise DataError(f"{path}: postcode {example} appears twice; use one row per postcode")
