@@ -24,6 +24,25 @@ app.add_typer(data_app, name="data")
 console = Console()
 err = Console(stderr=True)
 
+
+def _fit(table: Table) -> int:
+    """Keep figures and words whole at any terminal width; return the narrowest width that does.
+
+    No column is narrower than its longest figure or word (header included),
+    so numbers are never cut with "…" and text wraps only between words.
+    """
+    for column in table.columns:
+        texts = [c for c in (column.header, *column.cells) if isinstance(c, str)]
+        column.min_width = max((len(word) for c in texts for word in c.split()), default=1)
+    return sum(c.min_width or 1 for c in table.columns) + 3 * len(table.columns) + 1  # padding and rules
+
+
+def _show(table: Table, *, to: Console | None = None) -> None:
+    """Print a table; wider than the terminal, its lines run on rather than cut figures or columns."""
+    to = to or console
+    to.print(table, width=max(to.width, _fit(table)), crop=False)
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="Data directory (default: $PLANNER_DATA).", show_default=False),
@@ -194,7 +213,7 @@ def _print_access(result, limit: int | None = None, total: str = "London (Met ar
         _minutes(lon.p95_minutes),
         f"{int(lon.beyond_65_plus):,}",
     )
-    console.print(table)
+    _show(table)
     if int(lon.unreachable):
         console.print(f"[yellow]{int(lon.unreachable):,} residents reach no open counter.")
 
@@ -291,7 +310,7 @@ def _print_hubs(plan) -> None:
         "optimal",
         "",
     )
-    console.print(table)
+    _show(table)
     for note in plan.notes:
         console.print(f"• {note}")
     console.print(f"Solved in {plan.seconds:.2f}s")
@@ -398,7 +417,7 @@ def _print_comparison(comparison) -> None:
     for label, col, fmt in spec:
         values = comparison.london[col]
         table.add_row(label, *("unknown" if pd_isna(v) else fmt.format(v) for v in values))
-    console.print(table)
+    _show(table)
     if len(comparison.wards):
         worst = comparison.wards.head(10)
         wt = Table(title=f"Wards whose time worsens most ({worst['reference'].iloc[0]} → {worst['scenario'].iloc[0]})")
@@ -408,7 +427,7 @@ def _print_comparison(comparison) -> None:
             wt.add_row(
                 r.ward_name, r.borough_name, f"{r.minutes_before:.1f}", f"{r.minutes_after:.1f}", f"+{r.change:.1f}"
             )
-        console.print(wt)
+        _show(wt)
 
 
 def pd_isna(value: object) -> bool:
@@ -611,7 +630,7 @@ def optimise_cmd(
         table = Table("k", "residents within", "% within", title="Trade-off: counters against coverage")
         for r in result.curve.itertuples():
             table.add_row(str(r.k), f"{r.covered:,}", f"{r.pct_covered:.3f}")
-        console.print(table)
+        _show(table)
     if result.choice is not None:
         c = result.choice
         console.print(
@@ -715,7 +734,7 @@ def _print_frame(frame, title: str) -> None:
         table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
     for row in frame.itertuples(index=False):
         table.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
+    _show(table)
 
 
 def _print_calibration(result, *, primary: bool) -> None:
@@ -771,7 +790,7 @@ def sessions_cmd(
     table = Table("site", "residents newly within reach", title="Community contact sessions")
     for r in plan.sites.itertuples():
         table.add_row(str(r.name), f"{r.residents:,}")
-    console.print(table)
+    _show(table)
 
 
 @app.command("maps")
@@ -902,12 +921,12 @@ def sweep_cmd(
                 f"{int(d['optimum_beyond']):,}",
                 changed,
             )
-        console.print(table)
+        _show(table)
         return
     table = Table("counter", "residents losing 45-min access if it alone closes", title="Most critical counters")
     for r in result.critical.head(10).itertuples():
         table.add_row(str(r.name), f"{r.residents_losing_access:,}")
-    console.print(table)
+    _show(table)
     wt = Table(
         "ward",
         "borough",
@@ -917,4 +936,4 @@ def sweep_cmd(
     )
     for r in result.fragile.head(10).itertuples():
         wt.add_row(r.ward_name, r.borough_name, f"{r.scenarios_losing:,}", f"{r.max_residents_lost:,.0f}")
-    console.print(wt)
+    _show(wt)

@@ -45,3 +45,25 @@ def test_data_check_counts(data_dir):
     assert summary["population"] == 8_961_989
     assert summary["stations"] == 76
     assert summary["stations_by_status"]["status_final_nov2017"]["close"] == 38
+
+
+def test_tables_keep_figures_whole_on_a_narrow_terminal():
+    """At 60 columns every figure and every word is printed whole; nothing is cut with an ellipsis."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from planner.cli import _show
+
+    table = Table(title="Residents beyond 45 minutes")
+    for col in ("borough", "residents", "beyond 45 min", "% within", "mean min", "p95 min", "hubs range"):
+        table.add_column(col)
+    table.add_row("Kingston upon Thames", "176,942,096", "290,037", "96.8", "27.5", "42.8", "141-149")
+    table.add_row("London (Met area)", "8,952,268", "-", "100.0", "25.9", "unreachable", "4-5")
+    out = io.StringIO()
+    _show(table, to=Console(file=out, width=60))
+    text = out.getvalue()
+    assert "…" not in text
+    for figure in ("176,942,096", "290,037", "8,952,268", "unreachable", "141-149", "Kingston", "Thames"):
+        assert figure in text
