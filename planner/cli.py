@@ -7,7 +7,7 @@ import logging
 import math
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from planner.errors import PlannerError, PlannerWarning
+
+if TYPE_CHECKING:
+    from planner.sweep import SweepResult
 
 app = typer.Typer(help="Plan where the public can reach the police.", no_args_is_help=True)
 data_app = typer.Typer(help="Check or download the data directory.", no_args_is_help=True)
@@ -927,6 +930,8 @@ def sweep_cmd(
     for r in result.critical.head(10).itertuples():
         table.add_row(str(r.name), f"{r.residents_losing_access:,}")
     _show(table)
+    if kind != "marginal" and len(result.critical):
+        _show(_worst_closures(result, top or 3))
     wt = Table(
         "ward",
         "borough",
@@ -937,3 +942,17 @@ def sweep_cmd(
     for r in result.fragile.head(10).itertuples():
         wt.add_row(r.ward_name, r.borough_name, f"{r.scenarios_losing:,}", f"{r.max_residents_lost:,.0f}")
     _show(wt)
+
+
+def _worst_closures(result: SweepResult, top: int) -> Table:
+    """The ``top`` closures of each size (two or more counters) that leave most residents beyond."""
+    names = result.critical.set_index("station_id")["name"].astype(str)
+    first = result.critical.iloc[0]
+    base = int(first["beyond"] - first["residents_losing_access"])
+    table = Table("closed together", "residents beyond", "more than today's plan", title="Worst closures by size")
+    several = result.results.loc[result.results["n_closed"] > 1]
+    worst = several.sort_values(["n_closed", "beyond", "closed"], ascending=[True, False, True])
+    for r in worst.groupby("n_closed", sort=True).head(top).itertuples():
+        closed = " + ".join(names.get(c, c) for c in str(r.closed).split(";"))
+        table.add_row(closed, f"{int(r.beyond):,}", f"{int(r.beyond) - base:,}")
+    return table

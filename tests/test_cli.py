@@ -67,3 +67,31 @@ def test_tables_keep_figures_whole_on_a_narrow_terminal():
     assert "…" not in text
     for figure in ("176,942,096", "290,037", "8,952,268", "unreachable", "141-149", "Kingston", "Thames"):
         assert figure in text
+
+
+def test_sweep_prints_the_worst_closures_of_each_size():
+    """Pairs and triples sweeps also show their worst closures, named, with the rise over today's plan."""
+    import io
+    from types import SimpleNamespace
+
+    import pandas as pd
+    from rich.console import Console
+
+    from planner.cli import _show, _worst_closures
+
+    critical = pd.DataFrame(
+        {"station_id": ["a", "b", "c"], "name": ["Acton", "Barnet", "Croydon"], "beyond": [130, 120, 110]}
+    )
+    critical["residents_losing_access"] = critical["beyond"] - 100  # today's plan leaves 100 beyond
+    results = pd.DataFrame(
+        {
+            "n_closed": [1, 1, 1, 2, 2, 2, 3],
+            "closed": ["a", "b", "c", "a;b", "a;c", "b;c", "a;b;c"],
+            "beyond": [130, 120, 110, 150, 170, 140, 400],
+        }
+    )
+    out = io.StringIO()
+    _show(_worst_closures(SimpleNamespace(critical=critical, results=results), 2), to=Console(file=out, width=120))
+    rows = [line for line in out.getvalue().splitlines() if "+" in line]
+    assert [r.split("│")[1].strip() for r in rows] == ["Acton + Croydon", "Acton + Barnet", "Acton + Barnet + Croydon"]
+    assert [r.split("│")[3].strip() for r in rows] == ["70", "50", "300"]
