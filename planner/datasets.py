@@ -248,14 +248,7 @@ def _fetch_one(
     digest = pooch.file_hash(str(path))
     if digest != src.sha256:
         kept = "kept the file already there (delete it to download again)" if status == "present" else "downloaded"
-        logger.warning(
-            "%s: not verified; %s %s, whose sha256 %s differs from the manifest's %s",
-            src.name,
-            kept,
-            path,
-            digest,
-            src.sha256,
-        )
+        logger.warning("%s: not verified; %s %s, sha256 %s (manifest: %s)", src.name, kept, path, digest, src.sha256)
     return FetchResult(src.name, path, status, digest)
 
 
@@ -264,22 +257,15 @@ class _Progress:
     reported to a ``progress(name, done, total)`` callback."""
 
     def __init__(self, src: Source, callback: Callable[[str, int, int], None]) -> None:
-        self._src, self._callback, self._total, self._done = src, callback, src.bytes, 0
-
-    @property
-    def total(self) -> int:
-        return self._total
-
-    @total.setter
-    def total(self, value: int) -> None:  # pooch sets the Content-Length, or 0 when the server gives none
-        self._total = value or self._src.bytes
+        self.src, self.callback, self.total, self.done = src, callback, 0, 0
 
     def update(self, n: int) -> None:
-        self._done = min(self._done + n, self._total)
-        self._callback(self._src.name, self._done, self._total)
+        total = self.total or self.src.bytes  # pooch sets the Content-Length, or 0 when the server gives none
+        self.done = min(self.done + n, total)
+        self.callback(self.src.name, self.done, total)
 
     def reset(self) -> None:
-        self._done = 0
+        self.done = 0
 
     def close(self) -> None:
         """Nothing to close: the CLI owns the display."""

@@ -113,6 +113,19 @@ def test_wrong_file_already_there_is_replaced(server, tmp_path):
     assert target.read_bytes() == b"x" * 5000
 
 
+def test_no_verify_keeps_a_file_already_there_and_says_so(server, tmp_path, caplog):
+    root, url = server
+    src = _source(root, "a.bin", b"x" * 5000)
+    target = tmp_path / "data" / "boundaries" / "a.bin"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"checked by hand")
+    with caplog.at_level(logging.WARNING, logger="planner.datasets"):
+        [result] = fetch(tmp_path / "data", base_url=f"{url}/mirror", sources=[src], verify=False)
+    assert (result.status, result.sha256) == ("present", hashlib.sha256(b"checked by hand").hexdigest())
+    assert target.read_bytes() == b"checked by hand" and Handler.gets == []
+    assert "kept the file already there (delete it to download again)" in caplog.text
+
+
 def test_hash_mismatch_is_refused_and_nothing_is_left(server, tmp_path):
     root, url = server
     src = _source(root, "c.bin", b"y" * 5000)
