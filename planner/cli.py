@@ -136,11 +136,26 @@ def data_check(
 def data_fetch(
     dest: Annotated[Path, typer.Option(help="Data directory to fill.")] = Path("data"),
     name: Annotated[list[str] | None, typer.Option("--name", help="Only this dataset (repeatable).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="Fetch from this mirror instead of the publishers.")] = None,
-    no_verify: Annotated[bool, typer.Option("--no-verify", help="Accept files whose sha256 differs.")] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Fetch every file from this http(s) mirror of the reference data (DEST's layout) instead of the "
+            "publishers; the only route for datasets without a public download."
+        ),
+    ] = None,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify", help="Accept files whose sha256 differs from the manifest (a file already in DEST is kept)."
+        ),
+    ] = False,
     retries: Annotated[int, typer.Option(help="Attempts per file.")] = 4,
 ) -> None:
-    """Download the public datasets, with sha256 checks and resumable retries."""
+    """Download the public datasets (with pooch), checking each file's sha256 against the manifest.
+
+    A file already in DEST with the right sha256 is not downloaded again; a download is written only once its
+    hash matches.
+    """
     from planner.datasets import fetch
 
     _out(dest, "--dest")

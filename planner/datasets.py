@@ -2,25 +2,29 @@
 
 Each ``data/<folder>/sources.toml`` in the repository lists datasets with
 their publisher download URL, the expected sha256, licence and attribution.
-:func:`fetch` downloads them with checksum verification, atomic writes and
-resumable retries (HTTP ``Range``).
+:func:`fetch` hands the downloading to :mod:`pooch` (sha256 check, retries,
+a temporary file moved into place only once its hash matches); this module
+only maps the manifest onto a pooch registry and pooch's errors onto
+:class:`~planner.errors.FetchError` messages that say how to fix them.
+Every file is at most a few MB, so an interrupted transfer simply starts again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
-import time
 import tomllib
-import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner.errors import DataError, FetchError
+import pooch
+import requests
+
+from planner.errors import DataError, FetchError, OptionError
 
 __all__ = ["FetchResult", "Source", "fetch", "load_manifest"]
 
@@ -97,14 +101,6 @@ def load_manifest(folder: str | os.PathLike[str] | None = None) -> list[Source]:
     return sorted(sources, key=lambda s: s.name)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(
     dest: str | os.PathLike[str],
     *,
@@ -112,7 +108,6 @@ def fetch(
     base_url: str | None = None,
     verify: bool = True,
     retries: int = 4,
-    backoff: float = 1.0,
     timeout: float = 60.0,
     sources: list[Source] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -122,126 +117,172 @@ def fetch(
     Parameters
     ----------
     dest
-        Data directory to fill; files go to ``dest/<source.dest>``.
+        Data directory to fill; files go to ``dest/<source.dest>``.  Nothing is
+        written anywhere else (no cache folder).
     names
         Only these sources (default: all).
     base_url
         Fetch ``base_url/<source.dest>`` instead of the publisher URL, for a
-        mirror of the reference data.  Sources without a publisher URL can
-        only be fetched this way.
+        mirror of the reference data (``http://`` or ``https://``).  Sources
+        without a publisher URL can only be fetched this way.
     verify
-        Check each file's sha256 against the manifest.  With False the hash
-        is logged as a warning instead.
+        Check each file's sha256 against the manifest; a file already in
+        ``dest`` with that hash is not downloaded again.  With False, a file
+        already in ``dest`` is kept whatever its hash, and a downloaded or kept
+        file whose hash differs from the manifest is logged as a warning.
     retries
-        Attempts per file; an interrupted transfer resumes from the bytes
-        already written.
-    backoff
-        Seconds before the first retry; doubled each time.
+        Attempts per file (pooch waits 1 s, 2 s, ... between them).
     timeout
         Socket timeout in seconds.
     sources
         Manifest to use instead of :func:`load_manifest`.
     progress
-        Called as ``progress(name, done_bytes, total_bytes)``.
+        Called as ``progress(name, done_bytes, total_bytes)`` while a file downloads.
 
     Returns
     -------
     list of FetchResult
-        One per selected source.
+        One per selected source: ``"downloaded"``, ``"present"`` (already in
+        ``dest``) or ``"skipped"`` (no publisher download and no ``base_url``).
 
     Raises
     ------
     FetchError
-        If a file cannot be downloaded after all retries or has the wrong sha256.
+        If a file cannot be downloaded after all attempts or has the wrong sha256.
+    DataError
+        If ``names`` holds a dataset the manifest does not list.
+    OptionError
+        If ``retries`` is below 1 or ``base_url`` is not an http(s) address.
     """
+    if retries < 1:
+        raise OptionError(f"--retries must be at least 1 (got {retries}): it is the number of attempts per file.")
+    if base_url and urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+        raise OptionError(f"--base-url must be an http:// or https:// address (got {base_url!r}).")
     catalogue = sources if sources is not None else load_manifest()
     known = {s.name for s in catalogue}
     if names:
         unknown = sorted(set(names) - known)
         if unknown:
             raise DataError(f"Unknown dataset(s) {unknown}; known: {sorted(known)}.")
+    chosen = [s for s in catalogue if not names or s.name in names]
+    urls = {s.dest: _url(s, base_url) for s in chosen}
+    registry = pooch.create(
+        path=os.fspath(dest),
+        base_url="",
+        registry={s.dest: f"sha256:{s.sha256}" if verify else None for s in chosen if urls[s.dest]},
+        urls={rel: url for rel, url in urls.items() if url},
+        retry_if_failed=retries - 1,
+    )
     results = []
-    for src in catalogue:
-        if names and src.name not in names:
-            continue
-        target = Path(dest) / src.dest
-        url = f"{base_url.rstrip('/')}/{urllib.request.pathname2url(src.dest)}" if base_url else src.url
-        if not url:
-            results.append(FetchResult(src.name, None, "skipped", None, f"no publisher download; see {src.page}"))
-            continue
-        if target.is_file() and verify and _sha256(target) == src.sha256:
-            results.append(FetchResult(src.name, target, "present", src.sha256))
-            continue
-        digest = _download(url, target, src, verify, retries, backoff, timeout, progress)
-        results.append(FetchResult(src.name, target, "downloaded", digest))
+    with _pooch_logs_here():
+        for src in chosen:
+            url = urls[src.dest]
+            if not url:
+                detail = (
+                    f"no publisher download matches the reference copy: get it from {src.page}, "
+                    "or from a mirror of the reference data with --base-url URL"
+                )
+                results.append(FetchResult(src.name, None, "skipped", None, detail))
+                continue
+            results.append(_fetch_one(registry, src, url, verify, retries, timeout, progress))
     return results
 
 
-def _download(
-    url: str,
-    target: Path,
+def _url(src: Source, base_url: str | None) -> str:
+    if base_url:
+        return f"{base_url.rstrip('/')}/{urllib.request.pathname2url(src.dest)}"
+    return src.url
+
+
+def _fetch_one(
+    registry: pooch.Pooch,
     src: Source,
+    url: str,
     verify: bool,
     retries: int,
-    backoff: float,
     timeout: float,
     progress: Callable[[str, int, int], None] | None,
-) -> str:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + ".part")
-    last_error: Exception | None = None
-    for attempt in range(1, retries + 1):
-        try:
-            _transfer(url, part, src, timeout, progress)
-            last_error = None
-            break
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404, 410):
-                raise FetchError(
-                    f"{src.name}: {url} answered HTTP {exc.code}; the file has moved. "
-                    f"Find it on {src.page} and pass its location."
-                ) from exc
-            last_error = exc
-            wait = backoff * 2 ** (attempt - 1)
-            logger.warning("%s: attempt %d/%d failed (%s); retrying in %.1fs", src.name, attempt, retries, exc, wait)
-            time.sleep(wait)
-    if last_error is not None:
+) -> FetchResult:
+    actions: list[str] = []
+
+    def record(path: str, action: str, _pup: pooch.Pooch) -> str:
+        actions.append(action)
+        return path
+
+    downloader = pooch.HTTPDownloader(
+        progressbar=_Progress(src, progress) if progress else False,
+        chunk_size=1 << 16,
+        timeout=timeout,
+        headers={"User-Agent": "planner"},
+    )
+    target = Path(registry.abspath) / src.dest
+    try:
+        path = Path(registry.fetch(src.dest, processor=record, downloader=downloader))
+    except requests.HTTPError as exc:
         raise FetchError(
-            f"{src.name}: could not download {url} after {retries} attempts ({last_error}); "
-            f"partial data kept in {part} and resumed next time."
-        )
-    digest = _sha256(part)
-    if verify and digest != src.sha256:
-        part.unlink()
+            f"{src.name}: {url} answered HTTP {exc.response.status_code}, so {target} was not written. "
+            + (
+                f"Check the --base-url address: the mirror should hold {src.dest}."
+                if url != src.url
+                else f"The publisher may have moved the file: find it on {src.page}, or fetch from a mirror "
+                "with --base-url URL."
+            )
+        ) from exc
+    except requests.RequestException as exc:
         raise FetchError(
-            f"{src.name}: {url} gave a file with sha256 {digest}, expected {src.sha256}. The download "
-            "was corrupt or the publisher changed the file; nothing was written. Try again, or use "
-            "--no-verify if you have checked the new file."
-        )
-    if not verify:
-        logger.warning("%s: not verified; sha256 of the downloaded file is %s", src.name, digest)
-    os.replace(part, target)
-    return digest
+            f"{src.name}: could not download {url} after {retries} attempt(s) ({exc}), so {target} was not "
+            "written. Check the network (and the --base-url address, if you gave one) and run the command again."
+        ) from exc
+    except ValueError as exc:  # pooch's hash check: the downloaded file was deleted, the old one left alone
+        raise FetchError(
+            f"{src.name}: the file from {url} does not have the manifest's sha256 ({exc}). Nothing was written "
+            f"to {target}. The download was corrupt or the publisher changed the file: try again, fetch the "
+            "reference copy from a mirror with --base-url URL, or, once you have checked the new file, "
+            "re-run with --no-verify."
+        ) from exc
+    except OSError as exc:
+        raise FetchError(f"{src.name}: could not write {target} ({exc}); check that the folder is writable.") from exc
+    status = "present" if actions == ["fetch"] else "downloaded"
+    if verify:
+        return FetchResult(src.name, path, status, src.sha256)
+    digest = pooch.file_hash(str(path))
+    if digest != src.sha256:
+        kept = "kept the file already there (delete it to download again)" if status == "present" else "downloaded"
+        logger.warning("%s: not verified; %s %s, sha256 %s (manifest: %s)", src.name, kept, path, digest, src.sha256)
+    return FetchResult(src.name, path, status, digest)
 
 
-def _transfer(
-    url: str, part: Path, src: Source, timeout: float, progress: Callable[[str, int, int], None] | None
-) -> None:
-    have = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": "planner"})
-    if have:
-        request.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        resumed = have and response.status == 206
-        mode = "ab" if resumed else "wb"
-        done = have if resumed else 0
-        length = response.headers.get("Content-Length")
-        total = done + int(length) if length else src.bytes
-        with part.open(mode) as fh:
-            while block := response.read(_CHUNK):
-                fh.write(block)
-                done += len(block)
-                if progress:
-                    progress(src.name, done, total)
-        if length is not None and done < total:
-            raise ConnectionError(f"transfer ended after {done} of {total} bytes")
+class _Progress:
+    """The progress-bar object pooch's downloader drives (``total``, ``update``, ``reset``, ``close``),
+    reported to a ``progress(name, done, total)`` callback."""
+
+    def __init__(self, src: Source, callback: Callable[[str, int, int], None]) -> None:
+        self.src, self.callback, self.total, self.done = src, callback, 0, 0
+
+    def update(self, n: int) -> None:
+        total = self.total or self.src.bytes  # pooch sets the Content-Length, or 0 when the server gives none
+        self.done = min(self.done + n, total)
+        self.callback(self.src.name, self.done, total)
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def close(self) -> None:
+        """Nothing to close: the CLI owns the display."""
+
+
+class _Forward(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        logger.log(record.levelno, "pooch: %s", record.getMessage())
+
+
+@contextmanager
+def _pooch_logs_here() -> Iterator[None]:
+    """Send pooch's log records (download and retry notices) to this module's logger instead of pooch's own
+    stderr handler, so that only the CLI's handlers print anything; pooch's handlers are restored afterwards."""
+    log = pooch.get_logger()
+    saved, log.handlers = log.handlers, [_Forward()]
+    try:
+        yield
+    finally:
+        log.handlers = saved
