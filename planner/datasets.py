@@ -211,7 +211,7 @@ def _fetch_one(
 
     downloader = pooch.HTTPDownloader(
         progressbar=_Progress(src, progress) if progress else False,
-        chunk_size=1 << 16,
+        chunk_size=_CHUNK,
         timeout=timeout,
         headers={"User-Agent": "planner"},
     )
