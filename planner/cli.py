@@ -260,6 +260,7 @@ def access_cmd(
 ) -> None:
     """Travel time to the nearest open counter and the 45-minute test."""
     from planner.assess import assess
+    from planner.io import locked_folder
     from planner.london import load_london
     from planner.stations import load_stations, select_counters
     from planner.travel import make_engine
@@ -278,13 +279,15 @@ def access_cmd(
             result = assess(demand, counters, eng, threshold=threshold)
             progress.update(task, advance=1, description="writing")
             wards = london.study_wards
-            files = result.write(out, wards.loc[wards["ward_code"].isin(demand.wards["ward_code"])])
             if postcode:
                 from planner.postcodes import find_postcodes, postcode_access
 
                 answers = postcode_access(find_postcodes(postcode, london.paths.root), counters, eng)
-                answers.to_csv(out / "access_postcodes.csv", index=False)
-                files = [*files, out / "access_postcodes.csv"]
+            with locked_folder(out):  # another command writing into the same folder waits its turn
+                files = result.write(out, wards.loc[wards["ward_code"].isin(demand.wards["ward_code"])])
+                if postcode:
+                    answers.to_csv(out / "access_postcodes.csv", index=False)
+                    files = [*files, out / "access_postcodes.csv"]
             progress.update(task, advance=1)
     except PlannerError as exc:
         raise _fail(exc) from exc
@@ -363,6 +366,7 @@ def hubs_cmd(
 ) -> None:
     """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
     from planner.hubs import HubOptions, HubTarget, plan_hubs, site_flags, write_hubs
+    from planner.io import locked_folder
     from planner.london import load_london
     from planner.stations import load_stations
     from planner.travel import make_engine
@@ -400,7 +404,8 @@ def hubs_cmd(
                 options=options,
                 progress=lambda name: progress.update(task, advance=1, description=name),
             )
-        files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)
+        with locked_folder(out):  # another command writing into the same folder waits its turn
+            files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)
     except PlannerError as exc:
         raise _fail(exc) from exc
     _print_hubs(plan)
