@@ -88,6 +88,13 @@ class EngineSpec(_Model):
     osm: str | None = None
     params: dict[str, bool | float | str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _known_params(self) -> EngineSpec:
+        from planner.travel import check_engine_params  # refused here, before any data is loaded
+
+        check_engine_params(self.name, self.params)
+        return self
+
 
 def check_hub_count(value: int | str | None) -> int | str | None:
     """Check a total number of hubs: ``N``, ``"LOW-HIGH"``, ``"LOW-"``, ``"near:N"`` or ``"free"``.

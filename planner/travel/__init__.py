@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import fields
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -28,6 +29,7 @@ __all__ = [
     "TransitTimes",
     "TravelEngine",
     "TravelMatrix",
+    "check_engine_params",
     "graph_from_osm",
     "load_transit",
     "make_engine",
@@ -113,6 +115,40 @@ def _network(data: DataPaths | None, params: dict[str, Any], osm: str | os.PathL
             f"cannot read OSM file {path}: {exc}. The file is truncated or damaged; download the "
             "extract again (for example from download.geofabrik.de) or export it again."
         ) from exc
+
+
+def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None:
+    """Refuse parameters an engine does not have, or values it cannot take, before any data is loaded.
+
+    Parameters
+    ----------
+    name
+        An engine name (see :func:`make_engine`).
+    params
+        Its parameters, as in a scenario's ``[engine.params]``.
+
+    Raises
+    ------
+    EngineError
+        Naming the unknown parameter or the bad value, and the parameters the engine knows.
+    """
+    params = dict(params or {})
+    try:
+        if name == "transit":
+            TransitParams().with_overrides(**params)
+        elif name == "transit-simple":
+            SimpleTransitParams().with_overrides(**params)
+        elif name == "crowfly":
+            CrowFly(**params)
+        elif name == "network":
+            known = {f.name for f in fields(StreetNetwork) if f.init and f.name != "graph"}
+            unknown = sorted(set(params) - known)
+            if unknown:
+                raise EngineError(f"unknown network parameter(s) {unknown}; known: {sorted(known)}")
+        else:
+            raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    except TypeError as exc:
+        raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
 
 
 _BUILDERS = {"transit": _transit, "transit-simple": _transit_simple, "network": _network, "crowfly": _crowfly}
