@@ -1,5 +1,5 @@
 """``python -m planner``: the same as the ``planner`` command."""
 
-from planner.cli import app
+from planner.cli import entry
 
-app(prog_name="planner")
+entry()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -62,6 +63,17 @@ def main(
     logging.getLogger("distributed").setLevel(max(level, logging.WARNING))
     # Data warnings are logged by the library; don't print them twice.
     warnings.simplefilter("ignore", PlannerWarning)
+
+
+_VERBOSE = ("-v", "-vv", "--verbose")
+
+
+def entry(argv: list[str] | None = None) -> None:
+    """The ``planner`` command: ``-v`` may also come after the sub-command (``planner run -v ...``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    cut = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:cut] if a in _VERBOSE]
+    app(args=flags + [a for i, a in enumerate(args) if i >= cut or a not in _VERBOSE], prog_name="planner")
 
 
 def _fail(exc: Exception) -> typer.Exit:

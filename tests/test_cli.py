@@ -95,3 +95,19 @@ def test_sweep_prints_the_worst_closures_of_each_size():
     rows = [line for line in out.getvalue().splitlines() if "+" in line]
     assert [r.split("│")[1].strip() for r in rows] == ["Acton + Croydon", "Acton + Barnet", "Acton + Barnet + Croydon"]
     assert [r.split("│")[3].strip() for r in rows] == ["70", "50", "300"]
+
+
+def test_verbose_flag_may_follow_the_sub_command(monkeypatch):
+    """`planner run -v ...` means `planner -v run ...`; a `-v` after `--` is left alone."""
+    import planner.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "app", lambda *, args, prog_name: seen.append(args))
+    cli.entry(["hubs", "--data", "d", "-v", "--out", "o", "-vv"])
+    cli.entry(["-v", "access"])
+    cli.entry(["run", "x.toml", "--", "-v"])
+    assert seen == [
+        ["-v", "-vv", "hubs", "--data", "d", "--out", "o"],
+        ["-v", "access"],
+        ["run", "x.toml", "--", "-v"],
+    ]
