@@ -408,6 +408,10 @@ def test_downloaded_graph_is_cached(osm_dir, tmp_path):
     ox.save_graphml(graph, download_cache_path(polygon, "walk", tmp_path))
     cached = graph_from_osm(polygon=polygon, mode="walk", cache_dir=tmp_path)
     assert cached.number_of_nodes() == graph.number_of_nodes()
+    # the cached graph is measured the same way (planar EPSG:27700 lengths of its projected geometry)
+    assert sorted(d for *_, d in cached.edges(data="length")) == pytest.approx(
+        sorted(d for *_, d in graph.edges(data="length")), rel=1e-12
+    )
     assert StreetNetwork(cached).csgraph.nnz == StreetNetwork(graph).csgraph.nnz
 
 
