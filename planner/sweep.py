@@ -182,7 +182,7 @@ def _matrix_key(ctx: RunContext, scenario: Scenario, stations: Any, params: dict
         "inputs": ctx.input_key(scenario, params),
         "stations": list(stations["station_id"]),
         "xy": xy,
-        "format": 2,
+        "format": 3,  # 3: street graphs measured in planar EPSG:27700 whichever reader built them
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
 

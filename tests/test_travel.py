@@ -9,7 +9,7 @@ from planner.demand import Demand
 from planner.errors import CRSError, EngineError, OptionError
 from planner.stations import select_counters
 from planner.travel import CrowFly, StreetNetwork, make_engine
-from planner.travel.network import graph_from_osm, nearest_source
+from planner.travel.network import graph_from_osm
 
 
 def points(ids, xy, **cols):
@@ -126,28 +126,227 @@ def test_make_engine_errors():
         make_engine("crowfly", params={"warp": 9})
 
 
+# A synthetic street map, in metres east and north of (530000, 180000) on the British National Grid:
+#   1 (0,0) -> 2 (100,0) one-way; 2 - 3 (100,100) - 4 (0,100) - 1 two-way, so 2 -> 1 drives 300 m round;
+#   2 - 5 (200,0) oneway=-1 (driven 5 -> 2 only); 5 -> 6 (300,0) -> 7 (250,50) -> 5 a roundabout;
+#   3 - 8 a pedestrian area, 4 - 9 a private service road, 2 - 10 (100,-100) a motorway; 20 - 21 an island;
+#   dead ends 1 - 11 (-100,0) and 6 - 12 (300,-100) keep 1 and 6 as junctions in the simplified .osm graph.
+SYNTHETIC_NODES = {
+    1: (0, 0),
+    2: (100, 0),
+    3: (100, 100),
+    4: (0, 100),
+    5: (200, 0),
+    6: (300, 0),
+    7: (250, 50),
+    8: (100, 200),
+    9: (0, 200),
+    10: (100, -100),
+    11: (-100, 0),
+    12: (300, -100),
+    20: (1000, 1000),
+    21: (1100, 1000),
+}
+SYNTHETIC_WAYS = {
+    10: ([1, 2], {"highway": "residential", "oneway": "yes"}),
+    11: ([2, 3, 4, 1], {"highway": "residential"}),
+    12: ([2, 5], {"highway": "residential", "oneway": "-1"}),
+    13: ([5, 6, 7, 5], {"highway": "primary", "junction": "roundabout"}),
+    14: ([3, 8], {"highway": "pedestrian", "area": "yes"}),
+    15: ([4, 9], {"highway": "service", "access": "private"}),
+    16: ([2, 10], {"highway": "motorway"}),
+    17: ([20, 21], {"highway": "residential"}),
+    18: ([1, 11], {"highway": "residential"}),
+    19: ([6, 12], {"highway": "residential"}),
+}
+MPH30 = 30 * 1.609344 * 1000 / 60  # metres a minute at 30 mph, every synthetic way's maxspeed
+
+
+def write_osm(path, nodes, ways):
+    """Write WGS84 nodes and tagged ways as .osm XML or .osm.pbf (by the file name) with pyosmium."""
+    import osmium
+
+    with osmium.SimpleWriter(str(path)) as writer:
+        for node_id, (lon, lat) in sorted(nodes.items()):
+            writer.add_node(osmium.osm.mutable.Node(id=node_id, location=(lon, lat)))
+        for way_id, (refs, tags) in sorted(ways.items()):
+            writer.add_way(osmium.osm.mutable.Way(id=way_id, nodes=refs, tags=tags))
+    return path
+
+
+def synthetic_lonlat():
+    """The synthetic nodes in WGS84, rounded to OSM's 7 decimals as a file stores them."""
+    from pyproj import Transformer
+
+    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    out = {}
+    for node_id, (dx, dy) in SYNTHETIC_NODES.items():
+        lon, lat = to_wgs84.transform(530000 + dx, 180000 + dy)
+        out[node_id] = (round(lon, 7), round(lat, 7))
+    return out
+
+
+@pytest.fixture(scope="module")
+def synthetic_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic_osm")
+    ways = {i: (refs, {**tags, "maxspeed": "30 mph"}) for i, (refs, tags) in SYNTHETIC_WAYS.items()}
+    lonlat = synthetic_lonlat()
+    return {suffix: write_osm(folder / f"map{suffix}", lonlat, ways) for suffix in (".osm", ".osm.pbf")}
+
+
+def minutes_between(engine, pairs):
+    """Network minutes from node a to node b for each (a, b), with origins and counters placed on the nodes."""
+    xy = {n: (engine.graph.nodes[n]["x"], engine.graph.nodes[n]["y"]) for n in engine.graph.nodes}
+    nodes = sorted({n for pair in pairs for n in pair})
+    frame = engine.matrix(
+        points([str(n) for n in nodes], [xy[n] for n in nodes]),
+        counters([str(n) for n in nodes], [xy[n] for n in nodes]),
+    ).to_frame()
+    return [frame.loc[str(a), str(b)] for a, b in pairs]
+
+
+@pytest.fixture(scope="module")
+def camden_walk(osm_dir):
+    """The Camden walk graph, read once for this module's tests (none of them changes it)."""
+    return graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk")
+
+
+@pytest.mark.parametrize("suffix", [".osm", ".osm.pbf"])
+def test_synthetic_streets_by_hand(synthetic_files, suffix):
+    """One-way streets, oneway=-1 and a roundabout, walked and driven, from both readers."""
+    walk = StreetNetwork(graph_from_osm(synthetic_files[suffix], mode="walk"))  # 80 m a minute
+    got = minutes_between(walk, [(1, 2), (2, 1), (2, 5), (5, 2), (5, 6), (6, 5)])
+    # walking ignores one-way tags; 6 -> 5 walks the roundabout's 100 m side back
+    assert got == pytest.approx([100 / 80, 100 / 80, 100 / 80, 100 / 80, 100 / 80, 100 / 80], abs=1e-3)
+    drive = StreetNetwork(graph_from_osm(synthetic_files[suffix], mode="drive"), mode="drive")
+    there, back, against, along, round_, round_back = minutes_between(
+        drive, [(1, 2), (2, 1), (2, 5), (5, 2), (5, 6), (6, 5)]
+    )
+    assert there == pytest.approx(100 / MPH30, abs=1e-3)
+    assert back == pytest.approx(300 / MPH30, abs=1e-3)  # round by 3 and 4
+    assert np.isinf(against)  # oneway=-1: 2 -> 5 is against the traffic and there is no other way
+    assert along == pytest.approx(100 / MPH30, abs=1e-3)
+    assert round_ == pytest.approx(100 / MPH30, abs=1e-3)
+    assert round_back == pytest.approx(2 * np.hypot(50, 50) / MPH30, abs=1e-3)  # on round by 7
+
+
+@pytest.mark.parametrize("suffix", [".osm", ".osm.pbf"])
+def test_unusable_ways_and_islands_are_dropped(synthetic_files, suffix):
+    walk = graph_from_osm(synthetic_files[suffix], mode="walk")
+    drive = graph_from_osm(synthetic_files[suffix], mode="drive")
+    # the pedestrian area (8), the private road (9), the motorway (10, walking) and the island (20, 21)
+    assert not {8, 9, 10, 20, 21} & set(walk.nodes)
+    assert {1, 2, 5} <= set(walk.nodes)
+    assert 10 in drive.nodes and not {8, 9, 20, 21} & set(drive.nodes)
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_both_readers_measure_planar_lengths(synthetic_files, mode):
+    """Issue 15.4: the .osm and .osm.pbf readers give the same planar EPSG:27700 lengths."""
+    from pyproj import Transformer
+
+    xml = graph_from_osm(synthetic_files[".osm"], mode=mode)
+    pbf = graph_from_osm(synthetic_files[".osm.pbf"], mode=mode)
+    # every PBF edge is one segment: its length is the straight line between the projected file positions
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    bng = {n: to_bng.transform(*ll) for n, ll in synthetic_lonlat().items()}
+    for u, v, length in pbf.edges(data="length"):
+        assert length == pytest.approx(np.hypot(bng[u][0] - bng[v][0], bng[u][1] - bng[v][1]), rel=1e-12)
+    # the .osm graph is simplified (its edges run through several segments) but measures the same streets
+    assert set(xml.nodes) <= set(pbf.nodes)
+    total = sum(length for *_, length in xml.edges(data="length"))
+    assert total == pytest.approx(sum(length for *_, length in pbf.edges(data="length")), rel=1e-12)
+    nodes = sorted(xml.nodes)
+    pairs = [(a, b) for a in nodes for b in nodes]
+    assert minutes_between(StreetNetwork(xml, mode=mode), pairs) == pytest.approx(
+        minutes_between(StreetNetwork(pbf, mode=mode), pairs), rel=1e-9
+    )
+
+
+def test_planar_lengths_follow_the_geometry():
+    import shapely
+
+    from planner.travel.network import planar_lengths
+
+    g = nx.MultiDiGraph(crs="EPSG:27700")
+    g.add_node("a", x=0.0, y=0.0)
+    g.add_node("b", x=300.0, y=0.0)
+    g.add_edge("a", "b", length=1.0, geometry=shapely.LineString([(0, 0), (0, 400), (300, 0)]))
+    g.add_edge("b", "a", length=1.0)
+    planar_lengths(g)
+    assert sorted(length for *_, length in g.edges(data="length")) == [300.0, 900.0]  # 400 + 500 round, 300 back
+
+
 @pytest.mark.data
-@pytest.mark.parametrize("name", ["wood_green.osm", "camden.osm.pbf"])
-def test_agrees_with_networkx_on_real_extracts(osm_dir, name):
-    engine = StreetNetwork(graph_from_osm(osm_dir / name, mode="walk"))
-    n = engine.csgraph.shape[0]
+def test_a_real_extract_reads_the_same_both_ways(osm_dir, tmp_path):
+    """A corner of the Wood Green extract written as .osm and as .osm.pbf gives the same street lengths."""
+    import osmium
+
+    lonlat, ways = {}, {}
+    for obj in osmium.FileProcessor(str(osm_dir / "wood_green.osm")):
+        if obj.is_node():
+            lonlat[obj.id] = (obj.location.lon, obj.location.lat)
+        elif obj.is_way():
+            refs = [n.ref for n in obj.nodes]
+            if all(-0.125 < lonlat[r][0] < -0.105 and 51.595 < lonlat[r][1] < 51.605 for r in refs):
+                ways[obj.id] = (refs, dict(obj.tags))
+    used = {r for refs, _ in ways.values() for r in refs}
+    nodes = {n: ll for n, ll in lonlat.items() if n in used}
+    assert len(ways) > 100
+    for mode in ("walk", "drive"):
+        xml = graph_from_osm(write_osm(tmp_path / "corner.osm", nodes, ways), mode=mode)
+        pbf = graph_from_osm(write_osm(tmp_path / "corner.osm.pbf", nodes, ways), mode=mode)
+        assert set(xml.nodes) <= set(pbf.nodes) and pbf.number_of_nodes() > 200
+        total = sum(length for *_, length in xml.edges(data="length"))
+        assert total == pytest.approx(sum(length for *_, length in pbf.edges(data="length")), rel=1e-9)
+        (tmp_path / "corner.osm").unlink()
+        (tmp_path / "corner.osm.pbf").unlink()
+
+
+@pytest.mark.data
+def test_camden_graph_lengths_against_pyproj(osm_dir, camden_walk):
+    """The Camden walk graph: sane size, and edge lengths equal to the pyproj-projected file positions."""
+    import osmium
+    from pyproj import Transformer
+
+    graph = camden_walk
+    assert 20_000 < graph.number_of_nodes() < 209_784  # the file's node count (data README)
+    edges = list(graph.edges(data="length"))
     rng = np.random.default_rng(7)
-    sources = rng.choice(n, size=12, replace=False)
-    dist, src = nearest_source(engine.csgraph, sources)
-    reference = nx.DiGraph()
-    reference.add_nodes_from(range(n))
-    coo = engine.csgraph.tocoo()
-    reference.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True))
-    expected = nx.multi_source_dijkstra_path_length(reference, set(sources.tolist()))
-    got = {i: d for i, d in enumerate(dist) if np.isfinite(d)}
-    assert got.keys() == expected.keys()
-    assert np.allclose([got[i] for i in sorted(got)], [expected[i] for i in sorted(got)])
-    assert set(src[np.isfinite(dist)]) <= set(sources.tolist())
+    sample = [edges[i] for i in rng.choice(len(edges), size=200, replace=False)]
+    wanted = {n for u, v, _ in sample for n in (u, v)}
+    lonlat = {
+        obj.id: (obj.location.lon, obj.location.lat)
+        for obj in osmium.FileProcessor(str(osm_dir / "camden.osm.pbf"), osmium.osm.NODE)
+        if obj.id in wanted
+    }
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    for u, v, length in sample:
+        (xu, yu), (xv, yv) = to_bng.transform(*lonlat[u]), to_bng.transform(*lonlat[v])
+        assert length == pytest.approx(np.hypot(xu - xv, yu - yv), rel=1e-12)
+        assert 0 < length < 2_000
+    x, y = to_bng.transform([-0.264, -0.045], [51.477, 51.604])  # the extract's node extent (data README)
+    xs = np.array([d["x"] for _, d in graph.nodes(data=True)])
+    ys = np.array([d["y"] for _, d in graph.nodes(data=True)])
+    assert xs.min() >= x[0] - 1 and xs.max() <= x[1] + 1 and ys.min() >= y[0] - 1 and ys.max() <= y[1] + 1
+
+
+def test_snap_limit_flags_points_and_warns_about_counters(caplog):
+    """Points more than max_snap_m from a node are off-network; a far counter is warned about but still used."""
+    engine = StreetNetwork(tiny_graph(), max_snap_m=500)
+    origins = points(["at", "over"], [(0, 500), (0, 500.5)])  # 500 m and 500.5 m north of node A
+    with caplog.at_level("WARNING", logger="planner.travel.network"):
+        table = engine.nearest(origins, counters(["far"], [(1600, -600)])).table.set_index("point_id")
+    assert table.loc["at", "status"] == "ok" and table.loc["over", "status"] == "off-network"
+    # 500 m walked to A, 1600 m along the street to C, 600 m walked to the counter: 2700 m at 80 m a minute
+    assert table.loc["at", "minutes"] == pytest.approx(2700 / 80)
+    assert table.loc["at", "snap_m"] == pytest.approx(500.0)
+    assert "counters far from the network (> 500 m): ['far']" in caplog.text
 
 
 @pytest.mark.data
-def test_network_engine_on_camden_counters(osm_dir, london):
-    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+def test_network_engine_on_camden_counters(osm_dir, london, camden_walk):
+    engine = StreetNetwork(camden_walk)
     camden = london.study_demand.points.query("borough_name == 'Camden'")
     open_ = select_counters(london.stations, "ids=kentish-town,holborn")
     result = engine.nearest(camden, open_)
@@ -209,6 +408,10 @@ def test_downloaded_graph_is_cached(osm_dir, tmp_path):
     ox.save_graphml(graph, download_cache_path(polygon, "walk", tmp_path))
     cached = graph_from_osm(polygon=polygon, mode="walk", cache_dir=tmp_path)
     assert cached.number_of_nodes() == graph.number_of_nodes()
+    # the cached graph is measured the same way (planar EPSG:27700 lengths of its projected geometry)
+    assert sorted(d for *_, d in cached.edges(data="length")) == pytest.approx(
+        sorted(d for *_, d in graph.edges(data="length")), rel=1e-12
+    )
     assert StreetNetwork(cached).csgraph.nnz == StreetNetwork(graph).csgraph.nnz
 
 
@@ -238,13 +441,13 @@ def test_flagged_origins_reach_nothing_in_the_matrix():
 
 
 @pytest.mark.data
-def test_off_network_residents_count_the_same_everywhere(osm_dir, london):
+def test_off_network_residents_count_the_same_everywhere(camden_walk, london):
     """Issue 11.4: assess, the sweep's evaluator and closures, and the optimiser agree on off-network points."""
     from planner.optimise import choose_counters
     from planner.run import counter_boroughs
     from planner.sweep import Evaluator, closure_index
 
-    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+    engine = StreetNetwork(camden_walk)
     both = london.study_demand.in_boroughs(["Camden", "Islington"])
     flags = engine.matrix(both.points, select_counters(london.stations, "ids=holborn")).origin_flags
     far = both.points.loc[flags == "off-network", "point_id"].head(5).tolist()
@@ -282,9 +485,9 @@ def test_off_network_residents_count_the_same_everywhere(osm_dir, london):
 
 
 @pytest.mark.data
-def test_partial_extract_is_refused(osm_dir, london):
+def test_partial_extract_is_refused(camden_walk, london):
     """Issue 11.7: residents off the extract are an error that says so, not a low coverage figure."""
-    engine = StreetNetwork(graph_from_osm(osm_dir / "camden.osm.pbf", mode="walk"))
+    engine = StreetNetwork(camden_walk)
     demand = london.study_demand.in_boroughs(["Camden", "Islington"])  # a third of them are off the extract
     counters = select_counters(london.stations, "ids=kentish-town,holborn")
     with pytest.raises(EngineError, match=r"33\.\d% of the study area's residents .* restrict it with --borough"):

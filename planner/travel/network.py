@@ -2,8 +2,9 @@
 
 The graph is built with OSMnx from ``.osm`` XML, or with pyosmium from
 ``.osm.pbf`` (OSMnx reads XML only), or downloaded with OSMnx for a polygon
-when online.  It is projected to British National Grid, given travel times
-per edge, and turned into a :mod:`scipy.sparse.csgraph` matrix so that
+when online.  It is projected to British National Grid and every edge is
+measured there (planar metres, whichever reader built it); it is given travel
+times per edge and turned into a :mod:`scipy.sparse.csgraph` matrix so that
 nearest-counter times come from one multi-source Dijkstra search.
 """
 
@@ -18,8 +19,8 @@ from typing import Literal
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
+import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -28,7 +29,15 @@ from planner.config import BNG
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, points_xy
 
-__all__ = ["Mode", "StreetNetwork", "download_cache_path", "graph_from_osm", "nearest_counter", "nearest_source"]
+__all__ = [
+    "Mode",
+    "StreetNetwork",
+    "download_cache_path",
+    "graph_from_osm",
+    "nearest_counter",
+    "nearest_source",
+    "planar_lengths",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,67 +70,129 @@ _DRIVE = {
 _NO_ACCESS = {"no", "private"}
 
 
-def _usable(highway: object, access: object, mode: str) -> bool:
+#: The ``oneway`` values OSMnx reads as one-way, and those that run against the way's node order.  The PBF reader
+#: uses the same rules (and OSMnx's: a roundabout is one-way) so that both readers build the same graph.
+_ONEWAY = {"yes", "true", "1", "-1", "reverse", "T", "F"}
+_REVERSED = {"-1", "reverse", "T"}
+
+
+def _usable(highway: object, access: object, mode: str, area: object = None) -> bool:
     hw = highway[0] if isinstance(highway, list) else highway
     acc = access[0] if isinstance(access, list) else access
-    if acc in _NO_ACCESS:
+    if acc in _NO_ACCESS or area == "yes":
         return False
     if mode == "drive":
         return hw in _DRIVE
     return hw not in _EXCLUDE[mode]
 
 
-def _graph_from_pbf(path: Path, mode: str) -> nx.MultiDiGraph:
-    """Read highway ways from a PBF with pyosmium into an OSMnx-style graph."""
+def _direction(oneway: str | None, junction: str | None, mode: str) -> tuple[bool, bool]:
+    """Whether a way is one-way for ``mode``, and whether it runs against its node order."""
+    if mode != "drive":
+        return False, False
+    one = oneway in _ONEWAY or junction == "roundabout"
+    return one, one and oneway in _REVERSED
+
+
+def planar_lengths(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Set every edge's ``length`` to its planar length in metres in the graph's projected CRS.
+
+    The length of an edge is the length of its projected ``geometry`` (the sum of its straight
+    segments), or the straight line between its two nodes when it has no geometry.  Every reader
+    measures its graph this way, so ``.osm``, ``.osm.pbf`` and downloaded graphs agree.
+
+    Parameters
+    ----------
+    graph
+        A graph projected to EPSG:27700 (node ``x`` and ``y`` in metres); changed in place.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The same graph.
+    """
+    edges = list(graph.edges(data=True))
+    if not edges:
+        return graph
+    x = nx.get_node_attributes(graph, "x")
+    y = nx.get_node_attributes(graph, "y")
+    dx = np.fromiter((x[u] - x[v] for u, v, _ in edges), dtype=float, count=len(edges))
+    dy = np.fromiter((y[u] - y[v] for u, v, _ in edges), dtype=float, count=len(edges))
+    length = np.hypot(dx, dy)
+    curved = [i for i, (_, _, d) in enumerate(edges) if d.get("geometry") is not None]
+    if curved:
+        length[curved] = shapely.length(np.array([edges[i][2]["geometry"] for i in curved], dtype=object))
+    for (_, _, d), metres in zip(edges, length.tolist(), strict=True):
+        d["length"] = metres
+    return graph
+
+
+def _way_refs(way: object, coords: dict[int, tuple[float, float]]) -> list[int]:
+    """The way's node ids with a location, recording each node's longitude and latitude."""
+    refs = []
+    for node in way.nodes:  # type: ignore[attr-defined]
+        if node.location.valid():
+            refs.append(node.ref)
+            coords[node.ref] = (node.lon, node.lat)
+    return refs
+
+
+def _read_pbf(path: Path, mode: str) -> tuple[list[tuple[int, int, dict]], dict[int, tuple[float, float]]]:
+    """The usable ways' node-to-node segments (in the direction of travel) and the nodes' WGS84 positions."""
     import osmium
 
-    to_bng = Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
-    graph = nx.MultiDiGraph(crs=BNG)
     processor = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-    us, vs, ways, hws, oneways, speeds, coords = [], [], [], [], [], [], {}
+    segments: list[tuple[int, int, dict]] = []
+    coords: dict[int, tuple[float, float]] = {}
     for way in processor:
         tags = way.tags
-        if tags.get("area") == "yes" or not _usable(tags.get("highway"), tags.get("access"), mode):
+        if not _usable(tags.get("highway"), tags.get("access"), mode, tags.get("area")):
             continue
-        refs = []
-        for node in way.nodes:
-            if not node.location.valid():
-                continue
-            refs.append(node.ref)
-            coords[node.ref] = (node.lon, node.lat)
-        oneway = mode == "drive" and tags.get("oneway") in {"yes", "true", "1", "-1"}
-        if mode == "drive" and tags.get("oneway") == "-1":
-            refs = refs[::-1]
-        for a, b in itertools.pairwise(refs):
-            us.append(a)
-            vs.append(b)
-            ways.append(way.id)
-            hws.append(tags.get("highway"))
-            oneways.append(oneway)
-            speeds.append(tags.get("maxspeed"))
-    if not us:
+        refs = _way_refs(way, coords)
+        oneway, backwards = _direction(tags.get("oneway"), tags.get("junction"), mode)
+        attrs = {"osmid": way.id, "highway": tags.get("highway"), "oneway": oneway}
+        if tags.get("maxspeed") is not None:
+            attrs["maxspeed"] = tags.get("maxspeed")
+        segments.extend((a, b, attrs) for a, b in itertools.pairwise(refs[::-1] if backwards else refs))
+    return segments, coords
+
+
+def _graph_from_pbf(path: Path, mode: str) -> nx.MultiDiGraph:
+    """Read highway ways from a PBF with pyosmium into an OSMnx-style graph (one edge per segment)."""
+    segments, coords = _read_pbf(path, mode)
+    if not segments:
         raise EngineError(f"{path}: no {mode} ways found")
-    ids = np.fromiter(coords, dtype=np.int64)
-    lonlat = np.array([coords[i] for i in ids])
-    x, y = to_bng.transform(lonlat[:, 0], lonlat[:, 1])
-    for node_id, xi, yi in zip(ids.tolist(), x.tolist(), y.tolist(), strict=True):
-        graph.add_node(node_id, x=xi, y=yi)
-    pos = pd.Series(np.arange(len(ids)), index=ids)
-    u, v = pos[us].to_numpy(), pos[vs].to_numpy()
-    length = np.hypot(x[u] - x[v], y[u] - y[v])
-    for a, b, osmid, hw, one, ms, ln in zip(us, vs, ways, hws, oneways, speeds, length.tolist(), strict=True):
-        attrs = {"osmid": osmid, "highway": hw, "oneway": one, "length": ln}
-        if ms is not None:
-            attrs["maxspeed"] = ms
+    lonlat = np.array(list(coords.values()))
+    x, y = Transformer.from_crs("EPSG:4326", BNG, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+    graph = nx.MultiDiGraph(crs=BNG)
+    graph.add_nodes_from((n, {"x": xi, "y": yi}) for n, xi, yi in zip(coords, x.tolist(), y.tolist(), strict=True))
+    for a, b, attrs in segments:
         graph.add_edge(a, b, **attrs)
-        if not one:
+        if not attrs["oneway"]:
             graph.add_edge(b, a, **attrs)
     return graph
+
+
+def _graph_from_xml(path: Path, mode: str) -> nx.MultiDiGraph:
+    """Read an ``.osm`` XML file with OSMnx, keep the usable ways, simplify and project it."""
+    import osmnx as ox
+
+    # Filter the ways before simplifying: simplification merges ways into edges whose differing
+    # tags become lists in hash order, so a filter after it would depend on PYTHONHASHSEED.
+    raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=False, retain_all=True)
+    drop = [
+        (u, v, k)
+        for u, v, k, d in raw.edges(keys=True, data=True)
+        if not _usable(d.get("highway"), d.get("access"), mode, d.get("area"))
+    ]
+    raw.remove_edges_from(drop)
+    raw.remove_nodes_from([n for n, deg in raw.degree() if deg == 0])
+    return ox.project_graph(ox.simplify_graph(raw), to_crs=BNG)
 
 
 def graph_from_osm(
@@ -149,33 +220,21 @@ def graph_from_osm(
     -------
     networkx.MultiDiGraph
         The largest weakly connected component, in EPSG:27700, with
-        ``length`` (m) on every edge.
+        ``length`` on every edge: planar metres in EPSG:27700 (see :func:`planar_lengths`).
     """
-    import osmnx as ox
-
     if mode not in ("walk", "bike", "drive"):
         raise EngineError(f"Unknown mode {mode!r}; choose walk, bike or drive.")
     if source is None:
         if polygon is None:
             raise EngineError("Give an OSM file or a polygon to download.")
-        return _download(polygon, mode, cache_dir)
+        return planar_lengths(_download(polygon, mode, cache_dir))
     path = Path(source)
     if not path.is_file():
         raise EngineError(f"OSM file {path} does not exist.")
     if path.name.endswith(".pbf"):
         graph = _graph_from_pbf(path, mode)
     elif path.suffix in {".osm", ".xml"}:
-        # Filter the ways before simplifying: simplification merges ways into edges whose differing
-        # tags become lists in hash order, so a filter after it would depend on PYTHONHASHSEED.
-        raw = ox.graph_from_xml(path, bidirectional=mode != "drive", simplify=False, retain_all=True)
-        drop = [
-            (u, v, k)
-            for u, v, k, d in raw.edges(keys=True, data=True)
-            if not _usable(d.get("highway"), d.get("access"), mode)
-        ]
-        raw.remove_edges_from(drop)
-        raw.remove_nodes_from([n for n, deg in raw.degree() if deg == 0])
-        graph = ox.project_graph(ox.simplify_graph(raw), to_crs=BNG)
+        graph = _graph_from_xml(path, mode)
     else:
         raise EngineError(f"{path}: expected a .osm or .osm.pbf file.")
     graph.remove_nodes_from([n for n, deg in graph.degree() if deg == 0])
@@ -185,7 +244,7 @@ def graph_from_osm(
     dropped = graph.number_of_nodes() - len(largest)
     if dropped:
         logger.info("%s: kept the largest connected component (%d nodes dropped)", path, dropped)
-    return graph.subgraph(largest).copy()
+    return planar_lengths(graph.subgraph(largest).copy())
 
 
 def download_cache_path(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
