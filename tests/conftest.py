@@ -35,6 +35,14 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    """The invented six-ward data directory of tests/synthetic.py: needs no mirror, so it always runs."""
+    from tests.synthetic import write_synthetic_data
+
+    return write_synthetic_data(tmp_path_factory.mktemp("synthetic") / "london")
+
+
+@pytest.fixture(scope="session")
 def osm_dir(data_dir: Path) -> Path:
     path = data_dir.parent / "osm"
     if not path.is_dir():
