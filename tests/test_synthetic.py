@@ -30,6 +30,17 @@ SQRT2 = math.sqrt(2)
 POP = {ward: pop for _lsoa, ward, pop, _old in LSOAS}
 OLD = {ward: old for _lsoa, ward, _pop, old in LSOAS}
 AW, AC, AE, BW, BC, BE = (f"X0500000{i}" for i in range(1, 7))
+#: the transit parameters the hand solutions use (given, so a recalibration of the defaults does not move them)
+TRANSIT_PARAMS = {
+    "walk_speed_kmh": 4.0,
+    "walk_circuity": 1.3,
+    "bus_speed_kmh": 30.0,
+    "bus_road_factor": 1.15,
+    "bus_dwell_min": 0.2,
+    "bus_wait_min": 11.0,
+    "rail_wait_min": 5.0,
+    "rail_speed_kmh": 33.0,
+}
 #: the scenarios' crow-fly: 2 km/h with circuity 1.2 is 36 minutes per straight-line km
 KM = 1.2 * 60 / 2.0
 
@@ -109,18 +120,8 @@ def test_transit_engine_by_hand(synthetic_dir):
     1000 m x 1.15 at 30 km/h (2.3 min) plus a 0.2-min stop per 1-km leg.  A train waits 5 min; Alpha Road -
     Central Halt has a 2-min timetable time, Central Halt - Beta Junction none, so 1000 m at 33 km/h.
     """
-    params = {
-        "walk_speed_kmh": 4.0,
-        "walk_circuity": 1.3,
-        "bus_speed_kmh": 30.0,
-        "bus_road_factor": 1.15,
-        "bus_dwell_min": 0.2,
-        "bus_wait_min": 11.0,
-        "rail_wait_min": 5.0,
-        "rail_speed_kmh": 33.0,
-    }
     london = load_london(synthetic_dir)
-    engine = make_engine("transit", data=DataPaths(synthetic_dir), params=params)
+    engine = make_engine("transit", data=DataPaths(synthetic_dir), params=TRANSIT_PARAMS)
     matrix = engine.matrix(london.demand.points, london.stations)
     got = pd.DataFrame(matrix.minutes, index=london.demand.points["ward_code"], columns=matrix.destination_ids)
     walk_km = 1.3 * 60 / 4.0
@@ -140,6 +141,25 @@ def test_transit_engine_by_hand(synthetic_dir):
     for (ward, station), minutes in expected.items():
         assert got.loc[ward, station] == pytest.approx(minutes, abs=1e-3), (ward, station)
     assert "tube timetable" not in " ".join(engine.describe()["data_notes"])
+
+
+def test_cli_access_by_transit_by_hand(synthetic_dir, tmp_path):
+    """``planner access`` with the default engine, Ash East's counter closed (minutes from the test above):
+    Ash Central 13.5 and Ash East 16.0 by bus to Ash West, Bram West 7.0 and Bram East 6.8 by rail."""
+    params = [f"--param={k}={v}" for k, v in TRANSIT_PARAMS.items()]
+    out = invoke(
+        "access", "--data", synthetic_dir, "--open", "status_final_nov2017=retain", "--threshold", 10,
+        *params, "--postcode", "zz21aa", "--out", tmp_path,
+    )  # fmt: skip
+    assert "ZZ2 1AA: bram-central, 2.9 min" in out  # 150 m on foot
+    bus_leg, rail_b = 1.15 * 60 / 30.0 + 0.2, 60 / 33.0
+    minutes = {AC: 11 + bus_leg, AE: 11 + 2 * bus_leg, BW: 5 + 2.0, BE: 5 + rail_b, AW: 0.0, BC: 0.0}
+    london = pd.read_csv(tmp_path / "access_london.csv").iloc[0]
+    assert london["mean_minutes"] == pytest.approx(sum(POP[w] * m for w, m in minutes.items()) / 9500, abs=1e-3)
+    assert london["beyond"] == POP[AC] + POP[AE]
+    wards = pd.read_csv(tmp_path / "access_wards.csv").set_index("ward_code")
+    assert wards.loc[AE, "nearest_station"] == "ash-west"
+    assert wards.loc[BE, "mean_minutes"] == pytest.approx(minutes[BE], abs=1e-3)
 
 
 # --------------------------------------------------------------------------- hubs
