@@ -122,8 +122,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("=", f"{total} browser test(s) SKIPPED", yellow=True, bold=True)
         for reason, count in skips.items():
             terminalreporter.write_line(f"  {count} x {reason}", yellow=True)
-        mirror = " and the data mirror (PLANNER_DATA)" if any("mirror" in r for r in skips) else ""
-        terminalreporter.write_line(f"  To run them{mirror}: {BROWSER_SETUP}.", yellow=True, bold=True)
+        mirror = "set PLANNER_DATA to the data mirror, and " if any("mirror" in r for r in skips) else ""
+        terminalreporter.write_line(f"  To run them, {mirror}install: {BROWSER_SETUP}.", yellow=True, bold=True)
         terminalreporter.write_line("  Under CI=true they fail instead of skipping.")
     times = [
         value
