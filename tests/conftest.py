@@ -5,6 +5,7 @@ missing mirror fails those tests instead of skipping them."""
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def data_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    """The invented six-ward data directory of tests/synthetic.py: needs no mirror, so it always runs."""
+    from tests.synthetic import write_synthetic_data
+
+    return write_synthetic_data(tmp_path_factory.mktemp("synthetic") / "london")
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +86,45 @@ def make_wards(n: int = 3, *, borough: str = "E09000002", x0: float = 530000, y0
     )
 
 
+#: How to get what the browser tests need (what .ci/run does).
+BROWSER_SETUP = (
+    "apt-get install chromium poppler-utils npm && npm install --prefix /tmp/planner-axe axe-core "
+    "(or point PLANNER_CHROMIUM at a Chromium and PLANNER_AXE at axe.min.js)"
+)
+_BROWSER_REASON = re.compile(r"chromium|axe-core|pdftoppm|pdfinfo|poppler", re.IGNORECASE)
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def browser_skips(skipped) -> dict[str, int]:
+    """Skipped browser tests, counted by reason.
+
+    A browser test is one marked ``browser``, or one skipped for want of Chromium, axe-core or poppler
+    (the report tests that print a PDF).
+    """
+    counts: dict[str, int] = {}
+    for report in skipped:
+        reason = _skip_reason(report)
+        if "browser" in getattr(report, "keywords", {}) or _BROWSER_REASON.search(reason):
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Show the maps' load times measured in the browser tests."""
+    """Say loudly when browser tests were skipped, and show the maps' load times measured in them."""
+    skips = browser_skips(terminalreporter.stats.get("skipped", []))
+    if skips:
+        total = sum(skips.values())
+        terminalreporter.write_sep("=", f"{total} browser test(s) SKIPPED", yellow=True, bold=True)
+        for reason, count in skips.items():
+            terminalreporter.write_line(f"  {count} x {reason}", yellow=True)
+        mirror = "set PLANNER_DATA to the data mirror, and " if any("mirror" in r for r in skips) else ""
+        terminalreporter.write_line(f"  To run them, {mirror}install: {BROWSER_SETUP}.", yellow=True, bold=True)
+        terminalreporter.write_line("  Under CI=true they fail instead of skipping.")
     times = [
         value
         for report in terminalreporter.stats.get("passed", [])
