@@ -106,10 +106,11 @@ def test_street_network_engine_follows_the_grid(synthetic_dir):
         return abs(xa - xb) + abs(ya - yb)
 
     expected = np.array([[blocks(w, s) for s in matrix.destination_ids] for w in wards]) / (4800 / 60)
-    # .osm street lengths are great-circle metres on a sphere, 0.2-0.3 % shorter here than grid metres
-    np.testing.assert_allclose(matrix.minutes, expected, rtol=5e-3, atol=1e-3)
+    # street lengths are planar EPSG:27700 metres, so the grid's blocks come back exactly (to the .osm
+    # file's 7 decimal places of latitude and longitude, about a centimetre)
+    np.testing.assert_allclose(matrix.minutes, expected, rtol=1e-5, atol=1e-3)
     assert matrix.minutes[wards.tolist().index(AE), list(matrix.destination_ids).index("bram-central")] == (
-        pytest.approx(25.0, rel=5e-3)
+        pytest.approx(25.0, rel=1e-5)
     )
 
 
