@@ -186,6 +186,9 @@ def test_three_scenarios_run_on_the_mirror(runs):
         assert {"manifest.json", "summary.json", "access_points.csv", "access.gpkg", "counters.csv", "hubs"} <= files
     b, f = base.access[45].london.iloc[0], final.access[45].london.iloc[0]
     assert f["beyond"] > b["beyond"] and f["mean_minutes"] > b["mean_minutes"]
+    # residents beyond 45 minutes; recomputed in numpy from the full matrix in test_figures.py
+    beyond = [int(run.access[45].london.iloc[0]["beyond"]) for run in runs]
+    assert beyond == [111_127, 376_686, 290_037]
 
 
 @pytest.mark.data
