@@ -85,6 +85,10 @@ def test_target_forms():
         ("160-140", "the low end 160 is above the high end 140"),
         ("near:x", "is not a hub count"),
         ("1.5", "is not a hub count"),
+        # one-sided ranges are written LOW- and 1-HIGH; comparison signs are refused with the form to use
+        (">=140", "For at least 140 hubs write 140-."),
+        ("<=150", "for at most 150 hubs write 1-150"),
+        ("< 150", "for at most 150 hubs write 1-150"),
     ],
 )
 def test_bad_targets_are_refused(text, fragment):
