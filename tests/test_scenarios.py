@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.compare import compare_runs
 from planner.errors import InfeasibleError, ScenarioError
@@ -301,3 +303,34 @@ def test_runs_are_byte_identical(data_dir, tmp_path):
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, f"files differ between the two runs: {differ}"
     assert b'"ran_at": "2017-11-01T00:00:00+00:00"' in first["mopac-final-2017/manifest.json"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    notes=st.text(st.characters(exclude_categories=("Cs",))),
+    description=st.text(st.characters(exclude_categories=("Cs",))),
+    header=st.text(st.characters(exclude_categories=("Cs",))),
+    ids=st.lists(st.text(min_size=1), min_size=1, max_size=3, unique=True),
+    cost=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+)
+def test_scenario_to_toml_round_trips_any_text(tmp_path_factory, notes, description, header, ids, cost):
+    """Whatever the text (quotes, backslashes, newlines, control characters, '#'), load(to_toml(s)) == s."""
+    from planner.scenario import Scenario
+
+    spec = Scenario.model_validate(
+        {
+            "name": "any-text",
+            "notes": notes,
+            "description": description,
+            "counters": {"open": {"ids": ids}, "required": ids[:1]},
+            "engine": {"name": "crowfly", "params": {"speed_kmh": 4.8}},
+            "hubs": {"hubs": "near:140"},
+            "costs": {"annual_cost_per_counter": cost, "by_station": {ids[0]: 1.5}},
+        }
+    )
+    text = scenario_to_toml(spec, header=header)
+    path = tmp_path_factory.mktemp("toml") / "any.toml"
+    path.write_bytes(text.encode())
+    assert load_scenario(path) == spec
+    lines, n = text.splitlines(), len(header.splitlines())
+    assert all(line.startswith("#") for line in lines[:n]) and not lines[n].startswith("#")  # the header, as comments
