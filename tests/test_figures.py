@@ -9,6 +9,8 @@ code's own output.  Here each is derived again from first principles on the same
   are pinned on the runs in test_scenarios.py);
 - the most critical counters (`planner sweep --kind marginal`, README): numpy on the same matrix with each
   open counter's column removed in turn, instead of the sweep's nearest-open-counter bookkeeping;
+- residents beyond 45 minutes with buses at 24 km/h (`planner sweep --kind grid`, README): numpy on a matrix
+  from an engine built with that speed, instead of the sweep's cached matrices;
 - the optimum with the plan's 34 counters (`planner optimise`, README): the maximal-coverage model written
   again here from its definition and solved with SciPy's HiGHS (``scipy.optimize.milp``), instead of
   planner's PuLP model solved with CBC;
@@ -79,6 +81,19 @@ def test_most_critical_counters_in_numpy(london, full_matrix):
     assert top == [("croydon", 198_110), ("bromley", 168_534), ("kingston", 149_797)]
     assert base + losing["croydon"] == 488_147  # the README's "488,147 in all"
     assert min(losing.values()) >= 0 and len(losing) == 34
+
+
+def test_slower_buses_in_numpy(london):
+    """README: with buses at 24 km/h instead of 30 the plan leaves 487,527 beyond 45 minutes (pinned on the grid
+    sweep in test_sweep.py::test_grid_sweep_bus_speed)."""
+    from planner.travel import make_engine
+
+    engine = make_engine("transit", data=london.paths, params={"bus_speed_kmh": 24.0})
+    _, counters = _open_mask(london, "mopac-final-2017")
+    points = london.study_demand.points
+    minutes = engine.matrix(points, counters).minutes
+    population = points["population"].to_numpy(np.int64)
+    assert _beyond(minutes, population, np.ones(minutes.shape[1], dtype=bool)) == 487_527
 
 
 def _max_coverage(cover, population, borough_of, need, k, forbidden=()):
