@@ -300,7 +300,7 @@ def scenario_to_toml(scenario: Scenario, *, header: str = "") -> str:
     scenario
         The scenario.
     header
-        Text written first as ``#`` comment lines.
+        Text written first as ``#`` comment lines (control characters other than tab shown as ``\\xNN``).
     """
     import tomli_w
 
@@ -309,6 +309,11 @@ def scenario_to_toml(scenario: Scenario, *, header: str = "") -> str:
             return {k: clean(v) for k, v in value.items() if v is not None and not (isinstance(v, list) and not v)}
         return value
 
-    lines = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
+    def comment(line: str) -> str:
+        # TOML comments may hold no control character but tab: write the others as \xNN
+        shown = "".join(f"\\x{ord(c):02x}" if (ord(c) < 0x20 and c != "\t") or c == "\x7f" else c for c in line)
+        return f"# {shown}".rstrip()
+
+    lines = [comment(line) for line in header.splitlines()] if header else []
     body = tomli_w.dumps(clean(scenario.model_dump(mode="json")))
     return "\n".join([*lines, ""]) + body if lines else body

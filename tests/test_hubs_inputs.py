@@ -47,6 +47,27 @@ def test_open_ended_range_finds_the_optimum(method):
     assert (at_least_top.n_hubs, at_least_top.objective) == (6, 6)
 
 
+@pytest.mark.parametrize("method", ["enumeration", "mip"])
+def test_near_target_takes_the_closest_feasible_count(method):
+    # the same 12 wards: 4 hubs (four triples) cost 8, 5 hubs cost 7, 6 hubs (six pairs) cost 6
+    problem = path_problem(12)
+    expected = {"near:5": (5, 7), "near:1": (4, 8), "near:100": (6, 6), "near: 4": (4, 8), None: (6, 6)}
+    if method == "mip":  # the MIP solves each count it tries; two targets keep it quick
+        expected = {k: expected[k] for k in ("near:5", "near:100")}
+    for text, (hubs, cost) in expected.items():
+        plan = solve_hubs(problem, size=(2, 3), hubs=text, method=method)
+        assert (plan.n_hubs, plan.objective, plan.feasible_range) == (hubs, cost, (4, 6)), text
+    if method == "mip":
+        return
+    # the default target is near:150, out of reach here, which the plan says
+    assert any("150 hubs is out of reach" in n for n in solve_hubs(problem, size=(2, 3), method=method).notes)
+    # "at most" is written 1-HIGH: the cheapest plan with at most 5 hubs is the 5-hub one
+    at_most = solve_hubs(problem, size=(2, 3), hubs="1-5", method=method)
+    assert (at_most.n_hubs, at_most.objective) == (5, 7)
+    with pytest.raises(InfeasibleError, match="out of reach"):
+        solve_hubs(problem, size=(2, 3), hubs="7-", method=method)
+
+
 def test_target_forms():
     assert HubTarget.parse("4-") == HubTarget(low=4, high=None, near=None)
     assert HubTarget.parse(" 140 - 160 ") == HubTarget(low=140, high=160, near=None)
@@ -64,6 +85,10 @@ def test_target_forms():
         ("160-140", "the low end 160 is above the high end 140"),
         ("near:x", "is not a hub count"),
         ("1.5", "is not a hub count"),
+        # one-sided ranges are written LOW- and 1-HIGH; comparison signs are refused with the form to use
+        (">=140", "For at least 140 hubs write 140-."),
+        ("<=150", "for at most 150 hubs write 1-150"),
+        ("< 150", "for at most 150 hubs write 1-150"),
     ],
 )
 def test_bad_targets_are_refused(text, fragment):
@@ -152,6 +177,33 @@ def test_false_as_text_is_not_a_required_site():
     sites["must_use"] = ["false", "perhaps", "true"]
     with pytest.raises(DataError, match="row 2 \\(site far\\): 'perhaps'"):
         plan_hubs(wards, demand, sites=sites, size=(4, 4), hubs="2")
+
+
+def test_candidate_sites_restrict_the_choice():
+    # one hub of the 4 wards of a row (centres at 500, 1500, 2500, 3500 m); three candidate buildings
+    wards, demand = row_of_wards(4)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["mid", "east", "far-east"]},
+        geometry=[shapely.Point(2100, 500), shapely.Point(3500, 500), shapely.Point(3900, 500)],
+        crs=27700,
+    )
+    minutes_per_km = 1.3 / 4.8 * 60  # crow-fly walking: circuity 1.3 at 4.8 km/h
+    # residents' km to each site: mid 1.6 + 0.6 + 0.4 + 1.4 = 4.0, east 3 + 2 + 1 + 0 = 6.0, far-east 7.6
+    for allowed, chosen, km in (
+        (["mid", "east", "far-east"], "mid", 4.0),
+        (["east", "far-east"], "east", 6.0),
+        (["far-east"], "far-east", 7.6),
+    ):
+        plan = plan_hubs(wards, demand, sites=sites.loc[sites["site_id"].isin(allowed)], size=(4, 4), hubs="1")
+        assert set(plan.assignment["site_id"]) == {chosen}, allowed
+        assert plan.objective == pytest.approx(100 * km * minutes_per_km), allowed
+    # without sites, the ward centres are the candidates: W1 or W2 (1 + 0 + 1 + 2 = 4 widths of 1 km)
+    default = plan_hubs(wards, demand, size=(4, 4), hubs="1")
+    assert set(default.assignment["site_id"]) <= {"W1", "W2"}
+    assert default.objective == pytest.approx(100 * 4.0 * minutes_per_km)
+    outside = gpd.GeoDataFrame({"site_id": ["moon"]}, geometry=[shapely.Point(2000, 9000)], crs=27700)
+    with pytest.raises(InfeasibleError, match=r"candidate site\(s\) \['moon'\] lie outside every study-area ward"):
+        plan_hubs(wards, demand, sites=outside, size=(4, 4), hubs="1")
 
 
 def test_cli_refuses_unclear_site_flags(tmp_path):

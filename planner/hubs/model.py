@@ -86,8 +86,10 @@ class HubTarget:
                 raise OptionError(f"hub target {raw!r}: the low end {low} is above the high end {high}.")
             return cls(low=low, high=high, near=None)
         hint = ""
-        if re.fullmatch(r"-\s*\d+", text):
-            hint = f" A range needs its low end: for at most {text.lstrip('- ')} hubs write 1-{text.lstrip('- ')}."
+        if match := re.fullmatch(r"(?:-|<=?)\s*(\d+)", text):
+            hint = f" A range needs its low end: for at most {match[1]} hubs write 1-{match[1]}."
+        elif match := re.fullmatch(r">=?\s*(\d+)", text):
+            hint = f" For at least {match[1]} hubs write {match[1]}-."
         raise OptionError(f"hub target {raw!r} is not a hub count: write {_FORMS}.{hint}")
 
     def describe(self) -> str:

@@ -1,0 +1,81 @@
+"""Costs and savings in the comparison of runs (planner.compare), on a toy solved by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.compare import compare_runs
+from planner.run import ScenarioRun
+from planner.scenario import Scenario
+
+# Two boroughs: X with counters a (24/7) and b, Y with c (24/7) and d.  Two demand points: P1 in ward W1 (X)
+# with 100 residents (10 aged 65+), P2 in ward W2 (Y) with 50.
+COUNTERS = pd.DataFrame(
+    {
+        "station_id": ["a", "b", "c", "d"],
+        "borough_code": ["BX", "BX", "BY", "BY"],
+        "open_24_7": [True, False, True, False],
+        "daily_crimes_reported_2017": [4.0, 2.5, 1.0, np.nan],
+    }
+)
+WARDS = pd.DataFrame(
+    {"ward_code": ["W1", "W2"], "ward_name": ["One", "Two"], "borough_name": ["Ex", "Why"], "population": [100, 50]}
+)
+BOROUGHS = pd.DataFrame({"borough_code": ["BX", "BY"], "borough_name": ["Ex", "Why"]})
+
+
+def toy_run(name: str, open_ids: list[str], minutes: tuple[float, float], costs: dict | None = None) -> ScenarioRun:
+    scenario = Scenario.model_validate({"name": name, "counters": {"open": {"ids": open_ids}}, "costs": costs})
+    points = pd.DataFrame(
+        {
+            "point_id": ["P1", "P2"],
+            "ward_code": ["W1", "W2"],
+            "borough_code": ["BX", "BY"],
+            "borough_name": ["Ex", "Why"],
+            "population": [100, 50],
+            "pop_65_plus": [10, 0],
+            "minutes": list(minutes),
+            "station_id": [open_ids[0], open_ids[-1]],
+            "reachable": True,
+        }
+    )
+    counters = COUNTERS.loc[COUNTERS["station_id"].isin(open_ids)].reset_index(drop=True)
+    return ScenarioRun(scenario, counters, points, WARDS, BOROUGHS)
+
+
+def test_savings_are_the_known_costs_of_the_counters_closed_against_the_reference():
+    everyone = toy_run("all", ["a", "b", "c", "d"], (10.0, 20.0))
+    # b costs 250 (its own figure), d the default 100: closing both saves 350
+    priced = toy_run("priced", ["a", "c"], (50.0, 20.0), {"annual_cost_per_counter": 100, "by_station": {"b": 250}})
+    # no costs in its own file: the reference's costs are used (a default of 80 for each closed counter)
+    borrowed = toy_run("borrowed", ["a", "c"], (50.0, 20.0))
+    # d has no cost (no default, not listed): the savings are unknown, not the 250 of b alone
+    partial = toy_run("partial", ["a", "c"], (50.0, 20.0), {"by_station": {"b": 250}})
+    one = toy_run("one", ["a", "c", "d"], (50.0, 20.0), {"annual_cost_per_counter": 100, "by_station": {"b": 250}})
+    reference = Scenario.model_validate(
+        {"name": "all", "counters": {"open": {"ids": ["a", "b", "c", "d"]}}, "costs": {"annual_cost_per_counter": 80}}
+    )
+    everyone = ScenarioRun(reference, everyone.counters, everyone.points, WARDS, BOROUGHS)
+    table = compare_runs([everyone, priced, borrowed, partial, one]).london.set_index("scenario")
+    assert table.loc["priced", "annual_savings"] == 350
+    assert table.loc["borrowed", "annual_savings"] == 160
+    assert np.isnan(table.loc["partial", "annual_savings"])
+    assert table.loc["one", "annual_savings"] == 250
+    assert table["counters_closed"].to_dict() == {"all": 0, "priced": 2, "borrowed": 2, "partial": 2, "one": 1}
+    assert table.loc["priced", "counters_closed_ids"] == "b;d"
+    # crime reports at the closed counters: b's 2.5 is known, d's is not
+    assert table.loc["priced", "crimes_per_day_at_closed"] == 2.5 and table.loc["priced", "crimes_known"] == 1
+    assert table.loc["one", "crimes_known"] == 1  # b only
+    # the access figures of the same toy: P1 (100 residents, 10 aged 65+) is beyond 45 minutes once b and d close
+    assert table.loc["all", "beyond_45"] == 0 and table.loc["priced", "beyond_45"] == 100
+    assert table.loc["priced", "pct_within_45"] == pytest.approx(100 * 50 / 150)
+    assert table.loc["priced", "beyond_65_plus_45"] == 10
+    assert table.loc["priced", "mean_minutes"] == pytest.approx((100 * 50 + 50 * 20) / 150)
+    assert table["boroughs_without_24_7"].eq(0).all()
+
+
+def test_without_any_costs_the_savings_are_unknown_in_the_table_and_the_report():
+    runs = [toy_run("all", ["a", "b", "c", "d"], (10.0, 20.0)), toy_run("cut", ["a", "c"], (50.0, 20.0))]
+    comparison = compare_runs(runs)
+    assert np.isnan(comparison.london.loc[1, "annual_savings"])
+    assert "annual savings unknown (no costs in the scenario files)" in comparison.markdown()
