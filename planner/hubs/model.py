@@ -85,12 +85,7 @@ class HubTarget:
             if high is not None and low > high:
                 raise OptionError(f"hub target {raw!r}: the low end {low} is above the high end {high}.")
             return cls(low=low, high=high, near=None)
-        hint = ""
-        if match := re.fullmatch(r"(?:-|<=?)\s*(\d+)", text):
-            hint = f" A range needs its low end: for at most {match[1]} hubs write 1-{match[1]}."
-        elif match := re.fullmatch(r">=?\s*(\d+)", text):
-            hint = f" For at least {match[1]} hubs write {match[1]}-."
-        raise OptionError(f"hub target {raw!r} is not a hub count: write {_FORMS}.{hint}")
+        raise OptionError(f"hub target {raw!r} is not a hub count: write {_FORMS}.{_hint(text)}")
 
     def describe(self) -> str:
         if self.exact is not None:
@@ -103,6 +98,15 @@ class HubTarget:
     def free(self) -> bool:
         """True when every borough simply takes its cheapest count."""
         return self.exact is None and self.low is None and self.high is None and self.near is None
+
+
+def _hint(text: str) -> str:
+    """How to write a one-sided target given as ``-150``, ``<=150`` or ``>=140``."""
+    if match := re.fullmatch(r"(?:-|<=?)\s*(\d+)", text):
+        return f" A range needs its low end: for at most {match[1]} hubs write 1-{match[1]}."
+    if match := re.fullmatch(r">=?\s*(\d+)", text):
+        return f" For at least {match[1]} hubs write {match[1]}-."
+    return ""
 
 
 Method = Literal["auto", "enumeration", "mip"]
