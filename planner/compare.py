@@ -11,6 +11,7 @@ import pandas as pd
 
 from planner.io import write_csv
 from planner.run import ScenarioRun
+from planner.scenario import closure_savings
 from planner.stats import access_figures, check_threshold
 
 __all__ = ["Comparison", "compare_runs"]
@@ -72,10 +73,11 @@ class Comparison:
             if r.boroughs_without_24_7_names:
                 lines.append(f"- {r.scenario}: boroughs without a 24/7 counter: {r.boroughs_without_24_7_names}")
             if r.counters_closed:
+                why = r.savings_unknown_why
+                saved = f"unknown ({why})" if pd.isna(r.annual_savings) else f"{r.annual_savings:,.0f}"
                 lines.append(
                     f"- {r.scenario}: crime reports per day known for {r.crimes_known} of "
-                    f"{r.counters_closed} closed counters; annual savings "
-                    f"{'unknown (no costs in the scenario files)' if pd.isna(r.annual_savings) else r.annual_savings}."
+                    f"{r.counters_closed} closed counters; annual savings {saved}."
                 )
         lines += ["", "## By borough", ""]
         wide = self.boroughs.pivot(index="borough_name", columns="scenario", values=f"beyond_{t0:g}")
@@ -151,12 +153,7 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
         closed = sorted(ref_ids - set(c["station_id"]))
         closed_rows = ref.counters.loc[ref.counters["station_id"].isin(closed)]
         crimes = pd.to_numeric(closed_rows.get("daily_crimes_reported_2017"), errors="coerce")
-        costs = run.scenario.costs or ref.scenario.costs
-        savings = np.nan
-        if costs is not None and closed:
-            known = [costs.cost(s) for s in closed]
-            if all(k is not None for k in known):
-                savings = float(sum(known))  # type: ignore[arg-type]
+        savings, unknown = closure_savings(closed, run.scenario.costs or ref.scenario.costs)
         row = {
             "scenario": run.name,
             "engine": run.engine_label,
@@ -167,9 +164,10 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
             **_figures(run.points, thresholds),
             "counters_closed": len(closed),
             "counters_closed_ids": ";".join(closed),
-            "crimes_per_day_at_closed": float(crimes.sum()) if crimes is not None and crimes.notna().any() else np.nan,
+            "crimes_per_day_at_closed": _crimes(crimes, closed),
             "crimes_known": int(crimes.notna().sum()) if crimes is not None else 0,
             "annual_savings": savings,
+            "savings_unknown_why": unknown,
         }
         rows.append(row)
         for (code, name), group in run.points.groupby(["borough_code", "borough_name"]):
@@ -206,3 +204,10 @@ def _worsening(ref: ScenarioRun, run: ScenarioRun, top: int) -> pd.DataFrame:
     table.insert(0, "scenario", run.name)
     table.insert(1, "reference", ref.name)
     return table.head(top).reset_index()
+
+
+def _crimes(crimes: pd.Series | None, closed: list[str]) -> float:
+    """Crime reports a day at the closed counters: 0 when none closes, NaN when none of theirs is known."""
+    if not closed:
+        return 0.0
+    return float(crimes.sum()) if crimes is not None and crimes.notna().any() else np.nan

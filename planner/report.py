@@ -36,7 +36,7 @@ import shapely
 
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
-from planner.scenario import Scenario
+from planner.scenario import Scenario, closure_savings
 
 __all__ = [
     "ATTRIBUTION",
@@ -347,13 +347,11 @@ def _savings(run: RunOutputs, first: RunOutputs) -> tuple[int, float | None, str
     """Counters closed against the first run, and their known annual cost (None when unknown)."""
     closed = sorted(set(first.counters["station_id"]) - set(run.counters["station_id"]))
     costs = run.scenario.costs or first.scenario.costs
+    total, why = closure_savings(closed, costs)
     if not closed:
         return 0, 0.0, "none (no counter closes)"
-    known = [costs.cost(s) for s in closed] if costs is not None else [None]
-    if any(k is None for k in known):
-        why = "no costs in the scenario files" if costs is None else "some closing counters have no cost"
+    if why:
         return len(closed), None, f"unknown ({why})"
-    total = float(sum(known))  # type: ignore[arg-type]
     return len(closed), total, f"{costs.currency} {total:,.0f} a year"  # type: ignore[union-attr]
 
 

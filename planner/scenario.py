@@ -8,6 +8,7 @@ optionally, costs.  See ``scenarios/*.toml`` for commented examples.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "Scenario",
     "Selection",
     "check_hub_count",
+    "closure_savings",
     "load_scenario",
     "resolve_counters",
     "scenario_to_toml",
@@ -164,6 +166,34 @@ class CostSpec(_Model):
 
     def cost(self, station_id: str) -> float | None:
         return self.by_station.get(station_id, self.annual_cost_per_counter)
+
+
+def closure_savings(closed: list[str], costs: CostSpec | None) -> tuple[float, str]:
+    """The annual cost of the counters a plan closes: what closing them saves.
+
+    Parameters
+    ----------
+    closed
+        Station ids open in the reference plan and closed in this one.
+    costs
+        The scenario's ``[costs]`` (or the reference scenario's), if any.
+
+    Returns
+    -------
+    tuple
+        ``(savings, why)``: 0 when nothing closes; NaN with the reason when
+        any closed counter's cost is unknown (a partial sum would understate
+        the savings); ``why`` is empty when the savings are known.
+    """
+    if not closed:
+        return 0.0, ""
+    if costs is None:
+        return math.nan, "no costs in the scenario files"
+    known = [costs.cost(s) for s in closed]
+    missing = [s for s, k in zip(closed, known, strict=True) if k is None]
+    if missing:
+        return math.nan, f"no cost for {', '.join(missing)}"
+    return float(sum(known)), ""  # type: ignore[arg-type]
 
 
 class Scenario(_Model):

@@ -79,3 +79,16 @@ def test_without_any_costs_the_savings_are_unknown_in_the_table_and_the_report()
     comparison = compare_runs(runs)
     assert np.isnan(comparison.london.loc[1, "annual_savings"])
     assert "annual savings unknown (no costs in the scenario files)" in comparison.markdown()
+
+
+def test_a_plan_that_closes_nothing_saves_nothing_and_loses_no_crime_reports():
+    """The reference against itself: 0 saved and 0 crime reports at closed counters, not "unknown"."""
+    runs = [toy_run("all", ["a", "b", "c", "d"], (10.0, 20.0)), toy_run("cut", ["a", "c"], (50.0, 20.0))]
+    table = compare_runs(runs).london.set_index("scenario")
+    assert table.loc["all", "annual_savings"] == 0 and table.loc["all", "crimes_per_day_at_closed"] == 0
+
+
+def test_savings_name_the_counter_whose_cost_is_missing():
+    partial = {"by_station": {"b": 250}}
+    runs = [toy_run("all", ["a", "b", "c", "d"], (10.0, 20.0)), toy_run("cut", ["a", "c"], (50.0, 20.0), partial)]
+    assert "annual savings unknown (no cost for d)" in compare_runs(runs).markdown()
