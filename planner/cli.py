@@ -454,7 +454,8 @@ def _print_comparison(comparison) -> None:
         table.add_row(label, *("unknown" if pd_isna(v) else fmt.format(v) for v in values))
     _show(table)
     if len(comparison.wards):
-        worst = comparison.wards.head(10)
+        last = comparison.wards["scenario"].iloc[-1]  # the last plan, as in the report (baseline → final)
+        worst = comparison.wards.loc[comparison.wards["scenario"] == last].head(10)
         wt = Table(title=f"Wards whose time worsens most ({worst['reference'].iloc[0]} → {worst['scenario'].iloc[0]})")
         for col in ("ward", "borough", "before", "after", "change"):
             wt.add_column(col, justify="left" if col in ("ward", "borough") else "right")
