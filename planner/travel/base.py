@@ -255,8 +255,14 @@ class GraphSearchEngine(TravelEngine):
 
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         graph, n_o, base_d = self._reversed_graph(origins, destinations)
-        dist = dijkstra(graph, directed=True, indices=base_d + np.arange(len(destinations)))
-        return dist[:, :n_o].T.copy(), np.full(n_o, "", dtype=object)
+        n_d = len(destinations)
+        if n_o < n_d:  # fewer origins: search forwards from each of them (the graph transposed) instead
+            dist = dijkstra(graph.T.tocsr(), directed=True, indices=np.arange(n_o))
+            minutes = dist[:, base_d : base_d + n_d].copy()
+        else:
+            dist = dijkstra(graph, directed=True, indices=base_d + np.arange(n_d))
+            minutes = dist[:, :n_o].T.copy()
+        return minutes, np.full(n_o, "", dtype=object)
 
     def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, k: int = 1) -> NearestResult:
         """Each origin's nearest destination by one multi-source search (``k > 1``: from the matrix)."""
