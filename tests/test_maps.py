@@ -13,6 +13,9 @@ from planner.maps import write_change_map
 from planner.run import RunContext, run_scenario
 from tests.conftest import REPO
 
+# one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("maps")
+
 EVIL = "<img src=x onerror=alert(1)>"
 CHROMIUM = os.environ.get("PLANNER_CHROMIUM", "/usr/bin/chromium")
 

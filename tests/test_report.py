@@ -20,6 +20,9 @@ from planner.run import _beyond_24_7
 from planner.travel.base import TravelMatrix
 from tests.conftest import REPO
 
+# one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("report")
+
 CHROMIUM = os.environ.get("PLANNER_CHROMIUM", "/usr/bin/chromium")
 NAMES = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
 EPOCH = "1795910400"  # 2026-11-29: pins the report's date
