@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,22 +30,44 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _fit(table: Table) -> int:
-    """Keep figures and words whole at any terminal width; return the narrowest width that does.
+def _fit(table: Table, width: int) -> int:
+    """Fix the table's column widths for a terminal ``width`` columns wide; return the table's width.
 
-    No column is narrower than its longest figure or word (header included),
-    so numbers are never cut with "…" and text wraps only between words.
+    No column is narrower than its longest figure or word (header included), so numbers are never cut
+    with "…" and text wraps only between words.  Room left over goes to the columns that would
+    otherwise wrap, most to the one that needs most.  When even the narrowest layout is wider than
+    the terminal, the table keeps that layout and its lines run on.
     """
-    for column in table.columns:
-        texts = [c for c in (column.header, *column.cells) if isinstance(c, str)]
-        column.min_width = max((len(word) for c in texts for word in c.split()), default=1)
-    return sum(c.min_width or 1 for c in table.columns) + 3 * len(table.columns) + 1  # padding and rules
+    texts = [[c for c in (col.header, *col.cells) if isinstance(c, str)] for col in table.columns]
+    least = [max((cell_len(w) for t in cells for w in t.split()), default=1) for cells in texts]
+    most = [max((cell_len(line) for t in cells for line in t.splitlines()), default=1) for cells in texts]
+    overhead = 3 * len(table.columns) + 1  # a rule between and around the columns, one space of padding each side
+    sizes = list(most)
+    if sum(most) + overhead > width:
+        sizes, spare = list(least), width - sum(least) - overhead
+        while spare > 0 and any(s < m for s, m in zip(sizes, most, strict=True)):
+            short = max(range(len(sizes)), key=lambda i: (most[i] - sizes[i], -i))
+            sizes[short] += 1
+            spare -= 1
+    for column, size in zip(table.columns, sizes, strict=True):
+        column.width = size
+    return sum(sizes) + overhead
 
 
 def _show(table: Table, *, to: Console | None = None) -> None:
-    """Print a table; wider than the terminal, its lines run on rather than cut figures or columns."""
+    """Print a table within the terminal's width when it fits there with every figure and word whole;
+    when it cannot, print it at the narrowest width it needs (its lines run on) rather than cut anything."""
     to = to or console
-    to.print(table, width=max(to.width, _fit(table)), crop=False)
+    terminal = to.width
+    needed = _fit(table, terminal)
+    if needed <= terminal:
+        to.print(table)
+        return
+    to.width = needed  # rich never draws wider than its console
+    try:
+        to.print(table, crop=False)
+    finally:
+        to.width = terminal
 
 
 DataOpt = Annotated[
@@ -65,15 +88,16 @@ def main(
     warnings.simplefilter("ignore", PlannerWarning)
 
 
-_VERBOSE = ("-v", "-vv", "--verbose")
+def _verbose(arg: str) -> bool:
+    return arg == "--verbose" or (len(arg) > 1 and arg[0] == "-" and set(arg[1:]) == {"v"})
 
 
 def entry(argv: list[str] | None = None) -> None:
-    """The ``planner`` command: ``-v`` may also come after the sub-command (``planner run -v ...``)."""
+    """The ``planner`` command: ``-v`` (``-vv``, ...) may also come after the sub-command (``planner run -v ...``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     cut = args.index("--") if "--" in args else len(args)
-    flags = [a for a in args[:cut] if a in _VERBOSE]
-    app(args=flags + [a for i, a in enumerate(args) if i >= cut or a not in _VERBOSE], prog_name="planner")
+    flags = [a for a in args[:cut] if _verbose(a)]
+    app(args=flags + [a for i, a in enumerate(args) if i >= cut or not _verbose(a)], prog_name="planner")
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -141,7 +165,7 @@ def data_check(
         table.add_row(f"  {col}", ", ".join(f"{k} {v}" for k, v in counts.items()))
     table.add_row(f"population mid-{summary['population_year']}", f"{summary['population']:,}")
     table.add_row("  of which Met area", f"{summary['population_met']:,}")
-    console.print(table)
+    _show(table)
 
 
 @data_app.command("fetch")
@@ -188,7 +212,7 @@ def data_fetch(
     table = Table("dataset", "status", "file / detail")
     for r in results:
         table.add_row(r.name, r.status, str(r.path) if r.path else r.detail)
-    console.print(table)
+    _show(table)
 
 
 def _steps(unit: str = "", *, transient: bool = True) -> Progress:
@@ -453,9 +477,13 @@ def _print_comparison(comparison) -> None:
         values = comparison.london[col]
         table.add_row(label, *("unknown" if pd_isna(v) else fmt.format(v) for v in values))
     _show(table)
-    if len(comparison.wards):
-        last = comparison.wards["scenario"].iloc[-1]  # the last plan, as in the report (baseline → final)
-        worst = comparison.wards.loc[comparison.wards["scenario"] == last].head(10)
+    names = list(comparison.london["scenario"])
+    if len(names) > 1:  # the last plan against the first, as in the report (baseline → final)
+        wards = comparison.wards
+        worst = wards.loc[wards["scenario"] == names[-1]].head(10) if len(wards) else wards
+        if not len(worst):
+            console.print(f"No ward's mean time worsens from {names[0]} to {names[-1]}.")
+            return
         wt = Table(title=f"Wards whose time worsens most ({worst['reference'].iloc[0]} → {worst['scenario'].iloc[0]})")
         for col in ("ward", "borough", "before", "after", "change"):
             wt.add_column(col, justify="left" if col in ("ward", "borough") else "right")

@@ -14,7 +14,7 @@ from planner.run import ScenarioRun
 from planner.scenario import closure_savings
 from planner.stats import access_figures, check_threshold
 
-__all__ = ["Comparison", "compare_runs"]
+__all__ = ["Comparison", "compare_runs", "worsening_wards"]
 
 
 @dataclass(frozen=True)
@@ -195,15 +195,37 @@ def _ward_minutes(run: ScenarioRun) -> pd.Series:
 
 
 def _worsening(ref: ScenarioRun, run: ScenarioRun, top: int) -> pd.DataFrame:
-    before, after = _ward_minutes(ref), _ward_minutes(run)
-    table = run.wards.set_index("ward_code")[["ward_name", "borough_name", "population"]].copy()
-    table["minutes_before"] = before
-    table["minutes_after"] = after
-    table["change"] = table["minutes_after"] - table["minutes_before"]
-    table = table.dropna(subset=["change"]).sort_values(["change", "ward_code"], ascending=[False, True])
-    table.insert(0, "scenario", run.name)
-    table.insert(1, "reference", ref.name)
-    return table.head(top).reset_index()
+    labels = run.wards.set_index("ward_code")[["ward_name", "borough_name", "population"]]
+    table = worsening_wards(labels, _ward_minutes(ref), _ward_minutes(run), top=top)
+    table = table.rename(columns={"before": "minutes_before", "after": "minutes_after"})
+    table.insert(1, "scenario", run.name)
+    table.insert(2, "reference", ref.name)
+    return table
+
+
+def worsening_wards(wards: pd.DataFrame, before: pd.Series, after: pd.Series, *, top: int) -> pd.DataFrame:
+    """The wards whose mean minutes rise most between two plans; wards that do not worsen are left out.
+
+    Parameters
+    ----------
+    wards
+        Ward labels (``ward_name``, ``borough_name``, ...) indexed by ``ward_code``.
+    before, after
+        Population-weighted mean minutes per ward code.
+    top
+        At most this many wards, the largest rise first (ties by ward code).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, the label columns, ``before``, ``after`` and ``change`` (> 0).
+    """
+    table = wards.copy()
+    table["before"] = before
+    table["after"] = after
+    table["change"] = table["after"] - table["before"]
+    table = table.loc[table["change"] > 0].rename_axis("ward_code").reset_index()
+    return table.sort_values(["change", "ward_code"], ascending=[False, True]).head(top).reset_index(drop=True)
 
 
 def _crimes(crimes: pd.Series | None, closed: list[str]) -> float:

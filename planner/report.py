@@ -34,6 +34,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from planner.compare import worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
 from planner.scenario import Scenario, closure_savings
@@ -638,12 +639,9 @@ def _thousands():
 def _worsening(first: RunOutputs, last: RunOutputs, top: int = 15) -> pd.DataFrame:
     label = first.labels[0]
     before = first.wards[label].set_index("ward_code")["mean_minutes"]
-    table = last.wards[label].set_index("ward_code")[["ward_name", "borough_name", "population", "mean_minutes"]]
-    table = table.rename(columns={"mean_minutes": "after"})
-    table["before"] = before
-    table["change"] = table["after"] - table["before"]
-    table = table.dropna(subset=["change"]).reset_index()
-    return table.sort_values(["change", "ward_code"], ascending=[False, True]).head(top).reset_index(drop=True)
+    table = last.wards[label].set_index("ward_code")
+    labels = table[["ward_name", "borough_name", "population"]]
+    return worsening_wards(labels, before, table["mean_minutes"], top=top)
 
 
 def _chart_worsening(first: RunOutputs, last: RunOutputs, table: pd.DataFrame, after_colour: str) -> str:

@@ -114,16 +114,25 @@ def browser_skips(skipped) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter):
-    """Say loudly when browser tests were skipped, and show the maps' load times measured in them."""
+    """Say loudly when browser tests were skipped, and show the maps' load times measured in them.
+
+    A wrapper run first, so its lines come after pytest's own short summary (``-ra``), last before the counts.
+    """
+    yield
     skips = browser_skips(terminalreporter.stats.get("skipped", []))
     if skips:
         total = sum(skips.values())
         terminalreporter.write_sep("=", f"{total} browser test(s) SKIPPED", yellow=True, bold=True)
         for reason, count in skips.items():
             terminalreporter.write_line(f"  {count} x {reason}", yellow=True)
-        mirror = "set PLANNER_DATA to the data mirror, and " if any("mirror" in r for r in skips) else ""
-        terminalreporter.write_line(f"  To run them, {mirror}install: {BROWSER_SETUP}.", yellow=True, bold=True)
+        steps = []
+        if any("mirror" in r for r in skips):
+            steps.append("set PLANNER_DATA to the data mirror")
+        if any(_BROWSER_REASON.search(r) for r in skips):
+            steps.append(f"install {BROWSER_SETUP}")
+        terminalreporter.write_line(f"  To run them, {' and '.join(steps)}.", yellow=True, bold=True)
         terminalreporter.write_line("  Under CI=true they fail instead of skipping.")
     times = [
         value

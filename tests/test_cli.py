@@ -47,26 +47,42 @@ def test_data_check_counts(data_dir):
     assert summary["stations_by_status"]["status_final_nov2017"]["close"] == 38
 
 
-def test_tables_keep_figures_whole_on_a_narrow_terminal():
-    """At 60 columns every figure and every word is printed whole; nothing is cut with an ellipsis."""
-    import io
-
-    from rich.console import Console
+def _table():
     from rich.table import Table
-
-    from planner.cli import _show
 
     table = Table(title="Residents beyond 45 minutes")
     for col in ("borough", "residents", "beyond 45 min", "% within", "mean min", "p95 min", "hubs range"):
         table.add_column(col)
     table.add_row("Kingston upon Thames", "176,942,096", "290,037", "96.8", "27.5", "42.8", "141-149")
     table.add_row("London (Met area)", "8,952,268", "-", "100.0", "25.9", "unreachable", "4-5")
+    return table
+
+
+def _printed(width: int) -> list[str]:
+    import io
+
+    from rich.console import Console
+
+    from planner.cli import _show
+
     out = io.StringIO()
-    _show(table, to=Console(file=out, width=60))
-    text = out.getvalue()
+    _show(_table(), to=Console(file=out, width=width))
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("width", [40, 60, 72, 80, 100, 200])
+def test_tables_keep_figures_whole_at_any_width(width):
+    """Every figure and word is printed whole; the table fits the terminal whenever its words allow."""
+    lines = _printed(width)
+    text = "\n".join(lines)
     assert "…" not in text
     for figure in ("176,942,096", "290,037", "8,952,268", "unreachable", "141-149", "Kingston", "Thames"):
         assert figure in text
+    # the narrowest layout: each column as wide as its longest word or figure, plus rules and padding
+    longest = ("Kingston", "176,942,096", "290,037", "within", "mean", "unreachable", "141-149")  # one per column
+    narrowest = sum(len(w) for w in longest) + 3 * 7 + 1
+    widest = max(len(line) for line in lines)
+    assert widest == max(width, narrowest) or (width >= 100 and widest <= width)
 
 
 def test_sweep_prints_the_worst_closures_of_each_size():

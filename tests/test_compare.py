@@ -92,3 +92,17 @@ def test_savings_name_the_counter_whose_cost_is_missing():
     partial = {"by_station": {"b": 250}}
     runs = [toy_run("all", ["a", "b", "c", "d"], (10.0, 20.0)), toy_run("cut", ["a", "c"], (50.0, 20.0), partial)]
     assert "annual savings unknown (no cost for d)" in compare_runs(runs).markdown()
+
+
+def test_only_wards_that_worsen_are_listed_largest_rise_first():
+    from planner.compare import worsening_wards
+
+    labels = pd.DataFrame(
+        {"ward_name": ["A", "B", "C", "D"], "borough_name": ["X"] * 4},
+        index=pd.Index(["w1", "w2", "w3", "w4"], name="ward_code"),
+    )
+    before = pd.Series({"w1": 10.0, "w2": 20.0, "w3": 30.0, "w4": 40.0})
+    after = pd.Series({"w1": 15.0, "w2": 20.0, "w3": 25.0, "w4": 47.0})  # w2 unchanged, w3 better
+    table = worsening_wards(labels, before, after, top=10)
+    assert table["ward_code"].tolist() == ["w4", "w1"] and table["change"].tolist() == [7.0, 5.0]
+    assert worsening_wards(labels, before, before, top=10).empty

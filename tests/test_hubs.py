@@ -121,8 +121,17 @@ def test_ward_without_neighbour():
     problem = path_problem({"S1": [1, 1, 1, 1]})
     problem.adjacency = {"A": set(), "B": {"C"}, "C": {"B", "D"}, "D": {"C"}}
     problem.ward_names = {"A": "Lonely"}
-    with pytest.raises(InfeasibleError, match=r"ward A \(Lonely\) has no neighbour in its borough"):
+    with pytest.raises(InfeasibleError, match=r"ward A \(Lonely\) has no neighbour in its borough") as info:
         solve_hubs(problem, size=(2, 4))
+    assert str(info.value).count("\n- ") == 1  # that is the one thing to fix: no site messages on top
+
+
+def test_isolated_ward_is_the_only_message_for_its_borough():
+    problem = path_problem({"S1": [1, 1, 1, 1]})
+    problem.adjacency = {"A": set(), "B": {"C"}, "C": {"B", "D"}, "D": {"C"}}
+    with pytest.raises(InfeasibleError) as info:
+        solve_hubs(problem, size=(2, 2))  # 4 wards need 2 hubs and there is 1 site: not said while A is alone
+    assert "has no neighbour" in str(info.value) and "candidate site" not in str(info.value)
 
 
 def test_required_sites_that_cannot_all_serve():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from planner.maps import write_change_map
 from planner.run import RunContext, run_scenario
@@ -594,7 +595,15 @@ def test_change_legend_follows_layer_and_hubs_are_readable(browser, mapped):
     path, _ = mapped["hubs"]
     context, page, errors, _ = _open_at(browser, path, DESKTOP)
     try:
-        page.locator(".leaflet-marker-icon[title^='Hub site:']").first.click()  # sites are tap-able
+        site = page.locator(".leaflet-marker-icon[title^='Hub site:']").first
+        for _ in range(3):  # sites are tap-able; a tap during the opening zoom animation is lost, so tap again
+            page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
+            site.click()
+            try:
+                page.wait_for_selector(".leaflet-popup-content", timeout=3000)
+                break
+            except PlaywrightTimeout:
+                continue
         popup = page.inner_text(".leaflet-popup-content")
         assert popup.startswith("Hub site: ") and "Wards served" in popup
         assert not re.search(r"E09\d{6}-H", page.inner_text("body"))

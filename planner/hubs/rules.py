@@ -57,10 +57,10 @@ def check_rules(
     ranges: dict[str, tuple[int, int]] = {}
     problems: list[str] = []
     for b, group in problem.borough.groupby(problem.borough):
-        found = _split_problems(problem, str(b), set(group.index), size)
-        if found is None:  # an isolated ward: nothing else about this borough is worth saying
-            continue
+        found, isolated = _split_problems(problem, str(b), set(group.index), size)
         problems += found
+        if isolated:  # nothing else about this borough is worth saying until that ward can join a hub
+            continue
         n = len(group)
         lo, hi = math.ceil(n / hi_size), n // lo_size
         part = data[str(b)]
@@ -78,8 +78,8 @@ def check_rules(
     return ranges
 
 
-def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[int, int]) -> list[str] | None:
-    """Why a borough's wards cannot be cut into contiguous hubs of ``size``; None if a ward is isolated."""
+def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[int, int]) -> tuple[list[str], bool]:
+    """Why a borough's wards cannot be cut into contiguous hubs of ``size``, and whether a ward is isolated."""
     lo_size, hi_size = size
     label = problem.label(b)
     graph = nx.Graph()
@@ -87,11 +87,12 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
     graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in wards)
     alone = sorted(w for w in wards if graph.degree(w) == 0)
     if alone and lo_size > 1:
-        return [
+        message = (
             f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
-            f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or let "
+            f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or "
             "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
-        ]
+        )
+        return [message], True
     problems = []
     for comp in nx.connected_components(graph):
         s = len(comp)
@@ -109,7 +110,7 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
             f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
             "(--join-boroughs CODE,CODE)."
         )
-    return problems
+    return problems, False
 
 
 def _site_problems(
