@@ -189,8 +189,8 @@ def data_fetch(
 ) -> None:
     """Download the public datasets (with pooch), checking each file's sha256 against the manifest.
 
-    A file already in DEST with the right sha256 is not downloaded again; a download is written only once its
-    hash matches.
+    A file already in DEST with the right sha256 is not downloaded again.
+    A download is written only once its hash matches.
     """
     from planner.datasets import fetch
 
@@ -208,11 +208,17 @@ def data_fetch(
         try:
             results = fetch(dest, names=name, base_url=base_url, verify=not no_verify, retries=retries, progress=report)
         except PlannerError as exc:
-            raise _fail(exc) from exc
-    table = Table("dataset", "status", "file / detail")
-    for r in results:
-        table.add_row(r.name, r.status, str(r.path) if r.path else r.detail)
-    _show(table)
+            failed = exc
+            results = getattr(exc, "done", [])
+        else:
+            failed = None
+    if results:
+        table = Table("dataset", "status", "file / detail", title="Fetched before the error" if failed else None)
+        for r in results:
+            table.add_row(r.name, r.status, str(r.path) if r.path else r.detail)
+        _show(table)
+    if failed is not None:
+        raise _fail(failed) from failed
 
 
 def _steps(unit: str = "", *, transient: bool = True) -> Progress:

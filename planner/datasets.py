@@ -11,8 +11,10 @@ Every file is at most a few MB, so an interrupted transfer simply starts again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import tomllib
 import urllib.parse
 import urllib.request
@@ -184,7 +186,11 @@ def fetch(
                 )
                 results.append(FetchResult(src.name, None, "skipped", None, detail))
                 continue
-            results.append(_fetch_one(registry, src, url, verify, retries, timeout, progress))
+            try:
+                results.append(_fetch_one(registry, src, url, verify, retries, timeout, progress))
+            except FetchError as exc:
+                exc.done = list(results)  # what did arrive, for the caller to show
+                raise
     return results
 
 
@@ -216,14 +222,46 @@ def _fetch_one(
         headers={"User-Agent": "planner"},
     )
     target = Path(registry.abspath) / src.dest
+    missing = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
     try:
-        path = Path(registry.fetch(src.dest, processor=record, downloader=downloader))
+        path = _fetch_file(registry, src, url, retries, target, record, downloader)
+    finally:
+        for folder in missing:  # folders made for a file that did not arrive: leave nothing behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    if actions == ["download"] or actions == ["update"]:
+        _follow_umask(path)
+    if actions == ["update"]:
+        logger.warning("%s: replaced %s, whose sha256 did not match the manifest", src.name, path)
+    status = "present" if actions == ["fetch"] else "downloaded"
+    if verify:
+        return FetchResult(src.name, path, status, src.sha256)
+    digest = pooch.file_hash(str(path))
+    if digest != src.sha256:
+        kept = "kept the file already there (delete it to download again)" if status == "present" else "downloaded"
+        logger.warning("%s: not verified; %s %s, sha256 %s (manifest: %s)", src.name, kept, path, digest, src.sha256)
+    return FetchResult(src.name, path, status, digest)
+
+
+def _fetch_file(
+    registry: pooch.Pooch,
+    src: Source,
+    url: str,
+    retries: int,
+    target: Path,
+    record: Callable[[str, str, pooch.Pooch], str],
+    downloader: pooch.HTTPDownloader,
+) -> Path:
+    """One file through pooch, its errors turned into :class:`FetchError` messages that say how to fix them."""
+    mirror = url != src.url
+    try:
+        return Path(registry.fetch(src.dest, processor=record, downloader=downloader))
     except requests.HTTPError as exc:
         raise FetchError(
             f"{src.name}: {url} answered HTTP {exc.response.status_code}, so {target} was not written. "
             + (
                 f"Check the --base-url address: the mirror should hold {src.dest}."
-                if url != src.url
+                if mirror
                 else f"The publisher may have moved the file: find it on {src.page}, or fetch from a mirror "
                 "with --base-url URL."
             )
@@ -234,22 +272,27 @@ def _fetch_one(
             "written. Check the network (and the --base-url address, if you gave one) and run the command again."
         ) from exc
     except ValueError as exc:  # pooch's hash check: the downloaded file was deleted, the old one left alone
+        found = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
+        got = f"sha256 {found[1]}" if found else "another sha256"
+        advice = (
+            "The mirror's copy is not the reference file: check the mirror"
+            if mirror
+            else "The download was corrupt or the publisher changed the file: try again, or fetch the reference "
+            "copy from a mirror with --base-url URL"
+        )
         raise FetchError(
-            f"{src.name}: the file from {url} does not have the manifest's sha256 ({exc}). Nothing was written "
-            f"to {target}. The download was corrupt or the publisher changed the file: try again, fetch the "
-            "reference copy from a mirror with --base-url URL, or, once you have checked the new file, "
-            "re-run with --no-verify."
+            f"{src.name}: the file from {url} has {got}, not the manifest's {src.sha256}, so nothing was written "
+            f"to {target}. {advice}; once you have checked the file, --no-verify accepts it."
         ) from exc
     except OSError as exc:
         raise FetchError(f"{src.name}: could not write {target} ({exc}); check that the folder is writable.") from exc
-    status = "present" if actions == ["fetch"] else "downloaded"
-    if verify:
-        return FetchResult(src.name, path, status, src.sha256)
-    digest = pooch.file_hash(str(path))
-    if digest != src.sha256:
-        kept = "kept the file already there (delete it to download again)" if status == "present" else "downloaded"
-        logger.warning("%s: not verified; %s %s, sha256 %s (manifest: %s)", src.name, kept, path, digest, src.sha256)
-    return FetchResult(src.name, path, status, digest)
+
+
+def _follow_umask(path: Path) -> None:
+    """Give a downloaded file the permissions of any new file (pooch's temporary file is private to its owner)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
 
 
 class _Progress:
@@ -273,7 +316,9 @@ class _Progress:
 
 class _Forward(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        logger.log(record.levelno, "pooch: %s", record.getMessage())
+        message = record.getMessage()
+        retrying = "retry" in message.lower()  # a failed attempt: say so, rather than wait in silence
+        logger.log(max(record.levelno, logging.WARNING) if retrying else record.levelno, "pooch: %s", message)
 
 
 @contextmanager

@@ -3,6 +3,8 @@
 import hashlib
 import http.server
 import logging
+import os
+import re
 import threading
 from functools import partial
 from pathlib import Path
@@ -102,15 +104,38 @@ def test_present_file_is_not_downloaded_again(server, tmp_path):
     assert len(Handler.gets) == 1
 
 
-def test_wrong_file_already_there_is_replaced(server, tmp_path):
+def test_wrong_file_already_there_is_replaced(server, tmp_path, caplog):
     root, url = server
     src = _source(root, "a.bin", b"x" * 5000)
     target = tmp_path / "data" / "boundaries" / "a.bin"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"stale")
-    [result] = fetch(tmp_path / "data", base_url=f"{url}/mirror", sources=[src])
+    with caplog.at_level(logging.WARNING, logger="planner.datasets"):
+        [result] = fetch(tmp_path / "data", base_url=f"{url}/mirror", sources=[src])
     assert result.status == "downloaded"
     assert target.read_bytes() == b"x" * 5000
+    assert f"replaced {target}, whose sha256 did not match the manifest" in caplog.text
+
+
+def test_downloads_follow_the_umask_and_a_failure_leaves_no_folders(server, tmp_path):
+    """Files are readable by whoever may read new files (not pooch's private 0600); a failed fetch
+    leaves neither files nor the empty folders made for them, and says which files did arrive."""
+    root, url = server
+    good, bad = _source(root, "a.bin", b"x" * 5000), _source(root, "c.bin", b"y" * 5000)
+    Handler.corrupt.add("c.bin")
+    old = os.umask(0o022)
+    try:
+        [result] = fetch(tmp_path / "one", base_url=f"{url}/mirror", sources=[good])
+    finally:
+        os.umask(old)
+    assert result.path.stat().st_mode & 0o777 == 0o644
+    out = tmp_path / "two"
+    with pytest.raises(FetchError) as info:
+        fetch(out, base_url=f"{url}/mirror", sources=[good, bad], retries=1)
+    assert [r.name for r in info.value.done] == ["a.bin"] and _files(out) == ["boundaries/a.bin"]
+    with pytest.raises(FetchError):
+        fetch(tmp_path / "three", base_url=f"{url}/mirror", sources=[bad], retries=1)
+    assert not (tmp_path / "three").exists()
 
 
 def test_no_verify_keeps_a_file_already_there_and_says_so(server, tmp_path, caplog):
@@ -136,7 +161,10 @@ def test_hash_mismatch_is_refused_and_nothing_is_left(server, tmp_path):
     message = str(info.value)
     assert message.startswith("c.bin: the file from ")
     assert f"{url}/mirror/boundaries/c.bin" in message
-    assert src.sha256 in message and "--no-verify" in message and "--base-url" in message
+    assert src.sha256 in message and "--no-verify" in message and "check the mirror" in message
+    served = re.search(r"has sha256 ([0-9a-f]{64}), not", message)  # the corrupted file's own hash is named
+    assert served and served[1] != src.sha256
+    assert "Deleted download" not in message  # pooch's own text is not repeated
     assert _files(out) == []
 
 
