@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import fields
-from typing import Any
+from typing import Any, get_args
 from xml.etree.ElementTree import ParseError
 
 from planner.config import DataPaths
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
 from planner.travel.crowfly import CrowFly
-from planner.travel.network import StreetNetwork, graph_from_osm
+from planner.travel.network import Mode, StreetNetwork, graph_from_osm
 from planner.travel.transit import TransitParams, TransitTimes
 from planner.travel.transit_data import TransitData, load_transit
 from planner.travel.transit_simple import SimpleTransitParams, SimpleTransitTimes
@@ -73,6 +74,7 @@ def make_engine(
     builder = _BUILDERS.get(name)
     if builder is None:
         raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    check_engine_params(name, params)  # before any data is read
     try:
         return builder(data, dict(params or {}), osm)
     except TypeError as exc:
@@ -138,17 +140,29 @@ def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None
             TransitParams().with_overrides(**params)
         elif name == "transit-simple":
             SimpleTransitParams().with_overrides(**params)
-        elif name == "crowfly":
-            CrowFly(**params)
-        elif name == "network":
-            known = {f.name for f in fields(StreetNetwork) if f.init and f.name != "graph"}
-            unknown = sorted(set(params) - known)
-            if unknown:
-                raise EngineError(f"unknown network parameter(s) {unknown}; known: {sorted(known)}")
+        elif name in ("crowfly", "network"):
+            _check_street_params(name, params)
         else:
             raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
     except TypeError as exc:
         raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
+
+
+def _check_street_params(name: str, params: dict[str, Any]) -> None:
+    """The crow-fly and street engines' options: known names, positive numbers, a known travel mode."""
+    cls = CrowFly if name == "crowfly" else StreetNetwork
+    known = {f.name for f in fields(cls) if f.init and f.name != "graph"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise EngineError(f"unknown {name} parameter(s) {unknown}; known: {sorted(known)}")
+    for key, value in params.items():
+        if key == "mode":
+            if value not in get_args(Mode):
+                raise EngineError(f"{name} mode must be one of {', '.join(get_args(Mode))} (got {value!r})")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise EngineError(f"{name} parameter {key} must be a finite number above 0 (got {value!r})")
+    if name == "crowfly":
+        CrowFly(**params)  # its own rules too (circuity >= 1)
 
 
 _BUILDERS = {"transit": _transit, "transit-simple": _transit_simple, "network": _network, "crowfly": _crowfly}
