@@ -15,7 +15,7 @@ code's own output.  Here each is derived again from first principles on the same
   again here from its definition and solved with SciPy's HiGHS (``scipy.optimize.milp``), instead of
   planner's PuLP model solved with CBC;
 - the feasible hub range 141-149 and the 149 hubs (`planner hubs`, README): arithmetic on each borough's ward
-  count, and plans at both ends whose hubs are checked to be contiguous with shapely.
+  count, and plans at both ends whose hubs are checked to be contiguous by libpysal's rook rule.
 
 Already independent elsewhere, so not repeated here: the November 2017 plan's 290,037 against the full matrix
 (test_transit.py::test_headline_figure_by_an_independent_route) and the London hub objective in numpy
@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import pytest
-import shapely
 
 from tests.conftest import REPO
 
@@ -160,7 +159,7 @@ def test_feasible_hub_range_from_ward_counts(london):
     """141-149 hubs: a borough of n wards in hubs of 4-5 takes between ceil(n/5) and floor(n/4) hubs.
 
     Those are the counting bounds; contiguity can only narrow them (a borough whose wards cannot be cut into
-    connected groups at some count).  Plans at both ends whose hubs are each one connected piece of map show it
+    connected groups at some count).  Plans at both ends whose hubs are each rook-connected (libpysal) show it
     does not narrow them in London, so 141-149 is the feasible range and 150 is out of reach.
     """
     from planner.hubs import hub_problem, solve_hubs
@@ -172,16 +171,18 @@ def test_feasible_hub_range_from_ward_counts(london):
     high = {b: n // 4 for b, n in counts.items()}
     assert all(low[b] <= high[b] for b in counts.index)  # every borough's ward count is a sum of 4s and 5s
     assert (sum(low.values()), sum(high.values())) == (141, 149)
-    geometry = wards.set_index("ward_code").geometry
+    import networkx as nx
+    from libpysal.weights import Rook
+
+    # contiguity by libpysal's rook rule (a shared edge; a shared corner is not enough), not planner's adjacency
+    rook = Rook.from_dataframe(wards, ids=wards["ward_code"].tolist(), use_index=False, silence_warnings=True)
+    touching = nx.Graph((a, b) for a, near in rook.neighbors.items() for b in near)
     problem = hub_problem(wards, london.study_demand)  # as plan_hubs builds it
     for target in ("141", "149"):
         plan = solve_hubs(problem, hubs=target)
         assert plan.n_hubs == int(target) and plan.feasible_range == (141, 149)
         per_borough = plan.assignment.groupby("borough_code")["hub_id"].nunique()
         assert per_borough.to_dict() == (low if target == "141" else high)
-        if target == "149":
-            continue  # its hubs' contiguity is checked the same way in test_hubs.py
         for hub_id, members in plan.assignment.groupby("hub_id")["ward_code"]:
             assert 4 <= len(members) <= 5, hub_id
-            shape = shapely.union_all(shapely.buffer(geometry.loc[members].values, 0.01))
-            assert shape.geom_type == "Polygon", hub_id
+            assert nx.is_connected(touching.subgraph(members.tolist())), hub_id

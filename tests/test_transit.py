@@ -170,17 +170,18 @@ def test_matrix_agrees_with_nearest():
     np.testing.assert_allclose(np.where(np.isfinite(matrix), matrix, np.inf).min(axis=1), nearest)
 
 
-def test_matrix_is_the_same_searched_from_either_side(london, transit_engine):
-    """Fewer origins than destinations: the engine searches forwards from the origins instead."""
+@pytest.mark.parametrize("simple", [False, True])
+def test_matrix_is_the_same_searched_from_either_side(london, transit_engine, simple):
+    """Fewer origins than destinations: the engine searches forwards from the origins instead (both engines)."""
+    from planner.travel import make_engine
+
+    engine = make_engine("transit-simple", data=london.paths) if simple else transit_engine
     points = london.study_demand.points.iloc[::97].reset_index(drop=True)  # 50 LSOAs
-    stations = london.stations
-    few = transit_engine.matrix(points.iloc[:3], stations).minutes  # 3 origins < 76 counters: forwards
-    many = transit_engine.matrix(points, stations).minutes  # 50 origins < 76: forwards too
-    backwards = transit_engine.matrix(points.iloc[:3], stations.iloc[:2]).minutes  # 3 > 2: from the counters
-    assert many.shape == (50, len(stations)) and np.isfinite(many).all()
-    np.testing.assert_allclose(few, many[:3], rtol=1e-12)
-    np.testing.assert_allclose(backwards, many[:3, :2], rtol=1e-12)
-    np.testing.assert_allclose(few[:, :2], backwards, rtol=1e-12)
+    stations = london.stations  # 76 counters
+    forwards = engine.matrix(points, stations).minutes  # 50 origins < 76 destinations: from the origins
+    backwards = engine.matrix(points, stations.iloc[:40]).minutes  # 50 > 40: from the counters
+    assert forwards.shape == (50, len(stations)) and np.isfinite(forwards).mean() > 0.9
+    np.testing.assert_allclose(forwards[:, :40], backwards, rtol=1e-12)  # 2,000 journeys, searched both ways
 
 
 def test_parameters_are_checked():
