@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -30,6 +31,9 @@ console = Console()
 err = Console(stderr=True)
 
 
+_FIGURE = re.compile(r"[-+−]?[\d,]*\.?\d+(e[-+]\d+)?%?")
+
+
 def _fit(table: Table, width: int) -> int:
     """Fix the table's column widths for a terminal ``width`` columns wide; return the table's width.
 
@@ -39,6 +43,10 @@ def _fit(table: Table, width: int) -> int:
     the terminal, the table keeps that layout and its lines run on.
     """
     texts = [[c for c in (col.header, *col.cells) if isinstance(c, str)] for col in table.columns]
+    for column in table.columns:  # figures line up on the right
+        cells = [c.strip() for c in column.cells if isinstance(c, str) and c.strip()]
+        if cells and all(_FIGURE.fullmatch(c) for c in cells):
+            column.justify = "right"
     least = [max((cell_len(w) for t in cells for w in t.split()), default=1) for cells in texts]
     most = [max((cell_len(line) for t in cells for line in t.splitlines()), default=1) for cells in texts]
     overhead = 3 * len(table.columns) + 1  # a rule between and around the columns, one space of padding each side
@@ -483,6 +491,12 @@ def _print_comparison(comparison) -> None:
         values = comparison.london[col]
         table.add_row(label, *("unknown" if pd_isna(v) else fmt.format(v) for v in values))
     _show(table)
+    for r in comparison.london.itertuples():
+        if r.counters_closed:
+            saved = f"; annual savings unknown ({r.savings_unknown_why})" if pd_isna(r.annual_savings) else ""
+            console.print(
+                f"{r.scenario}: crime reports known for {r.crimes_known} of {r.counters_closed} closed counters{saved}"
+            )
     names = list(comparison.london["scenario"])
     if len(names) > 1:  # the last plan against the first, as in the report (baseline → final)
         wards = comparison.wards
@@ -993,7 +1007,9 @@ def sweep_cmd(
             )
         _show(table)
         return
-    table = Table("counter", "residents losing 45-min access if it alone closes", title="Most critical counters")
+    table = Table(title="Most critical counters")
+    table.add_column("counter")
+    table.add_column("residents losing 45-min access if it alone closes", justify="right")
     for r in result.critical.head(10).itertuples():
         table.add_row(str(r.name), f"{r.residents_losing_access:,}")
     _show(table)
@@ -1016,7 +1032,10 @@ def _worst_closures(result: SweepResult, top: int) -> Table:
     names = result.critical.set_index("station_id")["name"].astype(str)
     first = result.critical.iloc[0]
     base = int(first["beyond"] - first["residents_losing_access"])
-    table = Table("closed together", "residents beyond", "more than today's plan", title="Worst closures by size")
+    table = Table(title="Worst closures by size")
+    table.add_column("closed together")
+    table.add_column("residents beyond", justify="right")
+    table.add_column("more than with the plan's counters", justify="right")
     several = result.results.loc[result.results["n_closed"] > 1]
     worst = several.sort_values(["n_closed", "beyond", "closed"], ascending=[True, False, True])
     for r in worst.groupby("n_closed", sort=True).head(top).itertuples():
