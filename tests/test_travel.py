@@ -122,7 +122,7 @@ def test_weighted_quantile():
 def test_make_engine_errors():
     with pytest.raises(EngineError, match="unknown engine 'bus'"):
         make_engine("bus")
-    with pytest.raises(EngineError, match="bad parameters"):
+    with pytest.raises(EngineError, match=r"unknown crowfly parameter\(s\) \[.warp.\]"):
         make_engine("crowfly", params={"warp": 9})
 
 
