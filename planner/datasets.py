@@ -150,7 +150,8 @@ def fetch(
     Raises
     ------
     FetchError
-        If a file cannot be downloaded after all attempts or has the wrong sha256.
+        If a file cannot be downloaded after all attempts or has the wrong sha256; its ``done``
+        attribute lists the :class:`FetchResult` of the files fetched before it.
     DataError
         If ``names`` holds a dataset the manifest does not list.
     OptionError
