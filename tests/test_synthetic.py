@@ -205,6 +205,7 @@ def synthetic_runs(synthetic_dir, tmp_path_factory):
 def test_cli_run_and_compare_by_hand(synthetic_runs):
     """Every counter open: Ash Central, Bram West and Bram East are 1 km (36 min) from one, the rest 0.
     Ash East's counter closed: Ash East is sqrt(2) km from Bram Central (50.9 min), beyond 45."""
+    assert (synthetic_runs / "maps" / "change.html").is_file()  # the command line's change map, first vs last
     table = pd.read_csv(synthetic_runs / "compare" / "compare.csv").set_index("scenario")
     total = sum(POP.values())
     one_km = POP[AC] + POP[BW] + POP[BE]
