@@ -144,3 +144,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "map load times (headless Chromium, offline)")
         for line in sorted(times):
             terminalreporter.write_line(line)
+
+
+#: Modules run on one worker each (``xdist_group``), longest first: started first, they end with the rest.
+_HEAVY_GROUPS = ("maps", "report")
+
+
+def pytest_collection_modifyitems(items):
+    """Put the one-worker groups first so that two workers finish together (the longest job goes first)."""
+
+    def rank(item) -> int:
+        marker = item.get_closest_marker("xdist_group")
+        name = marker.args[0] if marker and marker.args else None
+        return _HEAVY_GROUPS.index(name) if name in _HEAVY_GROUPS else len(_HEAVY_GROUPS)
+
+    items.sort(key=rank)  # stable: the order within each group and of the rest is kept
