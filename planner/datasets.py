@@ -318,7 +318,7 @@ class _Progress:
 class _Forward(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        retrying = "retry" in message.lower()  # a failed attempt: say so, rather than wait in silence
+        retrying = message.startswith("Failed to download")  # a failed attempt: say so, not wait in silence
         logger.log(max(record.levelno, logging.WARNING) if retrying else record.levelno, "pooch: %s", message)
 
 

@@ -221,6 +221,8 @@ def test_unreachable_host_fails_after_retries_quietly(tmp_path, caplog, capfd):
     assert "Check the network" in str(info.value)
     # pooch's retry notice reaches planner's logger, and pooch itself prints nothing
     assert "pooch: Failed to download 'd'. Will attempt the download again 1 more time." in caplog.text
+    retry = next(r for r in caplog.records if "Will attempt the download again" in r.getMessage())
+    assert retry.levelno == logging.WARNING  # shown without -v: the user sees why the command waits
     assert capfd.readouterr().err == ""
 
 
