@@ -61,6 +61,14 @@ def london(data_dir: Path):
 
 
 @pytest.fixture(scope="session")
+def context(data_dir: Path):
+    """One RunContext for the real data per worker: its caches are keyed by every input, so modules share it."""
+    from planner.context import RunContext
+
+    return RunContext(data_dir)
+
+
+@pytest.fixture(scope="session")
 def transit_engine(london):
     from planner.travel import make_engine
 

@@ -123,13 +123,12 @@ def check_against_full(seed, data):
 
 
 @pytest.mark.data
-def test_baseline_triples_equal_full_recomputation(data_dir):
+def test_baseline_triples_equal_full_recomputation(context):
     """A sample of the 64,897 single, double and triple closures of the 73-counter baseline."""
-    from planner.context import RunContext
     from planner.scenario import load_scenario, resolve_counters
     from tests.conftest import REPO
 
-    ctx = RunContext(data_dir)
+    ctx = context
     spec = load_scenario(REPO / "scenarios" / "baseline-2017.toml")
     london = ctx.london(spec)
     ev = Evaluator.from_demand(ctx.matrix(spec, london.stations), london.study_demand.points)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from planner.maps import write_change_map
-from planner.run import RunContext, run_scenario
+from planner.run import run_scenario
 from tests.conftest import REPO
 
 # one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
@@ -22,7 +22,7 @@ CHROMIUM = os.environ.get("PLANNER_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def mapped(data_dir, tmp_path_factory):
+def mapped(data_dir, context, tmp_path_factory):
     """Baseline and final 2017 runs with maps, with Brixton's counter renamed to an HTML payload."""
     root = tmp_path_factory.mktemp("maps")
     stations = pd.read_csv(data_dir / "stations" / "front_counters_2017.csv", dtype=str, keep_default_na=False)
@@ -30,7 +30,6 @@ def mapped(data_dir, tmp_path_factory):
     evil_csv = root / "stations.csv"
     stations.to_csv(evil_csv, index=False)
     runs = []
-    context = RunContext(data_dir)
     for name in ("baseline-2017", "mopac-final-2017"):
         text = (REPO / "scenarios" / f"{name}.toml").read_text()
         text = text.replace("[counters]\n", f'[counters]\nstations = "{evil_csv}"\n')

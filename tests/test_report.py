@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import RunContext, run_scenario
+from planner import run_scenario
 from planner.errors import DataError, PlannerError
 from planner.report import read_run_outputs, render_html, write_report
 from planner.run import _beyond_24_7
@@ -71,11 +71,6 @@ def test_beyond_24_7_hand_solved():
 
 
 # --------------------------------------------------------------------------- the 2017 runs
-
-
-@pytest.fixture(scope="module")
-def context(data_dir):
-    return RunContext(data_dir)
 
 
 def _run_all(context, out: Path) -> list[Path]:

@@ -161,13 +161,6 @@ def test_hand_solved_sessions():
 
 
 @pytest.fixture(scope="module")
-def context(data_dir):
-    from planner.run import RunContext
-
-    return RunContext(data_dir)
-
-
-@pytest.fixture(scope="module")
 def runs(context, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     return [

@@ -71,10 +71,8 @@ def test_evaluator_by_hand():
 
 
 @pytest.mark.data
-def test_cached_matrix_equals_full_assessment(data_dir, tmp_path):
-    from planner.run import RunContext
-
-    ctx = RunContext(data_dir)
+def test_cached_matrix_equals_full_assessment(context, tmp_path):
+    ctx = context
     for name in ("baseline-2017", "mopac-draft-2017", "mopac-final-2017"):
         spec = load_scenario(REPO / "scenarios" / f"{name}.toml")
         matrix = cached_matrix(ctx, spec, cache_dir=tmp_path)
@@ -150,7 +148,7 @@ def test_grid_sweep_bus_speed(data_dir, tmp_path):
 
 
 @pytest.mark.data
-def test_triples_with_top_and_the_plans_figures(data_dir, tmp_path):
+def test_triples_with_top_and_the_plans_figures(data_dir, context, tmp_path):
     result = run_sweep(FINAL, kind="triples", out=tmp_path, data=data_dir, serial=True, top=3)
     assert result.scenarios == 34 + 34 * 33 // 2 + 34 * 33 * 32 // 6
     assert result.results.groupby("n_closed").size().tolist() == [3, 3, 3]
@@ -159,9 +157,7 @@ def test_triples_with_top_and_the_plans_figures(data_dir, tmp_path):
     assert top["station_id"].tolist() == ["croydon", "bromley", "kingston"]
     assert top["residents_losing_access"].tolist() == [198_110, 168_534, 149_797]
     # the worst triple, recomputed in full: the general minimum over the open counters
-    from planner.context import RunContext
-
-    ctx = RunContext(data_dir)
+    ctx = context
     spec = load_scenario(FINAL)
     london = ctx.london(spec)
     ev = Evaluator.from_demand(ctx.matrix(spec, london.stations), london.study_demand.points)
