@@ -51,9 +51,8 @@ def postcode_file(root: str | os.PathLike[str]) -> Path | None:
 
 def normalise_postcode(text: str) -> str | None:
     """A full postcode in its standard form (``"ha90aa"`` -> ``"HA9 0AA"``), or ``None`` if it is not one."""
-    compact = re.sub(r"[^A-Z0-9]", "", text.upper())
-    match = _FULL.match(compact)
-    return f"{match.group(1)} {match.group(2)}" if match else None
+    value = _normalise_all(pd.Series([text], dtype=object)).iloc[0]
+    return None if pd.isna(value) else str(value)
 
 
 def _normalise_all(texts: pd.Series) -> pd.Series:

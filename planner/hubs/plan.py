@@ -11,7 +11,6 @@ exact because the boroughs share nothing but the total.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import replace
 from typing import Unpack
@@ -35,7 +34,7 @@ from planner.hubs.model import (
     HubTarget,
     borough_data,
 )
-from planner.hubs.rules import check_rules, join_boroughs
+from planner.hubs.rules import check_rules, count_range, join_boroughs
 from planner.solvers import make_solver
 from planner.travel.base import TravelEngine
 from planner.travel.crowfly import CrowFly
@@ -403,18 +402,18 @@ def _choose_counts(
         wanted = totals
     wanted = [t for t in wanted if t in best]
     if not wanted:
-        n = len(problem.borough)
+        free_lo, free_hi = count_range(len(problem.borough), size)
         raise InfeasibleError(
             f"{target.describe()} hubs is out of reach: with {size[0]}-{size[1]} wards per hub and hubs kept inside "
-            f"boroughs, only {lowest}-{highest} hubs are possible (without borough lines, {math.ceil(n / size[1])}-"
-            f"{n // size[0]}). Ask for a total in {lowest}-{highest}, widen --wards-per-hub, or let "
+            f"boroughs, only {lowest}-{highest} hubs are possible (without borough lines, {free_lo}-"
+            f"{free_hi}). Ask for a total in {lowest}-{highest}, widen --wards-per-hub, or let "
             "neighbouring boroughs share hubs (--join-boroughs CODE,CODE)."
         )
     pick = min(wanted, key=lambda t: (best[t][0], t))
     if target.near is not None and pick != target.near:
-        n = len(problem.borough)
+        free_lo, free_hi = count_range(len(problem.borough), size)
         notes.append(
             f"{target.near} hubs is out of reach because hubs may not cross borough lines (without that rule "
-            f"{math.ceil(n / size[1])}-{n // size[0]} would be possible); the closest feasible total, {pick}, is used."
+            f"{free_lo}-{free_hi} would be possible); the closest feasible total, {pick}, is used."
         )
     return best[pick][1]

@@ -62,7 +62,7 @@ def check_rules(
         if isolated:  # nothing else about this borough is worth saying until that ward can join a hub
             continue
         n = len(group)
-        lo, hi = math.ceil(n / hi_size), n // lo_size
+        lo, hi = count_range(n, size)
         part = data[str(b)]
         site_problems, required = _site_problems(problem, str(b), part, n, lo, hi)
         problems += site_problems
@@ -76,6 +76,12 @@ def check_rules(
     if problems:
         raise InfeasibleError("No hub plan satisfies the rules:\n- " + "\n- ".join(problems))
     return ranges
+
+
+def count_range(n: int, size: tuple[int, int]) -> tuple[int, int]:
+    """Fewest and most hubs of ``size[0]``-``size[1]`` wards that ``n`` wards make, contiguity aside
+    (empty when the fewest is above the most)."""
+    return math.ceil(n / size[1]), n // size[0]
 
 
 def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[int, int]) -> tuple[list[str], bool]:
@@ -93,23 +99,24 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
             "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
         )
         return [message], True
-    problems = []
-    for comp in nx.connected_components(graph):
-        s = len(comp)
-        if math.ceil(s / hi_size) > s // lo_size:
-            problems.append(
-                f"{label}: the {s} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
-                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
-                f"{min(lo_size, s)}-{max(hi_size, s)})."
-            )
     n = len(wards)
-    if math.ceil(n / hi_size) > n // lo_size:
-        problems.append(
+    lo, hi = count_range(n, size)
+    if lo > hi:  # the borough as a whole: its components need not be named as well
+        return [
             f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
             f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
             f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
             "(--join-boroughs CODE,CODE)."
-        )
+        ], False
+    problems = []
+    for comp in nx.connected_components(graph):
+        low, high = count_range(len(comp), size)
+        if low > high:
+            problems.append(
+                f"{label}: the {len(comp)} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
+                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
+                f"{min(lo_size, len(comp))}-{max(hi_size, len(comp))})."
+            )
     return problems, False
 
 
