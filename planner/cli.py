@@ -730,7 +730,11 @@ def calibrate_cmd(
     data: DataOpt = None,
     hospital_set: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Hospital set(s) of nhs_hospitals_2016.csv (default: set_primary and set_acute)."),
+        typer.Option(
+            "--set",
+            help="Hospital set(s): set_nhs2014 (the headline, by a stated rule), or set_primary, set_acute, "
+            "set_broad, set_labelled of nhs_hospitals_2016.csv (default: set_nhs2014, set_primary, set_acute).",
+        ),
     ] = None,
     engine: Annotated[str, typer.Option(help="Engine to check: transit, transit-simple or crowfly.")] = "transit",
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
@@ -742,7 +746,15 @@ def calibrate_cmd(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/calibration"),
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
-    from planner.calibrate import best_settings, calibrate, calibration_grid, plot_calibration
+    from planner.calibrate import (
+        DEFAULT_SETS,
+        HEADLINE_SET,
+        best_settings,
+        calibrate,
+        calibration_grid,
+        cross_validate,
+        plot_calibration,
+    )
     from planner.errors import EngineError
     from planner.io import write_csv
     from planner.london import load_london
@@ -760,7 +772,7 @@ def calibrate_cmd(
         )
     if engine not in ("transit", "transit-simple", "crowfly"):
         raise _fail(ValueError(f"--engine {engine!r}: calibrate checks transit, transit-simple or crowfly"))
-    sets = hospital_set or ["set_primary", "set_acute"]
+    sets = hospital_set or list(DEFAULT_SETS)
     try:
         london = load_london(data)
         eng = make_engine(engine, data=london.paths, params=params)
@@ -788,7 +800,18 @@ def calibrate_cmd(
             result = calibrate(demand, london.paths, eng, hospital_set=name, year=year)
             csv_path = result.write(out)
             png = plot_calibration(result, out / f"calibration_{name}.png")
-            _print_calibration(result, primary=name == "set_primary" and engine == "transit")
+            headline = name == HEADLINE_SET and engine == "transit"
+            _print_calibration(result, primary=headline)
+            if headline:
+                with console.status("cross-validating (leave one borough out)"):
+                    cv = cross_validate(demand, london.paths, eng.with_params, hospital_set=name, year=year)
+                grid_text = ", ".join(f"{k} in {v}" for k, v in cv.grid.items())
+                state = "[green]met[/]" if cv.met() else "[red]NOT met[/]"
+                console.print(
+                    f"  cross-validated (leave one borough out; refit over {grid_text}): MAE {cv.mae_min:.2f} min "
+                    f"out of sample, {cv.in_sample_mae_min:.2f} in sample; target <= 2.5: {state}"
+                )
+                write_csv(cv.boroughs, out / f"calibration_cv_{name}.csv")
             console.print(f"Wrote {csv_path} and {png}")
     except PlannerError as exc:
         raise _fail(exc) from exc

@@ -105,6 +105,30 @@ class DataPaths:
         return self._need("transit/bus_sequences_2016.csv")
 
     @property
+    def rail_timetable(self) -> Path:
+        """The National Rail timetable: the one ATOC CIF zip in ``transit/national_rail/``."""
+        folder = self.root / "transit" / "national_rail"
+        found = sorted(folder.glob("*.zip")) if folder.is_dir() else []
+        if len(found) > 1:
+            raise DataDirError(
+                f"{folder} holds {len(found)} timetable zips ({', '.join(p.name for p in found)}); keep one "
+                "(the full weekly CIF file from the Rail Delivery Group replaces the sample)"
+            )
+        if not found:
+            return self._need("transit/national_rail/atoc_cif_ttisf585_2020_sample.zip")
+        return found[0]
+
+    @property
+    def tramlink(self) -> tuple[Path, Path]:
+        """Croydon Tramlink stops and links."""
+        return self._need("transit/tramlink/tram_stops.csv"), self._need("transit/tramlink/tram_links.csv")
+
+    @property
+    def hospitals_2014(self) -> Path:
+        """The NHS Choices hospital export of February 2014 (all of England)."""
+        return self._need("calibration/nhs_choices_hospital_2014.csv")
+
+    @property
     def hospitals(self) -> Path:
         """NHS hospital sites, the destinations of the DfT calibration."""
         return self._need("calibration/nhs_hospitals_2016.csv")

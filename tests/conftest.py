@@ -17,10 +17,18 @@ from planner.errors import PlannerWarning
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The README's test line names the mirror relative to the checkout (PLANNER_DATA=../shared/data/london).
+# Tests link to it from temporary folders and start subprocesses in other folders: make it absolute once,
+# for this process and every process it starts.
+if os.environ.get("PLANNER_DATA"):
+    os.environ["PLANNER_DATA"] = str(Path(os.environ["PLANNER_DATA"]).resolve())
+
 
 def _data_dir() -> Path | None:
     env = os.environ.get("PLANNER_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "london"
+    # a relative PLANNER_DATA (the README's ../shared/data/london) is taken from where pytest was started,
+    # made absolute once, so tests that link to it from a temporary folder reach the same files
+    path = Path(env).resolve() if env else REPO.parent / "shared" / "data" / "london"
     return path if (path / "boundaries").is_dir() else None
 
 

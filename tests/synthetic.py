@@ -327,6 +327,43 @@ def _write_osm(root: Path) -> None:
     (root / "osm" / "synthetic.osm").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: A National Rail line and a tram line, each of two stations 25 km north-east of the wards: the transit
+#: engine reads them (its defaults turn both on) but no hand-solved journey of the map can use them.
+FAR_X, FAR_Y = 555_000.0, 200_000.0
+
+
+def _write_timetabled(root: Path) -> None:
+    from tests.cif_toy import Station, Train, write_cif
+
+    far = [
+        Station("Far Halt", "FARHALT", "FAH", FAR_X, FAR_Y),
+        Station("Far End", "FAREND", "FAE", FAR_X + 3000, FAR_Y),
+    ]
+    write_cif(
+        root / "transit" / "national_rail" / "synthetic_cif.zip",
+        far,
+        [Train("S00001", (("FARHALT", "", "0800", True), ("FAREND", "0806", "", True)))],
+    )
+    from planner.travel.tram import TRAM_ROUTES
+
+    # the stops of the documented tram routes, 300 m apart along a line near Far Halt (WGS84)
+    names = sorted({n.strip("[]") for stops, _ in TRAM_ROUTES.values() for n in stops})
+    ids = {n: f"T{i:02d}" for i, n in enumerate(names)}
+    tram = root / "transit" / "tramlink"
+    tram.mkdir(parents=True, exist_ok=True)
+    rows = [f"{ids[n]},{n},{51.68 + 0.0027 * i:.5f},0.25" for i, n in enumerate(names)]
+    (tram / "tram_stops.csv").write_text("id,name,lat,lon\n" + "\n".join(rows) + "\n")
+    pairs = sorted(
+        {
+            tuple(sorted((a.strip("[]"), b.strip("[]"))))
+            for st, _ in TRAM_ROUTES.values()
+            for a, b in itertools.pairwise(st)
+        }
+    )
+    links = [f"L{i},{ids[a]},{ids[b]},0.4,0.3" for i, (a, b) in enumerate(pairs)]
+    (tram / "tram_links.csv").write_text("segment_id,from_id,to_id,track_km,straight_km\n" + "\n".join(links) + "\n")
+
+
 def write_synthetic_data(root: str | Path) -> Path:
     """Write the synthetic data directory into ``root`` (created) and return it.
 
@@ -349,6 +386,7 @@ def write_synthetic_data(root: str | Path) -> Path:
     _write_population(root)
     _write_counters(root)
     _write_transit(root)
+    _write_timetabled(root)
     _write_postcodes(root)
     _write_osm(root)
     return root

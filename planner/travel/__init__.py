@@ -84,7 +84,9 @@ def make_engine(
 def _transit(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
     if data is None:
         raise EngineError("the transit engine needs the data directory (bus routes, rail graph)")
-    return TransitTimes(load_transit(data), TransitParams().with_overrides(**params))
+    chosen = TransitParams().with_overrides(**params)
+    loaded = load_transit(data, national_rail=chosen.national_rail, trams=chosen.trams)
+    return TransitTimes(loaded, chosen)
 
 
 def _transit_simple(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:

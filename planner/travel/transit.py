@@ -46,6 +46,7 @@ are; the rail graph holds one line per station pair.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from planner.errors import EngineError
+from planner.errors import DataError, EngineError
 from planner.travel.base import GraphSearchEngine
-from planner.travel.transit_data import TransitData
+from planner.travel.patterns import ServicePatterns, combined_waits
+from planner.travel.transit_data import TransitData, bus_patterns
 
 __all__ = ["CALIBRATION", "TransitParams", "TransitTimes"]
 
@@ -68,16 +70,18 @@ logger = logging.getLogger(__name__)
 #: boroughs; reproduce it with ``planner calibrate --data DIR``.
 CALIBRATION: dict[str, Any] = {
     "reference": "DfT JTS04 2016, nearest hospital by public transport (HospPTt, HospPT30/45/60pct)",
-    "destinations": "nhs_hospitals_2016.csv set_primary (90 sites)",
+    "destinations": "nhs_choices_hospital_2014.csv by planner.calibrate.NHS2014_RULE (set_nhs2014, 83 sites)",
     "boroughs": 32,
-    "bias_min": -0.64,
-    "mae_min": 2.34,
-    "rmse_min": 3.05,
-    "corr": 0.816,
-    "share30_mae_pts": 11.0,
-    "london_within_45_model_pct": 97.73,
+    "bias_min": -0.56,
+    "mae_min": 1.64,
+    "rmse_min": 2.37,
+    "corr": 0.886,
+    "max_abs_diff_min": 7.34,
+    "share30_mae_pts": 8.0,
+    "london_within_45_model_pct": 98.29,
     "london_within_45_dft_pct": 98.46,
-    "set_acute": {"bias_min": 2.17, "mae_min": 3.05, "corr": 0.78},
+    "cv_mae_min": 1.65,
+    "set_primary": {"bias_min": -1.6, "mae_min": 2.6, "corr": 0.82},
     "command": "planner calibrate --data DIR",
 }
 
@@ -127,10 +131,11 @@ class TransitParams:
         metadata={"why": "road distance between consecutive stops / straight line (stops are ~350 m apart)"},
     )
     bus_wait_min: float = field(
-        default=11.0,
+        default=9.0,
         metadata={
-            "why": "fitted to DfT JTS04 (tried 4-12): average wait for a route at each boarding, with slack "
-            "for irregular service; route frequencies are not in the data"
+            "why": "fitted to DfT JTS04 on set_nhs2014 with trains and trams (tried 8-15; 11 before they were "
+            "modelled): average wait for a route at each boarding, with slack for irregular service; route "
+            "frequencies are not in the data"
         },
     )
     rail_speed_kmh: float = field(default=33.0, metadata={"why": "tube average speed including station dwell"})
@@ -143,6 +148,38 @@ class TransitParams:
     station_walk_max_m: float = field(default=1500.0, metadata={"why": "longest walk to or from a station"})
     night_buses: bool = field(default=False, metadata={"why": "N routes run at night only; the test is daytime"})
     school_buses: bool = field(default=False, metadata={"why": "6xx school routes are not open to everyone"})
+    national_rail: bool = field(
+        default=True,
+        metadata={"why": "National Rail trains from the ATOC CIF timetable (off: the engine of before, without them)"},
+    )
+    trams: bool = field(default=True, metadata={"why": "Croydon Tramlink with its documented service pattern"})
+    nr_headway_min: float = field(
+        default=40.0,
+        metadata={
+            "why": "fitted to DfT JTS04 on set_nhs2014 (tried 15-60): headway of one National Rail stopping "
+            "pattern where the file lacks its full day (public timetables: 2 an hour on outer branches); "
+            "the patterns calling at a station and next at the same station add up (combined_waits)"
+        },
+    )
+    nr_metro_headway_min: float = field(
+        default=15.0, metadata={"why": "London Overground and TfL Rail patterns: 4 trains an hour"}
+    )
+    headway_wait_share: float = field(
+        default=0.5,
+        metadata={"why": "share of the combined headway a rider waits for a train or tram (arriving at random)"},
+    )
+    station_link_min: float = field(
+        default=3.0,
+        metadata={
+            "why": "least time between the National Rail, tube and tram platforms of one station (gates, "
+            "stairs), on top of the next wait"
+        },
+    )
+    tram_speed_kmh: float = field(
+        default=30.0,
+        metadata={"why": "tram running speed between stops; with the dwell, Wimbledon - East Croydon ~26 min"},
+    )
+    tram_dwell_min: float = field(default=0.4, metadata={"why": "time lost at each tram stop served"})
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -153,10 +190,12 @@ class TransitParams:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
                 raise EngineError(f"transit parameter {f.name} must be a number (got {value!r})")
-            if not np.isfinite(value) or value < 0 or (value == 0 and f.name.endswith("speed_kmh")):
+            if not np.isfinite(value) or value < 0 or (value == 0 and f.name.endswith(("speed_kmh", "headway_min"))):
                 raise EngineError(f"transit parameter {f.name} must be a positive number (got {value})")
         if self.walk_circuity < 1 or self.bus_road_factor < 1:
             raise EngineError("walk_circuity and bus_road_factor must be at least 1")
+        if self.headway_wait_share > 1:
+            raise EngineError(f"headway_wait_share is a share of the headway, 0 to 1 (got {self.headway_wait_share})")
 
     @classmethod
     def reasons(cls) -> dict[str, tuple[Any, str]]:
@@ -189,22 +228,7 @@ def _switch(name: str, value: Any) -> bool:
     raise EngineError(f"transit parameter {name} must be true or false (got {value!r})")
 
 
-@dataclass(frozen=True)
-class _BusNetwork:
-    """The parameter-free structure of the bus network (cached per data and route selection)."""
-
-    stop_xy: np.ndarray  # (n_stops, 2) physical stops
-    n_route_stops: int
-    ride_from: np.ndarray  # route-stop -> next route-stop of the same run
-    ride_to: np.ndarray
-    ride_m: np.ndarray  # straight-line metres between the two calls
-    ride_stops: np.ndarray  # 1 where the bus stops at the far end (not a timing point), else 0
-    call_route_stop: np.ndarray  # boardable route-stops ...
-    call_stop: np.ndarray  # ... and their physical stop
-    routes: int
-
-
-def _bus_network(data: TransitData, *, night: bool, school: bool) -> _BusNetwork:
+def _bus_network(data: TransitData, *, night: bool, school: bool) -> ServicePatterns:
     key = ("bus", night, school)
     if key in data._cache:
         return data._cache[key]
@@ -213,32 +237,38 @@ def _bus_network(data: TransitData, *, night: bool, school: bool) -> _BusNetwork
             "the transit engine needs the bus route sequences (transit/bus_sequences_2016.csv); "
             "run `planner data fetch`, or use the `transit-simple` engine"
         )
-    rs = data.routes.stops
-    allowed = {"day"} | ({"night"} if night else set()) | ({"school"} if school else set())
-    rs = rs.loc[rs["kind"].isin(allowed)].reset_index(drop=True)
-    if rs.empty:
-        raise EngineError("no bus route left after excluding rail-replacement, night and school routes")
-    run_key = rs["route"] + "\x00" + rs["run"].astype(str)
-    same_run = (run_key.to_numpy()[1:] == run_key.to_numpy()[:-1]).nonzero()[0]
-    xy = rs[["x", "y"]].to_numpy(float)
-    ride_m = np.hypot(*(xy[same_run + 1] - xy[same_run]).T)
-    calls = rs.loc[~rs["virtual"]]
-    stop_codes = pd.Index(sorted(calls["stop"].unique()))
-    first_xy = calls.groupby("stop")[["x", "y"]].first().loc[stop_codes].to_numpy(float)
-    net = _BusNetwork(
-        stop_xy=first_xy,
-        n_route_stops=len(rs),
-        ride_from=same_run,
-        ride_to=same_run + 1,
-        ride_m=ride_m,
-        ride_stops=(~rs["virtual"].to_numpy()[same_run + 1]).astype(float),
-        call_route_stop=calls.index.to_numpy(),
-        call_stop=stop_codes.get_indexer(calls["stop"]),
-        routes=int(rs["route"].nunique()),
+    try:
+        net = bus_patterns(data.routes, night=night, school=school)
+    except DataError as exc:
+        raise EngineError(str(exc)) from exc
+    logger.info(
+        "bus network: %d routes, %d stops, %d route-stops",
+        data.routes.stops.loc[
+            data.routes.stops["kind"].isin(
+                {"day"} | ({"night"} if night else set()) | ({"school"} if school else set())
+            ),
+            "route",
+        ].nunique(),
+        len(net.stops),
+        len(net.calls),
     )
-    logger.info("bus network: %d routes, %d stops, %d route-stops", net.routes, len(net.stop_xy), net.n_route_stops)
     data._cache[key] = net
     return net
+
+
+#: Two stations of different networks with the same name are one station up to this far apart (metres).
+SAME_NAME_M = 800.0
+
+
+def _station_name(name: str) -> str:
+    """A station name for matching across networks: no 'London', '(Tram)', '(Kent)', punctuation or case."""
+    text = re.sub(r"\(.*?\)", "", str(name)).lower().replace("&", " and ")
+    text = re.sub(r"^london\s+", "", text.strip())
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def _block_size(mode: ServicePatterns) -> int:
+    return 2 * len(mode.stops) + 2 * len(mode.calls)
 
 
 class _Arcs:
@@ -324,11 +354,12 @@ class TransitTimes(GraphSearchEngine):
     def _reversed_graph(self, origins: np.ndarray, dests: np.ndarray) -> tuple[sp.csr_array, int, int]:
         """The reversed journey graph and the positions of origins (0..) and destinations (base_d..).
 
-        Node layout: origins | bus stops | route-stops | station entrances |
-        station exits | platforms | destinations.
+        Node layout: origins | bus stops | bus route-stops | station entrances | station exits |
+        platforms | for each timetabled mode (National Rail, trams): station entrances, exits, call
+        arrivals, call departures | destinations.
         """
         p, bus, st, links = self.params, self._bus, self.data.stations, self.data.links
-        n_o, n_p, n_r, n_s = len(origins), len(bus.stop_xy), bus.n_route_stops, len(st)
+        n_o, n_p, n_r, n_s = len(origins), len(bus.stops), len(bus.calls), len(st)
         platforms = pd.Index(
             sorted({(s, line) for a, b, line in links[["a", "b", "line"]].itertuples(index=False) for s in (a, b)})
         )
@@ -337,41 +368,55 @@ class TransitTimes(GraphSearchEngine):
         base_in = base_r + n_r
         base_out = base_in + n_s
         base_pl = base_out + n_s
-        base_d = base_pl + len(platforms)
+        base_t = base_pl + len(platforms)
+        timed = [(m, base) for m, base in self._timed_blocks(base_t)]
+        base_d = timed[-1][1] + _block_size(timed[-1][0]) if timed else base_t
         size = base_d + len(dests)
         s_xy = st[["x", "y"]].to_numpy(float)
+        p_xy = bus.stops[["x", "y"]].to_numpy(float)
         arcs = _Arcs()
 
         # walking: home -> counter, home -> stop, stop -> counter, stop <-> stop, home -> station, station -> counter
         i, j, d = _pairs(origins, dests, p.max_walk_m)
         arcs.add(i, base_d + j, self._walk(d))
-        i, j, d = _pairs(origins, bus.stop_xy, p.stop_walk_max_m)
+        i, j, d = _pairs(origins, p_xy, p.stop_walk_max_m)
         arcs.add(i, base_p + j, self._walk(d))
-        i, j, d = _nearest(origins, bus.stop_xy, p.max_walk_m)  # homes far from every stop still reach one
+        i, j, d = _nearest(origins, p_xy, p.max_walk_m)  # homes far from every stop still reach one
         far = d > p.stop_walk_max_m
         arcs.add(i[far], base_p + j[far], self._walk(d[far]))
-        i, j, d = _pairs(bus.stop_xy, dests, p.stop_walk_max_m)
+        i, j, d = _pairs(p_xy, dests, p.stop_walk_max_m)
         arcs.add(base_p + i, base_d + j, self._walk(d))
-        j, i, d = _nearest(dests, bus.stop_xy, p.max_walk_m)
+        j, i, d = _nearest(dests, p_xy, p.max_walk_m)
         far = d > p.stop_walk_max_m
         arcs.add(base_p + i[far], base_d + j[far], self._walk(d[far]))
-        i, j, d = _pairs(bus.stop_xy, bus.stop_xy, p.transfer_walk_max_m)
+        i, j, d = _pairs(p_xy, p_xy, p.transfer_walk_max_m)
         keep = i != j
         arcs.add(base_p + i[keep], base_p + j[keep], self._walk(d[keep]))
-        i, j, d = _pairs(origins, s_xy, p.station_walk_max_m)
-        arcs.add(i, base_in + j, self._walk(d))
-        i, j, d = _pairs(s_xy, dests, p.station_walk_max_m)
-        arcs.add(base_out + i, base_d + j, self._walk(d))
-        # changes between bus and rail: a walk, then the next mode's wait
-        i, j, d = _pairs(bus.stop_xy, s_xy, p.transfer_walk_max_m)
-        arcs.add(base_p + i, base_in + j, self._walk(d))
-        arcs.add(base_out + j, base_p + i, self._walk(d))
+        stations = [(s_xy, st.index.to_numpy(dtype=str), base_in, base_out)]
+        for mode, base in timed:
+            m_xy = mode.stops[["x", "y"]].to_numpy(float)
+            stations.append((m_xy, mode.stops["name"].to_numpy(dtype=str), base, base + len(mode.stops)))
+        for xy, _, b_in, b_out in stations:
+            i, j, d = _pairs(origins, xy, p.station_walk_max_m)
+            arcs.add(i, b_in + j, self._walk(d))
+            i, j, d = _pairs(xy, dests, p.station_walk_max_m)
+            arcs.add(b_out + i, base_d + j, self._walk(d))
+            # changes between bus and rail: a walk, then the next mode's wait
+            i, j, d = _pairs(p_xy, xy, p.transfer_walk_max_m)
+            arcs.add(base_p + i, b_in + j, self._walk(d))
+            arcs.add(b_out + j, base_p + i, self._walk(d))
+        self._station_links(arcs, stations)
 
         # buses: board (wait), ride along the run, alight (free)
-        arcs.add(base_p + bus.call_stop, base_r + bus.call_route_stop, p.bus_wait_min)
-        arcs.add(base_r + bus.call_route_stop, base_p + bus.call_stop, 0.0)
-        ride = bus.ride_m * p.bus_road_factor / (p.bus_speed_kmh * 1000 / 60) + p.bus_dwell_min * bus.ride_stops
-        arcs.add(base_r + bus.ride_from, base_r + bus.ride_to, ride)
+        board = bus.calls["board"].to_numpy()
+        stop = bus.calls["stop"].to_numpy()
+        rs = np.flatnonzero(board)
+        arcs.add(base_p + stop[rs], base_r + rs, p.bus_wait_min)
+        arcs.add(base_r + rs, base_p + stop[rs], 0.0)
+        ra, rb = bus.rides
+        ride_m = bus.calls["ride_m"].to_numpy()[rb]
+        ride = ride_m * p.bus_road_factor / (p.bus_speed_kmh * 1000 / 60) + p.bus_dwell_min * board[rb]
+        arcs.add(base_r + ra, base_r + rb, ride)
 
         # rail: entrance -> platform (wait), platform -> exit (free), platform <-> platform (interchange)
         s_pos = pd.Series(np.arange(n_s), index=st.index)
@@ -392,7 +437,89 @@ class TransitTimes(GraphSearchEngine):
         pb = base_pl + platforms.get_indexer(list(zip(links["b"], links["line"], strict=True)))
         arcs.add(pa, pb, minutes)
         arcs.add(pb, pa, minutes)
+        for mode, base in timed:
+            self._timetabled_arcs(arcs, mode, base)
         return arcs.reversed_csr(size), n_o, base_d
+
+    def _timed_blocks(self, base: int) -> list[tuple[ServicePatterns, int]]:
+        """The timetabled modes switched on, each with the first node of its block."""
+        out = []
+        for on, mode in ((self.params.national_rail, self.data.rail), (self.params.trams, self.data.trams)):
+            if on and mode is not None:
+                out.append((mode, base))
+                base += _block_size(mode)
+        return out
+
+    def _run_minutes(self, mode: ServicePatterns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Minutes from each call's departure to the next call's arrival (given, or from the distance)."""
+        p = self.params
+        a, b = mode.rides
+        given = mode.calls["run_min"].to_numpy()[b]
+        if mode.mode == "tram":
+            board = mode.calls["board"].to_numpy()[b]
+            by_speed = mode.calls["ride_m"].to_numpy()[b] / (p.tram_speed_kmh * 1000 / 60) + p.tram_dwell_min * board
+            given = np.where(np.isfinite(given), given, by_speed)
+        if not np.isfinite(given).all():
+            raise EngineError(f"{mode.source}: {int((~np.isfinite(given)).sum())} {mode.mode} ride(s) have no run time")
+        return a, b, given
+
+    def _waits(self, mode: ServicePatterns) -> np.ndarray:
+        p = self.params
+        headway = mode.patterns["headway_min"].to_numpy(float).copy()
+        if mode.mode == "rail":
+            cls = mode.patterns["service_class"].to_numpy()
+            default = np.where(cls == "metro", p.nr_metro_headway_min, p.nr_headway_min)
+            headway = np.where(np.isfinite(headway), headway, default)
+        filled = ServicePatterns(
+            mode.mode, mode.stops, mode.calls, mode.patterns.assign(headway_min=headway), mode.links
+        )
+        return combined_waits(filled, wait_share=p.headway_wait_share)
+
+    def _timetabled_arcs(self, arcs: _Arcs, mode: ServicePatterns, base: int) -> None:
+        """Board (the wait), ride, dwell, alight, change (the station's change time) and fixed links."""
+        n_s, n_c = len(mode.stops), len(mode.calls)
+        b_in, b_out, b_arr, b_dep = base, base + n_s, base + 2 * n_s, base + 2 * n_s + n_c
+        stop = mode.calls["stop"].to_numpy()
+        board = mode.calls["board"].to_numpy()
+        a, b, run = self._run_minutes(mode)
+        wait = self._waits(mode)
+        first = np.ones(n_c, dtype=bool)
+        first[b] = False
+        boardable = np.flatnonzero(board & np.isfinite(wait))
+        arcs.add(b_in + stop[boardable], b_dep + boardable, wait[boardable])
+        alight = np.flatnonzero(board & ~first)
+        arcs.add(b_arr + alight, b_out + stop[alight], 0.0)
+        arcs.add(b_dep + a, b_arr + b, run)
+        dwell = mode.calls["dwell_min"].to_numpy()[b]
+        arcs.add(b_arr + b, b_dep + b, np.nan_to_num(dwell))
+        change = mode.stops["change_min"].to_numpy(float)
+        everywhere = np.arange(n_s)
+        arcs.add(b_out + everywhere, b_in + everywhere, change)
+        if len(mode.links):
+            la = mode.links["a"].to_numpy(np.int64)
+            lb = mode.links["b"].to_numpy(np.int64)
+            lm = mode.links["minutes"].to_numpy(float)
+            arcs.add(b_out + la, b_in + lb, lm)
+            arcs.add(b_out + lb, b_in + la, lm)
+
+    def _station_links(self, arcs: _Arcs, stations: list[tuple[np.ndarray, np.ndarray, int, int]]) -> None:
+        """Changes between the tube graph, National Rail and trams at one station.
+
+        Two stations of different networks are one station when they stand within ``transfer_walk_max_m``
+        of each other, or within :data:`SAME_NAME_M` under the same name (``London Victoria`` and
+        ``Victoria``; ``Wimbledon (Tram)`` and ``Wimbledon``).  A change between them is the walk (crow-fly x
+        ``walk_circuity``), at least ``station_link_min``, then the next mode's wait.
+        """
+        p = self.params
+        for k, (xy_a, names_a, _, out_a) in enumerate(stations):
+            for xy_b, names_b, in_b, _ in stations[k + 1 :] + stations[:k]:
+                i, j, d = _pairs(xy_a, xy_b, max(SAME_NAME_M, p.transfer_walk_max_m))
+                same_name = np.array(
+                    [_station_name(names_a[x]) == _station_name(names_b[y]) for x, y in zip(i, j, strict=True)],
+                    dtype=bool,
+                )
+                keep = (d <= p.transfer_walk_max_m) | same_name
+                arcs.add(out_a + i[keep], in_b + j[keep], np.maximum(self._walk(d[keep]), p.station_link_min))
 
     def input_files(self) -> tuple[Path, ...]:
         return self.data.files
@@ -408,4 +535,12 @@ class TransitTimes(GraphSearchEngine):
                 "check them with `planner calibrate --param NAME=VALUE`"
             },
             "data_notes": list(self.data.notes),
+            "timetabled_data": {
+                "national_rail": self.data.rail.source
+                if self.params.national_rail and self.data.rail is not None
+                else ("off" if not self.params.national_rail else "not loaded"),
+                "trams": self.data.trams.source
+                if self.params.trams and self.data.trams is not None
+                else ("off" if not self.params.trams else "not loaded"),
+            },
         }

@@ -20,9 +20,12 @@ import numpy as np
 import pandas as pd
 
 from planner.config import DataPaths
-from planner.errors import DataError, PlannerWarning
+from planner.errors import DataDirError, DataError, PlannerWarning
+from planner.travel.cif import read_cif
+from planner.travel.patterns import ServicePatterns
+from planner.travel.tram import read_tramlink
 
-__all__ = ["BusRoutes", "TransitData", "bus_route_kind", "load_bus_routes", "load_transit"]
+__all__ = ["BusRoutes", "TransitData", "bus_patterns", "bus_route_kind", "load_bus_routes", "load_transit"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +194,10 @@ class TransitData:
         The files read, for manifests and cache keys.
     notes
         Fallbacks and repairs made while reading, in plain words.
+    rail
+        National Rail stopping patterns (:func:`~planner.travel.cif.read_cif`), or ``None``.
+    trams
+        Tramlink patterns (:func:`~planner.travel.tram.read_tramlink`), or ``None``.
     """
 
     bus_stops: np.ndarray
@@ -199,10 +206,81 @@ class TransitData:
     routes: BusRoutes | None = None
     files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = ()
+    rail: ServicePatterns | None = None
+    trams: ServicePatterns | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def sources(self) -> dict[str, str]:
+        """Which timetabled data each mode came from, for manifests and summaries."""
+        return {
+            "national_rail": self.rail.source if self.rail is not None else "not used",
+            "trams": self.trams.source if self.trams is not None else "not used",
+        }
 
-def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
+
+def bus_patterns(routes: BusRoutes, *, night: bool = False, school: bool = False) -> ServicePatterns:
+    """TfL's bus route sequences as stopping patterns (one per route and run), without times.
+
+    Parameters
+    ----------
+    routes
+        From :func:`load_bus_routes`.
+    night, school
+        Keep night (``N*``) and school (``6xx``) routes; rail-replacement routes (``UL*``) are never kept.
+
+    Returns
+    -------
+    ServicePatterns
+        Mode ``"bus"``: ``ride_m`` between consecutive route-stops, ``run_min`` NaN (the engine's bus speed
+        sets it), ``board`` false at timing points (virtual stops, whose ``stop`` is -1), no headway (one
+        wait for every route).
+    """
+    rs = routes.stops
+    allowed = {"day"} | ({"night"} if night else set()) | ({"school"} if school else set())
+    rs = rs.loc[rs["kind"].isin(allowed)].reset_index(drop=True)
+    if rs.empty:
+        raise DataError("no bus route left after excluding rail-replacement, night and school routes")
+    run_key = (rs["route"] + "\x00" + rs["run"].astype(str)).to_numpy()
+    new_run = np.r_[True, run_key[1:] != run_key[:-1]]
+    pattern = np.cumsum(new_run) - 1
+    xy = rs[["x", "y"]].to_numpy(float)
+    ride_m = np.r_[np.nan, np.hypot(*(xy[1:] - xy[:-1]).T)]
+    ride_m[new_run] = np.nan
+    calls = rs.loc[~rs["virtual"]]
+    stop_codes = pd.Index(sorted(calls["stop"].unique()))
+    first_xy = calls.groupby("stop")[["x", "y"]].first().loc[stop_codes].to_numpy(float)
+    stop = np.full(len(rs), -1, dtype=np.int64)
+    stop[calls.index.to_numpy()] = stop_codes.get_indexer(calls["stop"])
+    firsts = rs.loc[new_run]
+    return ServicePatterns(
+        "bus",
+        pd.DataFrame({"stop_id": stop_codes, "name": "", "x": first_xy[:, 0], "y": first_xy[:, 1], "change_min": 0.0}),
+        pd.DataFrame(
+            {
+                "pattern": pattern,
+                "stop": stop,
+                "board": ~rs["virtual"].to_numpy(),
+                "ride_m": ride_m,
+                "run_min": np.nan,
+                "dwell_min": 0.0,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "name": (firsts["route"] + " run " + firsts["run"].astype(str)).to_numpy(),
+                "operator": "TfL",
+                "service_class": "bus",
+                "headway_min": np.nan,
+                "headway_source": "",
+            }
+        ),
+        source="bus_sequences_2016.csv",
+    )
+
+
+def load_transit(
+    data: DataPaths, *, bus_routes: bool = True, national_rail: bool = False, trams: bool = False
+) -> TransitData:
     """Read the bus data, the rail graph and tube link times.
 
     Parameters
@@ -214,6 +292,10 @@ def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
         the route-following ``transit`` engine); with ``False``, the bus stop
         list (``transit/bus_stops.csv``, for ``transit-simple``) instead.  Only
         the file the engine uses is read, hashed and recorded.
+    national_rail
+        Read the National Rail timetable (``transit/national_rail/*.zip``, ATOC CIF).
+    trams
+        Read the Tramlink stops and links (``transit/tramlink/``).
 
     Returns
     -------
@@ -246,7 +328,56 @@ def load_transit(data: DataPaths, *, bus_routes: bool = True) -> TransitData:
     )
     minutes, tube_files, tube_notes = _tube_times(data, links)
     links["minutes"] = minutes
-    return TransitData(stops, stations, links, routes, (*files, *tube_files), (*notes, *tube_notes))
+    rail = tram = None
+    if national_rail:
+        path = _timetabled(data, "rail_timetable", "national_rail")
+        rail = read_cif(path)
+        files.append(path)
+        notes += [f"{path.name}: {n}" for n in rail.notes]
+        gaps = _unserved_in_london(data, rail)
+        if gaps:
+            warnings.warn(f"{path.name}: {gaps}", PlannerWarning, stacklevel=2)
+            logger.warning("%s: %s", path.name, gaps)
+            notes.append(f"{path.name}: {gaps}")
+    if trams:
+        stops_csv, links_csv = _timetabled(data, "tramlink", "trams")
+        tram = read_tramlink(stops_csv.parent)
+        files += [stops_csv, links_csv]
+        notes += [f"tramlink: {n}" for n in tram.notes]
+    return TransitData(
+        stops, stations, links, routes, (*files, *tube_files), (*notes, *tube_notes), rail=rail, trams=tram
+    )
+
+
+def _unserved_in_london(data: DataPaths, rail: ServicePatterns) -> str:
+    """The Greater London stations of the timetable's station list that no train calls at, in words."""
+    if rail.unserved.empty:
+        return ""
+    import geopandas as gpd
+
+    try:
+        boroughs = gpd.read_file(data.boroughs)
+    except (OSError, DataDirError):
+        return ""
+    points = gpd.GeoDataFrame(
+        rail.unserved, geometry=gpd.points_from_xy(rail.unserved["x"], rail.unserved["y"]), crs=27700
+    )
+    inside = points.loc[points.within(boroughs.to_crs(27700).union_all())]
+    if inside.empty:
+        return ""
+    names = ", ".join(f"{n} ({c})" for n, c in zip(inside["name"], inside["stop_id"], strict=True))
+    return (
+        f"{len(inside)} Greater London station(s) have no train in this timetable and are not served by the "
+        f"engine's National Rail: {names}"
+    )
+
+
+def _timetabled(data: DataPaths, attribute: str, switch: str):
+    """A timetabled mode's file(s), or a refusal that says how to get them or turn the mode off."""
+    try:
+        return getattr(data, attribute)
+    except DataDirError as exc:
+        raise DataDirError(f"{exc} Or turn the mode off: {switch} = false in the scenario's [engine.params].") from exc
 
 
 def _bus_stops(path: Path) -> np.ndarray:
