@@ -99,8 +99,8 @@ NHS2014_RULE = (
     "a site under two codes are merged)"
 )
 _LONDON_POSTCODE_AREAS = frozenset(
-    ("E", "EC", "N", "NW", "SE", "SW", "W", "WC", "BR", "CR", "DA", "EN", "HA", "IG", "KT", "RM", "SM", "TW")
-    + ("UB", "WD")
+    {"E", "EC", "N", "NW", "SE", "SW", "W", "WC", "BR", "CR", "DA", "EN", "HA", "IG", "KT", "RM", "SM", "TW"}
+    | {"UB", "WD"}
 )
 _NOT_GENERAL = (
     r"mental health|partnership|psychiatr|tavistock|orthopaedic|\beye\b|marsden|great ormond|brompton|"

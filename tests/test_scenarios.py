@@ -182,7 +182,7 @@ def test_three_scenarios_run_on_the_mirror(runs):
     assert f["beyond"] > b["beyond"] and f["mean_minutes"] > b["mean_minutes"]
     # residents beyond 45 minutes; recomputed in numpy from the full matrix in test_figures.py
     beyond = [int(run.access[45].london.iloc[0]["beyond"]) for run in runs]
-    assert beyond == [111_127, 376_686, 290_037]
+    assert beyond == [32_970, 174_428, 126_920]
 
 
 @pytest.mark.data

@@ -106,7 +106,7 @@ def test_local_cluster_equals_serial(data_dir, tmp_path):
     pd.testing.assert_frame_equal(serial.critical, parallel.critical)
     pd.testing.assert_frame_equal(serial.fragile, parallel.fragile)
     top = serial.critical.iloc[0]
-    assert top["station_id"] == "croydon" and top["residents_losing_access"] > 100_000
+    assert top["station_id"] == "bromley" and top["residents_losing_access"] > 100_000
 
 
 class Interrupted(Exception):
@@ -141,8 +141,8 @@ def test_grid_sweep_bus_speed(data_dir, tmp_path):
     )
     beyond = result.results.set_index("param_bus_speed_kmh")["beyond"]
     assert beyond[24.0] > beyond[30.0] > beyond[36.0]
-    assert beyond[30.0] == 290_037  # the default bus speed: the same figure as `planner access`
-    assert beyond[24.0] == 487_527  # README; recomputed in numpy in test_figures.py
+    assert beyond[30.0] == 126_920  # the default bus speed: the same figure as `planner access`
+    assert beyond[24.0] == 214_835  # README; recomputed in numpy in test_figures.py
     assert result.results.set_index("param_bus_speed_kmh")["optimum_changes"][30.0] == 0
     assert list(itertools.chain(result.results["plan"].unique())) == ["mopac-final-2017"]
 
@@ -154,8 +154,8 @@ def test_triples_with_top_and_the_plans_figures(data_dir, context, tmp_path):
     assert result.results.groupby("n_closed").size().tolist() == [3, 3, 3]
     # the three counters whose closure loses most residents (README), from the singles
     top = result.critical.head(3)
-    assert top["station_id"].tolist() == ["croydon", "bromley", "kingston"]
-    assert top["residents_losing_access"].tolist() == [198_110, 168_534, 149_797]
+    assert top["station_id"].tolist() == ["bromley", "kentish-town", "hayes"]
+    assert top["residents_losing_access"].tolist() == [169_681, 109_475, 103_511]
     # the worst triple, recomputed in full: the general minimum over the open counters
     ctx = context
     spec = load_scenario(FINAL)
@@ -167,7 +167,7 @@ def test_triples_with_top_and_the_plans_figures(data_dir, context, tmp_path):
     full = ev.figures(kept[None, :], 45).iloc[0]
     assert int(full["beyond"]) == worst["beyond"] and full["p95_minutes"] == worst["p95_minutes"]
     base = int(ev.figures(ev.mask(open_ids)[None, :], 45)["beyond"].iloc[0])
-    assert base == 290_037 and (result.critical["beyond"] - base).equals(result.critical["residents_losing_access"])
+    assert base == 126_920 and (result.critical["beyond"] - base).equals(result.critical["residents_losing_access"])
 
 
 def _data_copy(data_dir, target, extra=None):
