@@ -134,7 +134,7 @@ MEASURES = {
 }
 
 
-def load_hospitals(paths: DataPaths, *, hospital_set: str = "set_primary") -> gpd.GeoDataFrame:
+def load_hospitals(paths: DataPaths, *, hospital_set: str = HEADLINE_SET) -> gpd.GeoDataFrame:
     """NHS hospital sites of one destination set, as points with a ``station_id``.
 
     Parameters
@@ -418,7 +418,7 @@ def calibration_grid(
     make: Callable[..., TravelEngine],
     grid: Mapping[str, Sequence[Any]],
     *,
-    hospital_set: str = "set_primary",
+    hospital_set: str = HEADLINE_SET,
     year: int = 2016,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
@@ -442,21 +442,35 @@ def calibration_grid(
         One row per setting: the parameters, then the measures of
         :class:`CalibrationResult`, in grid order.
     """
+    fits = _grid_fits(demand, paths, make, grid, hospital_set=hospital_set, year=year, progress=progress)
+    return pd.DataFrame([{**params, **metrics} for params, _, metrics in fits])
+
+
+def _grid_fits(
+    demand: gpd.GeoDataFrame,
+    paths: DataPaths,
+    make: Callable[..., TravelEngine],
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    hospital_set: str,
+    year: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[dict[str, Any], pd.DataFrame, dict[str, float]]]:
+    """``(parameters, borough table, metrics)`` for every setting of the grid, in grid order."""
     if not grid:
         raise EngineError("the calibration grid is empty; give NAME=V1,V2 ...")
     hospitals = load_hospitals(paths, hospital_set=hospital_set)
     dft = load_jts04(paths, year=year)
     names = list(grid)
     combos = list(itertools.product(*(grid[n] for n in names)))
-    rows = []
+    out = []
     for done, values in enumerate(combos, start=1):
         params = dict(zip(names, values, strict=True))
-        engine = make(**params)
-        _, metrics = _fit(demand, _model_minutes(demand, hospitals, engine), dft)
-        rows.append({**params, **metrics})
+        table, metrics = _fit(demand, _model_minutes(demand, hospitals, make(**params)), dft)
+        out.append((params, table, metrics))
         if progress is not None:
             progress(done, len(combos))
-    return pd.DataFrame(rows)
+    return out
 
 
 @dataclass(frozen=True)
@@ -515,26 +529,19 @@ def cross_validate(
         The out-of-sample MAE and each borough's held-out error.
     """
     grid = dict(grid or CV_GRID)
-    hospitals = load_hospitals(paths, hospital_set=hospital_set)
-    dft = load_jts04(paths, year=year)
-    names = list(grid)
-    settings = [dict(zip(names, v, strict=True)) for v in itertools.product(*(grid[n] for n in names))]
-    diffs = []
-    for params in settings:
-        table, _ = _fit(demand, _model_minutes(demand, hospitals, make(**params)), dft)
-        diffs.append(table["diff_min"].to_numpy())
-    err = np.abs(np.vstack(diffs))  # settings x boroughs
-    n = err.shape[1]
+    fits = _grid_fits(demand, paths, make, grid, hospital_set=hospital_set, year=year)
+    table = fits[0][1]
+    diff = np.vstack([t["diff_min"].to_numpy() for _, t, _ in fits])  # settings x boroughs
+    err = np.abs(diff)
     rows = []
-    for b in range(n):
-        train = np.delete(err, b, axis=1).mean(axis=1)
-        best = int(np.argmin(train))
+    for b in range(err.shape[1]):
+        best = int(np.argmin(np.delete(err, b, axis=1).mean(axis=1)))
         rows.append(
             {
                 "borough_code": table["borough_code"].iloc[b],
                 "borough_name": table["borough_name"].iloc[b],
-                "held_out_diff_min": float(np.vstack(diffs)[best, b]),
-                **settings[best],
+                "held_out_diff_min": float(diff[best, b]),
+                **fits[best][0],
             }
         )
     frame = pd.DataFrame(rows)

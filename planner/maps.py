@@ -68,6 +68,8 @@ ATTRIBUTION = [
     "Metropolitan Police Service, via London Datastore (OGL).",
     "\u00a9 OpenStreetMap contributors (ODbL 1.0).",
     "Counter coordinates also contain Royal Mail data \u00a9 Royal Mail copyright and database right.",
+    "Contains Rail Delivery Group timetable data.",
+    "Tramlink stops: Oliver O'Brien (CC BY-NC), from TfL and OpenStreetMap data.",
 ]
 POSTCODE_ATTRIBUTION = (
     "Postcodes: Contains OS data \u00a9 Crown copyright and database right 2025; Contains Royal Mail data "

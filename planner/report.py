@@ -63,6 +63,8 @@ ATTRIBUTION = [
     "Metropolitan Police Service, via London Datastore (OGL).",
     "© OpenStreetMap contributors (ODbL 1.0).",
     "Counter coordinates also contain Royal Mail data © Royal Mail copyright and database right.",
+    "Contains Rail Delivery Group timetable data.",
+    "Tramlink stops: Oliver O'Brien (CC BY-NC), from TfL and OpenStreetMap data.",
     "Postcodes: Contains OS data © Crown copyright and database right 2025; Contains Royal Mail data © Royal Mail "
     "copyright and database right 2025; Contains National Statistics data © Crown copyright and database right 2025.",
     "Calibration: Source: Department for Transport, Journey Time Statistics (OGL v3.0); "
@@ -1055,6 +1057,16 @@ def _engine_rows(engine: dict) -> list[dict]:
     return rows
 
 
+def _timetabled(engine: dict) -> dict[str, str]:
+    """Per timetabled mode of a transit run, what was read (its source), or "" when it was off or missing."""
+    data = engine.get("timetabled_data")
+    data = data if isinstance(data, dict) else {}
+    return {
+        mode: str(value.get("source", "")) if isinstance(value, dict) else ""
+        for mode, value in ((m, data.get(m)) for m in ("national_rail", "trams"))
+    }
+
+
 def _calibration(run: RunOutputs) -> dict | None:
     cal = run.engine.get("calibration")
     engine = run.summary.get("engine")
@@ -1224,6 +1236,7 @@ def render_html(
                 "words": _engine_words(run.engine),
                 "rows": _engine_rows(run.engine),
                 "calibration": _flatten(cal) if cal else None,
+                "timetabled": _timetabled(run.engine),
                 "runs": [run.name],
             }
         )

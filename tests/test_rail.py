@@ -229,6 +229,22 @@ def test_real_engine_hayes_to_charing_cross(data_dir, transit_engine):
     assert DataPaths(data_dir).rail_timetable.name.endswith(".zip")
     gaps = [n for n in transit_engine.data.notes if "Greater London station(s) have no train" in n]
     assert gaps and "Bromley North (BMN)" in gaps[0] and "Sundridge Park (SUP)" in gaps[0]
+    assert "Baker Street Und" not in gaps[0] and "Heathrow T2 Bus" not in gaps[0]  # no rail stations
+
+
+@pytest.mark.data
+def test_both_switches_off_with_the_earlier_bus_wait_give_the_figure_of_before(london):
+    """The README: national_rail = false, trams = false and bus_wait_min = 11 give the engine of before."""
+    from planner.assess import assess
+    from planner.stations import select_counters
+    from planner.travel import make_engine
+
+    counters = select_counters(london.stations, "status_final_nov2017=retain,new")
+    before = make_engine(
+        "transit", data=london.paths, params={"national_rail": False, "trams": False, "bus_wait_min": 11.0}
+    )
+    assert before.data.rail is None and before.data.trams is None  # neither file is read
+    assert int(assess(london.study_demand, counters, before).london.iloc[0].beyond) == 290_037
 
 
 @pytest.mark.data

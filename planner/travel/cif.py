@@ -67,6 +67,17 @@ FULL_DAY_MIN_TRAINS = 8
 _RECORD = 80
 _PASSENGER_STATUS = frozenset("P1")
 _PASSENGER_CATEGORY = re.compile(rb"^(O[OLUSW]|X[CDIRUXZ])$")
+_NOT_RAIL_NAME = re.compile(r"\b(BUS|BUSES|CIV)\b", re.IGNORECASE)
+
+
+def _not_rail(station: pd.DataFrame) -> pd.Series:
+    """Station-list entries that are no National Rail station: the ``Z..`` codes the MSN gives Underground,
+    DLR and tram stops (for its fixed links), bus stops (``BUS`` in the name or TIPLOC) and Eurostar's civil
+    codes (``CIV``)."""
+    by_code = pd.Series(station.index.str.startswith("Z"), index=station.index)
+    return by_code | station["name"].str.contains(_NOT_RAIL_NAME) | station["tiploc"].str.contains("BUS")
+
+
 _WEEKDAYS = {
     **{
         name: (i,)
@@ -152,12 +163,27 @@ def _fixed_links(text: str, crs: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["a", "b", "minutes"]).drop_duplicates()
 
 
+def _uniform(raw: bytes) -> np.ndarray | None:
+    """The records as a ``(n, 80)`` array when every line is 80 characters (LF or CRLF) and the last is ZZ."""
+    stride = raw.find(b"\n") + 1
+    if stride not in (_RECORD + 1, _RECORD + 2) or len(raw) % stride:
+        return None
+    arr = np.frombuffer(raw, dtype=np.uint8).reshape(-1, stride)
+    ends_ok = (arr[:, -1] == ord("\n")).all() and (stride == _RECORD + 1 or (arr[:, -2] == ord("\r")).all())
+    if not ends_ok or bytes(arr[-1, :2]) != b"ZZ":
+        return None
+    return arr[:, :_RECORD]
+
+
 def _records(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The file's 80-character records as a ``(n, 80)`` byte array, their line numbers, and notes.
 
     A record of another length is dropped with the schedule it belongs to (counted); a file that ends
     without its ``ZZ`` trailer, or inside a schedule, is refused as truncated.
     """
+    uniform = _uniform(raw)
+    if uniform is not None:  # every record 80 characters: the common case, read without a loop
+        return uniform, np.arange(1, len(uniform) + 1), []
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -206,8 +232,11 @@ def _hhmm(arr: np.ndarray, rows: np.ndarray, a: int) -> np.ndarray:
     return np.where(ok, minutes, np.nan)
 
 
-def _yymmdd(values: np.ndarray) -> np.ndarray:
-    return np.array([int(v) if v.isdigit() else -1 for v in values], dtype=np.int64)
+def _yymmdd(arr: np.ndarray, rows: np.ndarray, a: int) -> np.ndarray:
+    """The ``YYMMDD`` date at column ``a`` as the number YYMMDD (-1 where it is not six digits)."""
+    d = arr[rows, a : a + 6].astype(np.int64) - 48
+    ok = ((d >= 0) & (d <= 9)).all(axis=1)
+    return np.where(ok, d @ (10 ** np.arange(5, -1, -1)), -1)
 
 
 def _days(arr: np.ndarray, bs: np.ndarray, day: dt.date | str) -> list[dt.date]:
@@ -217,8 +246,8 @@ def _days(arr: np.ndarray, bs: np.ndarray, day: dt.date | str) -> list[dt.date]:
     name = str(day).strip().lower()
     if name not in _WEEKDAYS:
         raise DataError(f"day={day!r}: give a date, a weekday name (monday ... sunday) or 'weekday' (Monday-Friday)")
-    start = _yymmdd(_text(arr, bs, 9, 15))
-    end = _yymmdd(_text(arr, bs, 15, 21))
+    start = _yymmdd(arr, bs, 9)
+    end = _yymmdd(arr, bs, 15)
     ok = (start > 0) & (end > 0)
     if not ok.any():
         return []
@@ -231,8 +260,8 @@ def _days(arr: np.ndarray, bs: np.ndarray, day: dt.date | str) -> list[dt.date]:
 def _running(arr: np.ndarray, bs: np.ndarray, days: list[dt.date]) -> dict[dt.date, np.ndarray]:
     """Per date, the positions (into ``bs``) of the passenger schedules that run, short-term plans applied."""
     uid = _text(arr, bs, 3, 9)
-    start = _yymmdd(_text(arr, bs, 9, 15))
-    end = _yymmdd(_text(arr, bs, 15, 21))
+    start = _yymmdd(arr, bs, 9)
+    end = _yymmdd(arr, bs, 15)
     stp = arr[bs, 79]
     category = _text(arr, bs, 30, 32)
     passenger = np.isin(arr[bs, 29], [ord(c) for c in _PASSENGER_STATUS]) & np.array(
@@ -289,8 +318,8 @@ def _calls(arr: np.ndarray, line_no: np.ndarray, source: str) -> pd.DataFrame:
     pa, pd_ = _hhmm(arr, li, 25), _hhmm(arr, li, 29)
     passing = arr[li, 20] != ord(" ")
     public = (np.nan_to_num(pa, nan=0) + np.nan_to_num(pd_, nan=0)) > 0
-    stop = li[~passing & public]
     keep = ~passing & public
+    stop = li[keep]
     parts.append(
         pd.DataFrame(
             {
@@ -383,12 +412,14 @@ def read_cif(
     notes = [*record_notes, *notes]
     calls = _calls(arr, line_no, source)
     bs = np.flatnonzero((arr[:, 0] == ord("B")) & (arr[:, 1] == ord("S")))
-    by_day = _running(arr, bs, _days(arr, bs, day))
+    chosen_days = _days(arr, bs, day)
+    every = _running(arr, bs, sorted(set(_days(arr, bs, "all")) | set(chosen_days)))
+    by_day = {d: every[d] for d in chosen_days}
     running = np.unique(np.concatenate([np.empty(0, np.int64), *by_day.values()]))
     what = f"{day:%A %d %B %Y}" if isinstance(day, dt.date) else f"{str(day).lower()}s"
     if not len(running):
         raise DataError(f"{source}: no passenger train runs on {what}; choose a day the file covers")
-    all_days = np.unique(np.concatenate([np.empty(0, np.int64), *_running(arr, bs, _days(arr, bs, "all")).values()]))
+    all_days = np.unique(np.concatenate([np.empty(0, np.int64), *every.values()]))
     short = calls.groupby("sched").size()
     one = np.setdiff1d(all_days, short.index[short >= 2].to_numpy())
     if len(one):
@@ -542,6 +573,7 @@ def _patterns(
     )
     x0, y0, x1, y1 = bounds
     inside = station["x"].between(x0, x1) & station["y"].between(y0, y1) & ~station.index.isin(stops["crs"])
+    inside &= ~_not_rail(station)
     unserved = station.loc[inside, ["name", "x", "y"]].rename_axis("stop_id").reset_index()
     return ServicePatterns("rail", stops_out, out_calls, patterns, links, tuple(notes), f"{source} ({what})", unserved)
 
@@ -552,38 +584,29 @@ def _headways(trains: pd.DataFrame, pattern_keys: list[str], by_day: dict[dt.dat
     Trains are counted date by date; a pattern's busiest date decides.  A pattern whose trains all stand
     in from other days gets the default headway (``headway_source`` ``"other day"``).
     """
-    rows = []
-    for day, scheds in by_day.items():
-        t = trains.loc[trains.index.intersection(scheds)]
-        if t.empty:
-            continue
-        g = t.groupby("pattern")
-        morning = t.loc[t["first_dep"].between(420, 600, inclusive="left")].groupby("pattern").size()
-        rows.append(
-            pd.DataFrame(
-                {
-                    "n": g.size(),
-                    "first": g["first_dep"].min(),
-                    "last": g["first_dep"].max(),
-                    "morning": morning.reindex(g.size().index, fill_value=0),
-                    "day": day,
-                }
-            )
-        )
-    columns = ["pattern", "n", "first", "last", "morning", "day"]
-    per_day = pd.concat(rows).rename_axis("pattern").reset_index() if rows else pd.DataFrame(columns=columns)
-    best = per_day.sort_values(["pattern", "n", "day"], ascending=[True, False, True], kind="stable")
+    days = [(np.asarray(s, dtype=np.int64), i) for i, s in enumerate(by_day.values())]
+    sched = np.concatenate([np.empty(0, np.int64), *(s for s, _ in days)])
+    day = np.concatenate([np.empty(0, np.int64), *(np.full(len(s), i) for s, i in days)])
+    on = np.isin(sched, trains.index.to_numpy())
+    runs = trains.loc[sched[on], ["pattern", "first_dep"]].assign(day=day[on])
+    runs["morning"] = runs["first_dep"].between(420, 600, inclusive="left")
+    per_day = runs.groupby(["pattern", "day"]).agg(
+        n=("first_dep", "size"), first=("first_dep", "min"), last=("first_dep", "max"), morning=("morning", "sum")
+    )
+    best = per_day.reset_index().sort_values(["pattern", "n", "day"], ascending=[True, False, True], kind="stable")
     best = best.drop_duplicates("pattern").set_index("pattern").reindex(range(len(pattern_keys)))
     full = (best["n"] >= FULL_DAY_MIN_TRAINS) & (best["first"] <= 420) & (best["last"] >= 1140) & (best["morning"] >= 1)
     full = full.fillna(False).astype(bool).to_numpy()
-    g = trains.groupby("pattern", sort=True)
-    operator = g["operator"].agg(lambda s: s.mode().iloc[0] if len(s) else "")
-    only_other = g["stand_in"].all().to_numpy()
+    # the operator running most of a pattern's trains (ties: the first code)
+    counts = trains.groupby(["pattern", "operator"]).size().rename("k").reset_index()
+    counts = counts.sort_values(["pattern", "k", "operator"], ascending=[True, False, True], kind="stable")
+    operator = counts.drop_duplicates("pattern").set_index("pattern")["operator"].reindex(range(len(pattern_keys)))
+    only_other = trains.groupby("pattern", sort=True)["stand_in"].all().to_numpy()
     ends = pd.Series(pattern_keys).str.split(" ")
     return pd.DataFrame(
         {
             "name": (ends.str[0] + "-" + ends.str[-1]).to_numpy(),
-            "operator": operator.to_numpy(),
+            "operator": operator.fillna("").to_numpy(),
             "service_class": np.where(operator.isin(METRO_OPERATORS), "metro", "national"),
             "trains": best["n"].fillna(0).astype(int).to_numpy(),
             "headway_min": np.where(full, 180.0 / best["morning"].clip(lower=1).fillna(1).to_numpy(), np.nan),

@@ -102,7 +102,9 @@ class ServicePatterns:
         }
 
 
-def combined_waits(patterns: ServicePatterns, *, wait_share: float = 0.5) -> np.ndarray:
+def combined_waits(
+    patterns: ServicePatterns, *, headway_min: np.ndarray | None = None, wait_share: float = 0.5
+) -> np.ndarray:
     """The wait at each call for a vehicle of any pattern that runs on to the same next stop.
 
     A rider at a station does not wait for one pattern: any train that calls
@@ -115,7 +117,9 @@ def combined_waits(patterns: ServicePatterns, *, wait_share: float = 0.5) -> np.
     Parameters
     ----------
     patterns
-        Patterns with ``headway_min``.
+        The patterns.
+    headway_min
+        One headway per pattern; default the patterns' own ``headway_min`` column.
     wait_share
         Share of the combined headway a rider waits on average (0.5 for
         trains that keep time, arriving at random).
@@ -131,7 +135,8 @@ def combined_waits(patterns: ServicePatterns, *, wait_share: float = 0.5) -> np.
     a, b = patterns.rides
     if not len(a):
         return out
-    headway = patterns.patterns["headway_min"].to_numpy(float)[calls["pattern"].to_numpy()[a]]
+    per_pattern = patterns.patterns["headway_min"].to_numpy(float) if headway_min is None else headway_min
+    headway = np.asarray(per_pattern, dtype=float)[calls["pattern"].to_numpy()[a]]
     stop = calls["stop"].to_numpy()
     pair = pd.Series(stop[a].astype(np.int64) * (int(stop.max()) + 1) + stop[b].astype(np.int64))
     per_hour = pd.Series(np.where(headway > 0, 1.0 / headway, np.nan))

@@ -1,12 +1,11 @@
-"""Public-transport travel times for London, following the real bus routes (engine ``transit``).
+"""Public-transport travel times for London: walking, buses, National Rail, trams and tube (engine ``transit``).
 
-No timetable feed is available offline, so a journey is the quickest
-combination of:
+A journey is the quickest combination of:
 
 * **walking** legs: crow-fly distance × ``walk_circuity`` / ``walk_speed_kmh``
   from home to a stop within ``stop_walk_max_m`` (a home or counter with no
   stop that close walks to its two nearest stops, up to ``max_walk_m``), to a
-  station or to the counter, and between stops at a change;
+  station (up to ``station_walk_max_m``) or to the counter, and between stops at a change;
 * **bus** legs along TfL's route stop sequences: walk to a stop, wait
   ``bus_wait_min`` for a route that calls there, ride along the route's stop
   sequence (each stop-to-stop distance × ``bus_road_factor`` at
@@ -14,33 +13,49 @@ combination of:
   closely spaced central stops make a slower ride), and get off at any later stop of the same run.
   Rail-replacement routes (``UL*``) are never used; night (``N*``) and school
   (``6xx``) routes only with ``night_buses`` / ``school_buses``;
-* **rail** legs over the tube / Overground / DLR / TfL Rail graph: link times
+* **National Rail** legs (``national_rail``) on the stopping patterns of the
+  ATOC CIF timetable (:mod:`planner.travel.cif`): wait, ride at the
+  timetabled run times (dwell included), get off at any later call;
+* **tram** legs (``trams``) on Tramlink's documented routes
+  (:mod:`planner.travel.tram`) at ``tram_speed_kmh`` plus ``tram_dwell_min``;
+* **tube** legs over the tube / Overground / DLR / TfL Rail graph: link times
   from the tube timetable data where the two stations match by name,
   otherwise length / ``rail_speed_kmh``; ``rail_wait_min`` to board.
 
+Buses, trains and trams are one model (:class:`~planner.travel.patterns.ServicePatterns`).
+A train or tram wait is ``headway_wait_share`` of the combined headway of the
+patterns that call at the stop and next at the same stop
+(:func:`~planner.travel.patterns.combined_waits`); a National Rail pattern
+without a timetable headway has ``nr_headway_min`` (``nr_metro_headway_min``
+for London Overground and TfL Rail).
+
 Every change pays for itself: bus to bus is a walk between the stops (up to
 ``transfer_walk_max_m``; none when it is the same stop) plus a new
-``bus_wait_min``; rail to rail inside a station costs ``interchange_min``;
-bus to rail and rail to bus pay the walk and the next mode's wait.
+``bus_wait_min``; tube line to line inside a station costs ``interchange_min``;
+train to train the station's minimum change time and the next wait; between
+the tube, National Rail and trams at one station (within
+``transfer_walk_max_m``, or :data:`SAME_NAME_M` under the same name) the walk,
+at least ``station_link_min``, and the next wait; bus to rail and back the
+walk and the next mode's wait.
 
 The best combination is one shortest-path problem on a sparse directed graph
 (:mod:`scipy.sparse.csgraph`) whose nodes are demand points, bus stops,
 route-stops (one per route, direction and call), station entrances and exits,
-station-line platforms and counters.  Boarding a route is an arc from a stop
-to its route-stop (the wait), riding is an arc to the next route-stop, and
-alighting an arc back to the stop (free); a station has separate entrance and
-exit nodes so that leaving a platform and boarding another always pays the
-interchange.
+tube platforms, train and tram calls (an arrival and a departure node each)
+and counters.  Boarding is an arc from a stop (or a station entrance) to a
+call (the wait), riding an arc to the next call, and alighting an arc back to
+the stop or the station exit (free).
 
 The default parameters were fitted to the Department for Transport's Journey
 Time Statistics (JTS04, 2016): see :data:`CALIBRATION` and
 ``planner calibrate``.
 
-Limits: no timetables, so waits are averages and night-time or weekend
-service is not modelled; route frequencies are unknown (one wait for every
-route); National Rail, trams and the Elizabeth line beyond TfL Rail are
-missing, so outer areas served mainly by National Rail look slower than they
-are; the rail graph holds one line per station pair.
+Limits: bus waits are averages (route frequencies are not in the data) and
+night-time or weekend service is not modelled; the mirror's National Rail
+timetable is a slice of the March 2020 file, so most train headways are
+assumed and trains of other days stand in where a station has no weekday
+train; the Elizabeth line beyond TfL Rail is missing; the tube graph holds one
+line per station pair.
 """
 
 from __future__ import annotations
@@ -59,7 +74,7 @@ from scipy.spatial import cKDTree
 from planner.errors import DataError, EngineError
 from planner.travel.base import GraphSearchEngine
 from planner.travel.patterns import ServicePatterns, combined_waits
-from planner.travel.transit_data import TransitData, bus_patterns
+from planner.travel.transit_data import TransitData, bus_patterns, station_key
 
 __all__ = ["CALIBRATION", "TransitParams", "TransitTimes"]
 
@@ -81,7 +96,8 @@ CALIBRATION: dict[str, Any] = {
     "london_within_45_model_pct": 98.29,
     "london_within_45_dft_pct": 98.46,
     "cv_mae_min": 1.65,
-    "set_primary": {"bias_min": -1.6, "mae_min": 2.6, "corr": 0.82},
+    "set_primary": {"bias_min": -2.05, "mae_min": 2.71, "corr": 0.817},
+    "set_acute": {"bias_min": 0.46, "mae_min": 2.39, "corr": 0.785},
     "command": "planner calibrate --data DIR",
 }
 
@@ -177,7 +193,10 @@ class TransitParams:
     )
     tram_speed_kmh: float = field(
         default=30.0,
-        metadata={"why": "tram running speed between stops; with the dwell, Wimbledon - East Croydon ~26 min"},
+        metadata={
+            "why": "tram running speed between stops (assumed, not fitted); with the dwell, Wimbledon - East "
+            "Croydon 27.5-29 min (TfL: about 25)"
+        },
     )
     tram_dwell_min: float = field(default=0.4, metadata={"why": "time lost at each tram stop served"})
 
@@ -242,15 +261,7 @@ def _bus_network(data: TransitData, *, night: bool, school: bool) -> ServicePatt
     except DataError as exc:
         raise EngineError(str(exc)) from exc
     logger.info(
-        "bus network: %d routes, %d stops, %d route-stops",
-        data.routes.stops.loc[
-            data.routes.stops["kind"].isin(
-                {"day"} | ({"night"} if night else set()) | ({"school"} if school else set())
-            ),
-            "route",
-        ].nunique(),
-        len(net.stops),
-        len(net.calls),
+        "bus network: %d route runs, %d stops, %d route-stops", len(net.patterns), len(net.stops), len(net.calls)
     )
     data._cache[key] = net
     return net
@@ -261,10 +272,9 @@ SAME_NAME_M = 800.0
 
 
 def _station_name(name: str) -> str:
-    """A station name for matching across networks: no 'London', '(Tram)', '(Kent)', punctuation or case."""
-    text = re.sub(r"\(.*?\)", "", str(name)).lower().replace("&", " and ")
-    text = re.sub(r"^london\s+", "", text.strip())
-    return re.sub(r"[^a-z0-9]", "", text)
+    """A station name for matching across networks: the tube data's match key (:func:`station_key`), without
+    a leading 'London' or any bracketed words ('(Tram)', '(Kent)')."""
+    return station_key(re.sub(r"^london\s+", "", re.sub(r"\(.*?\)", "", str(name)).strip(), flags=re.IGNORECASE))
 
 
 def _block_size(mode: ServicePatterns) -> int:
@@ -369,42 +379,18 @@ class TransitTimes(GraphSearchEngine):
         base_out = base_in + n_s
         base_pl = base_out + n_s
         base_t = base_pl + len(platforms)
-        timed = [(m, base) for m, base in self._timed_blocks(base_t)]
+        timed = self._timed_blocks(base_t)
         base_d = timed[-1][1] + _block_size(timed[-1][0]) if timed else base_t
         size = base_d + len(dests)
         s_xy = st[["x", "y"]].to_numpy(float)
         p_xy = bus.stops[["x", "y"]].to_numpy(float)
         arcs = _Arcs()
 
-        # walking: home -> counter, home -> stop, stop -> counter, stop <-> stop, home -> station, station -> counter
-        i, j, d = _pairs(origins, dests, p.max_walk_m)
-        arcs.add(i, base_d + j, self._walk(d))
-        i, j, d = _pairs(origins, p_xy, p.stop_walk_max_m)
-        arcs.add(i, base_p + j, self._walk(d))
-        i, j, d = _nearest(origins, p_xy, p.max_walk_m)  # homes far from every stop still reach one
-        far = d > p.stop_walk_max_m
-        arcs.add(i[far], base_p + j[far], self._walk(d[far]))
-        i, j, d = _pairs(p_xy, dests, p.stop_walk_max_m)
-        arcs.add(base_p + i, base_d + j, self._walk(d))
-        j, i, d = _nearest(dests, p_xy, p.max_walk_m)
-        far = d > p.stop_walk_max_m
-        arcs.add(base_p + i[far], base_d + j[far], self._walk(d[far]))
-        i, j, d = _pairs(p_xy, p_xy, p.transfer_walk_max_m)
-        keep = i != j
-        arcs.add(base_p + i[keep], base_p + j[keep], self._walk(d[keep]))
         stations = [(s_xy, st.index.to_numpy(dtype=str), base_in, base_out)]
         for mode, base in timed:
             m_xy = mode.stops[["x", "y"]].to_numpy(float)
             stations.append((m_xy, mode.stops["name"].to_numpy(dtype=str), base, base + len(mode.stops)))
-        for xy, _, b_in, b_out in stations:
-            i, j, d = _pairs(origins, xy, p.station_walk_max_m)
-            arcs.add(i, b_in + j, self._walk(d))
-            i, j, d = _pairs(xy, dests, p.station_walk_max_m)
-            arcs.add(b_out + i, base_d + j, self._walk(d))
-            # changes between bus and rail: a walk, then the next mode's wait
-            i, j, d = _pairs(p_xy, xy, p.transfer_walk_max_m)
-            arcs.add(base_p + i, b_in + j, self._walk(d))
-            arcs.add(b_out + j, base_p + i, self._walk(d))
+        self._walking_arcs(arcs, origins, dests, p_xy, base_p, base_d, stations)
         self._station_links(arcs, stations)
 
         # buses: board (wait), ride along the run, alight (free)
@@ -441,6 +427,43 @@ class TransitTimes(GraphSearchEngine):
             self._timetabled_arcs(arcs, mode, base)
         return arcs.reversed_csr(size), n_o, base_d
 
+    def _walking_arcs(
+        self,
+        arcs: _Arcs,
+        origins: np.ndarray,
+        dests: np.ndarray,
+        p_xy: np.ndarray,
+        base_p: int,
+        base_d: int,
+        stations: list[tuple[np.ndarray, np.ndarray, int, int]],
+    ) -> None:
+        """Walks: home -> counter, home -> stop, stop -> counter, stop <-> stop, home -> station, station ->
+        counter, and between bus stops and stations (a change: the walk, then the next mode's wait)."""
+        p = self.params
+        i, j, d = _pairs(origins, dests, p.max_walk_m)
+        arcs.add(i, base_d + j, self._walk(d))
+        i, j, d = _pairs(origins, p_xy, p.stop_walk_max_m)
+        arcs.add(i, base_p + j, self._walk(d))
+        i, j, d = _nearest(origins, p_xy, p.max_walk_m)  # homes far from every stop still reach one
+        far = d > p.stop_walk_max_m
+        arcs.add(i[far], base_p + j[far], self._walk(d[far]))
+        i, j, d = _pairs(p_xy, dests, p.stop_walk_max_m)
+        arcs.add(base_p + i, base_d + j, self._walk(d))
+        j, i, d = _nearest(dests, p_xy, p.max_walk_m)
+        far = d > p.stop_walk_max_m
+        arcs.add(base_p + i[far], base_d + j[far], self._walk(d[far]))
+        i, j, d = _pairs(p_xy, p_xy, p.transfer_walk_max_m)
+        keep = i != j
+        arcs.add(base_p + i[keep], base_p + j[keep], self._walk(d[keep]))
+        for xy, _, b_in, b_out in stations:
+            i, j, d = _pairs(origins, xy, p.station_walk_max_m)
+            arcs.add(i, b_in + j, self._walk(d))
+            i, j, d = _pairs(xy, dests, p.station_walk_max_m)
+            arcs.add(b_out + i, base_d + j, self._walk(d))
+            i, j, d = _pairs(p_xy, xy, p.transfer_walk_max_m)
+            arcs.add(base_p + i, b_in + j, self._walk(d))
+            arcs.add(b_out + j, base_p + i, self._walk(d))
+
     def _timed_blocks(self, base: int) -> list[tuple[ServicePatterns, int]]:
         """The timetabled modes switched on, each with the first node of its block."""
         out = []
@@ -470,10 +493,7 @@ class TransitTimes(GraphSearchEngine):
             cls = mode.patterns["service_class"].to_numpy()
             default = np.where(cls == "metro", p.nr_metro_headway_min, p.nr_headway_min)
             headway = np.where(np.isfinite(headway), headway, default)
-        filled = ServicePatterns(
-            mode.mode, mode.stops, mode.calls, mode.patterns.assign(headway_min=headway), mode.links
-        )
-        return combined_waits(filled, wait_share=p.headway_wait_share)
+        return combined_waits(mode, headway_min=headway, wait_share=p.headway_wait_share)
 
     def _timetabled_arcs(self, arcs: _Arcs, mode: ServicePatterns, base: int) -> None:
         """Board (the wait), ride, dwell, alight, change (the station's change time) and fixed links."""
@@ -536,11 +556,10 @@ class TransitTimes(GraphSearchEngine):
             },
             "data_notes": list(self.data.notes),
             "timetabled_data": {
-                "national_rail": self.data.rail.source
-                if self.params.national_rail and self.data.rail is not None
-                else ("off" if not self.params.national_rail else "not loaded"),
-                "trams": self.data.trams.source
-                if self.params.trams and self.data.trams is not None
-                else ("off" if not self.params.trams else "not loaded"),
+                name: mode.summary() if on and mode is not None else ("off" if not on else "not loaded")
+                for name, on, mode in (
+                    ("national_rail", self.params.national_rail, self.data.rail),
+                    ("trams", self.params.trams, self.data.trams),
+                )
             },
         }

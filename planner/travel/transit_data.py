@@ -25,7 +25,15 @@ from planner.travel.cif import read_cif
 from planner.travel.patterns import ServicePatterns
 from planner.travel.tram import read_tramlink
 
-__all__ = ["BusRoutes", "TransitData", "bus_patterns", "bus_route_kind", "load_bus_routes", "load_transit"]
+__all__ = [
+    "BusRoutes",
+    "TransitData",
+    "bus_patterns",
+    "bus_route_kind",
+    "load_bus_routes",
+    "load_transit",
+    "station_key",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -389,7 +397,8 @@ def _bus_stops(path: Path) -> np.ndarray:
     return stops.loc[~bad & ~virtual, ["Location_Easting", "Location_Northing"]].to_numpy(float)
 
 
-def _norm(name: str) -> str:
+def station_key(name: str) -> str:
+    """A station name as a match key: no platform letter ('(B)'), punctuation or case; '&' is 'and'."""
     name = re.sub(r"\s*\([A-Z]\)$", "", name)
     return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
 
@@ -409,13 +418,16 @@ def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[
         return np.full(len(links), np.nan), [], [note]
     st = pd.read_csv(paths[0])
     conn = pd.read_csv(paths[1])
-    name = dict(zip(st["id"], st["name"].map(_norm), strict=True))
+    name = dict(zip(st["id"], st["name"].map(station_key), strict=True))
     times: dict[frozenset[str], float] = {}
     for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
         key = frozenset((name.get(a, ""), name.get(b, "")))
         times[key] = min(float(t), times.get(key, np.inf))
     out = np.array(
-        [times.get(frozenset((_norm(a), _norm(b))), np.nan) for a, b in zip(links["a"], links["b"], strict=True)]
+        [
+            times.get(frozenset((station_key(a), station_key(b))), np.nan)
+            for a, b in zip(links["a"], links["b"], strict=True)
+        ]
     )
     logger.info("rail links with a timetable time: %d of %d", np.isfinite(out).sum(), len(out))
     return out, paths, []
