@@ -114,6 +114,16 @@ def test_fixed_walk_links_of_the_cif_join_stations(tmp_path):
     assert minutes(eng, XY["AAA"], XY["DDD"]) == pytest.approx(28.0)
 
 
+def test_switching_a_mode_on_needs_its_data(tmp_path):
+    from planner.errors import EngineError
+
+    eng = rail_engine(tmp_path, [STOPPING])
+    off = TransitTimes(TransitData(eng.data.bus_stops, eng.data.stations, eng.data.links, FAR_BUS), eng.params)
+    off = off.with_params(national_rail=False)
+    with pytest.raises(EngineError, match=r"national_rail=True: this engine was built without its data"):
+        off.with_params(national_rail=True)
+
+
 def test_national_rail_off_gives_the_engine_of_before(tmp_path):
     eng = rail_engine(tmp_path, [STOPPING, EXPRESS])
     off = TransitTimes(eng.data, eng.params.with_overrides(national_rail=False))

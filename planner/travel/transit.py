@@ -354,8 +354,22 @@ class TransitTimes(GraphSearchEngine):
         self._bus = _bus_network(self.data, night=self.params.night_buses, school=self.params.school_buses)
 
     def with_params(self, **overrides: Any) -> TransitTimes:
-        """A copy of the engine with some parameters overridden (the data is shared)."""
-        return TransitTimes(self.data, self.params.with_overrides(**overrides))
+        """A copy of the engine with some parameters overridden (the data is shared).
+
+        Raises
+        ------
+        EngineError
+            If an override turns on ``national_rail`` or ``trams`` whose data this engine did not load
+            (build the engine with the mode on instead).
+        """
+        params = self.params.with_overrides(**overrides)
+        for switch, loaded in (("national_rail", self.data.rail), ("trams", self.data.trams)):
+            if getattr(params, switch) and not getattr(self.params, switch) and loaded is None:
+                raise EngineError(
+                    f"{switch}=True: this engine was built without its data; build it with "
+                    f"make_engine('transit', params={{'{switch}': True}}) instead"
+                )
+        return TransitTimes(self.data, params)
 
     def _walk(self, metres: np.ndarray) -> np.ndarray:
         p = self.params

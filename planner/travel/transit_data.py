@@ -15,11 +15,13 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from planner.config import DataPaths
+from planner.boundaries import load_boroughs
+from planner.config import BNG, DataPaths
 from planner.errors import DataDirError, DataError, PlannerWarning
 from planner.travel.cif import read_cif
 from planner.travel.patterns import ServicePatterns
@@ -361,16 +363,11 @@ def _unserved_in_london(data: DataPaths, rail: ServicePatterns) -> str:
     """The Greater London stations of the timetable's station list that no train calls at, in words."""
     if rail.unserved.empty:
         return ""
-    import geopandas as gpd
-
-    try:
-        boroughs = gpd.read_file(data.boroughs)
-    except (OSError, DataDirError):
-        return ""
+    london = load_boroughs(data.boroughs).union_all()
     points = gpd.GeoDataFrame(
-        rail.unserved, geometry=gpd.points_from_xy(rail.unserved["x"], rail.unserved["y"]), crs=27700
+        rail.unserved, geometry=gpd.points_from_xy(rail.unserved["x"], rail.unserved["y"]), crs=BNG
     )
-    inside = points.loc[points.within(boroughs.to_crs(27700).union_all())]
+    inside = points.loc[points.within(london)]
     if inside.empty:
         return ""
     names = ", ".join(f"{n} ({c})" for n, c in zip(inside["name"], inside["stop_id"], strict=True))
