@@ -9,6 +9,7 @@ Both public-transport engines (:mod:`planner.travel.transit` and
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import re
 import warnings
@@ -341,7 +342,9 @@ def load_transit(
     rail = tram = None
     if national_rail:
         path = _timetabled(data, "rail_timetable", "national_rail")
-        rail = read_cif(path)
+        rail, said = _read_cif_once(str(path.resolve()), *_stamp(path))
+        for message in said:  # the reader's warnings, every time the timetable is used
+            warnings.warn(message, PlannerWarning, stacklevel=2)
         files.append(path)
         notes += [f"{path.name}: {n}" for n in rail.notes]
         gaps = _unserved_in_london(data, rail)
@@ -357,6 +360,21 @@ def load_transit(
     return TransitData(
         stops, stations, links, routes, (*files, *tube_files), (*notes, *tube_notes), rail=rail, trams=tram
     )
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4)
+def _read_cif_once(path: str, size: int, mtime_ns: int) -> tuple[ServicePatterns, tuple[str, ...]]:
+    """:func:`read_cif` once per process for a file of this size and time (engines share the result,
+    which nobody changes), with the warnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        patterns = read_cif(path)
+    return patterns, tuple(str(w.message) for w in caught if issubclass(w.category, PlannerWarning))
 
 
 def _unserved_in_london(data: DataPaths, rail: ServicePatterns) -> str:
