@@ -456,3 +456,37 @@ def test_the_documented_fit_is_claimed_only_for_the_calibrated_parameters():
     calibrated = TransitTimes(TransitData(np.empty((0, 2)), st, ln, CHANGE))
     assert calibrated.describe()["calibration"] == CALIBRATION
     assert "does not apply" in calibrated.with_params(night_buses=True).describe()["calibration"]["note"]
+
+
+@pytest.mark.data
+def test_what_limits_the_calibration(london, transit_engine):
+    """The README's measurement of what limits the fit on set_nhs2014: the destination set, not the trains."""
+    from planner.calibrate import _fit, _model_minutes, load_hospitals, load_jts04
+
+    demand = london.study_demand.points
+    rule = load_hospitals(london.paths, hospital_set="set_nhs2014")
+    primary = load_hospitals(london.paths, hospital_set="set_primary")
+    dft = load_jts04(london.paths)
+    # Wandsworth's residents go most often to a therapy centre that the rule keeps and no 2016 list does
+    nearest = transit_engine.nearest(demand, rule).table.assign(borough=demand["borough_code"].to_numpy())
+    wandsworth = nearest.loc[nearest["borough"] == "E09000032"].groupby("station_id").size()
+    site = rule.set_index("station_id").loc[wandsworth.idxmax(), "name"]
+    assert site == "St George's At St John's Therapy Centre"
+    table, metrics = _fit(demand, _model_minutes(demand, rule, transit_engine), dft)
+    rest = table.loc[~table["borough_name"].isin(["Wandsworth", "Sutton", "Hounslow"])]
+    assert np.corrcoef(rest["model_mean_min"], rest["dft_mean_min"])[0, 1] == pytest.approx(0.949, abs=0.001)
+    # the rule's sites that the 2016 set_primary also keeps (within 300 m)
+    p_xy = np.column_stack([primary.geometry.x, primary.geometry.y])
+    r_xy = np.column_stack([rule.geometry.x, rule.geometry.y])
+    both = np.hypot(*(r_xy[:, None, :] - p_xy[None, :, :]).transpose(2, 0, 1)).min(axis=1) < 300
+    assert int(both.sum()) == 54
+    _, narrow = _fit(demand, _model_minutes(demand, rule.loc[both], transit_engine), dft)
+    assert narrow["mae_min"] == pytest.approx(1.31, abs=0.005) and narrow["corr"] == pytest.approx(0.932, abs=0.001)
+    assert metrics["corr"] < 0.90 < narrow["corr"]
+    # trains and trams move no borough's mean by more than about a minute on these short trips
+    from planner.travel import make_engine
+
+    off = make_engine("transit", data=london.paths, params={"national_rail": False, "trams": False})
+    without, _ = _fit(demand, _model_minutes(demand, rule, off), dft)
+    gain = without["diff_min"].to_numpy() - table["diff_min"].to_numpy()
+    assert gain.min() >= -1e-9 and gain.max() == pytest.approx(1.1, abs=0.05)
