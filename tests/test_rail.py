@@ -106,6 +106,20 @@ def test_a_national_rail_to_tube_change(tmp_path):
     assert minutes(eng, XY["AAA"], (X0 + 3000, Y0 + 20_000)) == pytest.approx(29.0)
 
 
+def test_the_cifs_walk_link_to_the_underground_joins_the_tube(tmp_path):
+    """The MSN's Underground entry (a Z.. code) and the FLF walk to it: a published change to the tube graph
+    where neither distance (1 km) nor name would join them."""
+    entry = Station("B Und", "BUND", "ZBB", X0 + 3000, Y0 + 1000)
+    tube = rail(
+        {"Tube B": (X0 + 3000, Y0 + 1000), "Tube End": (X0 + 3000, Y0 + 20_000)}, [("Tube B", "Tube End", "T", 8.0)]
+    )
+    to_b = Train("P00001", (("ATIP", "", "0800", True), ("BTIP", "0806", "", True)))
+    eng = rail_engine(tmp_path, [to_b], stations=(A, B, C, D, E, entry), tube=tube, links=(("BBB", "ZBB", 2),))
+    assert len(eng.data.rail.interchanges) == 1 and "ZBB" not in set(eng.data.rail.unserved["stop_id"])
+    # wait 5 + ride 6 + the published 2-minute walk + tube wait 4 + ride 8
+    assert minutes(eng, XY["AAA"], (X0 + 3000, Y0 + 20_000)) == pytest.approx(25.0)
+
+
 def test_fixed_walk_links_of_the_cif_join_stations(tmp_path):
     to_b = Train("P00001", (("ATIP", "", "0800", True), ("BTIP", "0806", "", True)))
     from_e = Train("P00002", (("ETIP", "", "0900", True), ("DTIP", "0910", "", True)))

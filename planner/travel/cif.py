@@ -154,13 +154,24 @@ def read_msn(text: str, *, source: str = "MSN") -> tuple[pd.DataFrame, list[str]
     return table, notes
 
 
-def _fixed_links(text: str, crs: pd.Index) -> pd.DataFrame:
-    rows = []
-    for m in _FLF.finditer(text):
-        mode, a, b, minutes = m.groups()
-        if mode == "WALK" and a in crs and b in crs:
-            rows.append((a, b, float(minutes)))
+def _walk_links(text: str) -> pd.DataFrame:
+    """The ``WALK`` links of a CIF fixed-link file: ``a``, ``b`` (codes) and ``minutes``."""
+    rows = [(a, b, float(t)) for mode, a, b, t in _FLF.findall(text) if mode == "WALK"]
     return pd.DataFrame(rows, columns=["a", "b", "minutes"]).drop_duplicates()
+
+
+def _interchanges(walks: pd.DataFrame, station: pd.DataFrame, served: pd.Series) -> pd.DataFrame:
+    """Walk links between a served station and an entry of another network (the MSN's ``Z..`` codes of
+    Underground, DLR and tram stops): ``stop`` (position), the entry's ``name``, ``x``, ``y`` and ``minutes``."""
+    other = station.loc[_not_rail(station) & station.index.str.startswith("Z")]
+    rows = []
+    for a, b, minutes in walks.itertuples(index=False):
+        for mine, theirs in ((a, b), (b, a)):
+            if mine in served.index and theirs in other.index:
+                e = other.loc[theirs]
+                rows.append((int(served[mine]), e["name"], float(e["x"]), float(e["y"]), minutes))
+    frame = pd.DataFrame(rows, columns=["stop", "name", "x", "y", "minutes"])
+    return frame.sort_values(["stop", "name", "minutes"]).drop_duplicates(["stop", "name"]).reset_index(drop=True)
 
 
 def _uniform(raw: bytes) -> np.ndarray | None:
@@ -544,14 +555,16 @@ def _patterns(
         }
     )
     patterns = _headways(trains, pattern_keys, by_day)
-    links = _fixed_links(flf_text, pd.Index(stops["crs"]))
+    walks = _walk_links(flf_text)
+    between = walks.loc[walks["a"].isin(stop_pos.index) & walks["b"].isin(stop_pos.index)]
     links = pd.DataFrame(
         {
-            "a": stop_pos.reindex(links["a"]).to_numpy(),
-            "b": stop_pos.reindex(links["b"]).to_numpy(),
-            "minutes": links["minutes"].to_numpy(),
+            "a": stop_pos.loc[between["a"]].to_numpy(),
+            "b": stop_pos.loc[between["b"]].to_numpy(),
+            "minutes": between["minutes"].to_numpy(),
         }
     )
+    interchanges = _interchanges(walks, station, stop_pos)
     timetable = int((patterns["headway_source"] == "timetable").sum())
     others = int((patterns["headway_source"] == "other day").sum())
     note = (
@@ -575,7 +588,9 @@ def _patterns(
     inside = station["x"].between(x0, x1) & station["y"].between(y0, y1) & ~station.index.isin(stops["crs"])
     inside &= ~_not_rail(station)
     unserved = station.loc[inside, ["name", "x", "y"]].rename_axis("stop_id").reset_index()
-    return ServicePatterns("rail", stops_out, out_calls, patterns, links, tuple(notes), f"{source} ({what})", unserved)
+    return ServicePatterns(
+        "rail", stops_out, out_calls, patterns, links, tuple(notes), f"{source} ({what})", unserved, interchanges
+    )
 
 
 def _headways(trains: pd.DataFrame, pattern_keys: list[str], by_day: dict[dt.date, np.ndarray]) -> pd.DataFrame:

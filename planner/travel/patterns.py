@@ -63,6 +63,9 @@ class ServicePatterns:
     unserved
         Stations the source lists inside the area read but no pattern calls at (``stop_id``, ``name``,
         ``x``, ``y``): gaps of the data to report.
+    interchanges
+        The source's own walks from a stop (``stop``, a position) to a stop of another network (its
+        ``name`` and ``x``, ``y``), with their ``minutes``: the CIF's walk links to the Underground.
     """
 
     mode: Mode
@@ -73,6 +76,9 @@ class ServicePatterns:
     notes: tuple[str, ...] = ()
     source: str = ""
     unserved: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"stop_id": [], "name": [], "x": [], "y": []}))
+    interchanges: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"stop": [], "name": [], "x": [], "y": [], "minutes": []})
+    )
 
     def __post_init__(self) -> None:
         calls = self.calls

@@ -35,8 +35,9 @@ Every change pays for itself: bus to bus is a walk between the stops (up to
 train to train the station's minimum change time and the next wait; between
 the tube, National Rail and trams at one station (within
 ``transfer_walk_max_m``, or :data:`SAME_NAME_M` under the same name) the walk,
-at least ``station_link_min``, and the next wait; bus to rail and back the
-walk and the next mode's wait.
+at least ``station_link_min``, and the next wait (and, where the CIF publishes
+a walk from a National Rail station to an Underground entry, that walk's
+minutes); bus to rail and back the walk and the next mode's wait.
 
 The best combination is one shortest-path problem on a sparse directed graph
 (:mod:`scipy.sparse.csgraph`) whose nodes are demand points, bus stops,
@@ -406,6 +407,8 @@ class TransitTimes(GraphSearchEngine):
             stations.append((m_xy, mode.stops["name"].to_numpy(dtype=str), base, base + len(mode.stops)))
         self._walking_arcs(arcs, origins, dests, p_xy, base_p, base_d, stations)
         self._station_links(arcs, stations)
+        for k, (mode, _) in enumerate(timed, start=1):
+            self._published_interchanges(arcs, mode, stations[k], [s for i, s in enumerate(stations) if i != k])
 
         # buses: board (wait), ride along the run, alight (free)
         board = bus.calls["board"].to_numpy()
@@ -535,6 +538,28 @@ class TransitTimes(GraphSearchEngine):
             lm = mode.links["minutes"].to_numpy(float)
             arcs.add(b_out + la, b_in + lb, lm)
             arcs.add(b_out + lb, b_in + la, lm)
+
+    def _published_interchanges(
+        self,
+        arcs: _Arcs,
+        mode: ServicePatterns,
+        own: tuple[np.ndarray, np.ndarray, int, int],
+        others: list[tuple[np.ndarray, np.ndarray, int, int]],
+    ) -> None:
+        """The timetable's own walks to another network (the CIF's walk links to Underground, DLR and tram
+        entries), in their published minutes, to the nearest station of that network within
+        ``transfer_walk_max_m`` of the entry; both ways, then the next wait."""
+        links = mode.interchanges
+        if links.empty:
+            return
+        _, _, in_a, out_a = own
+        stop = links["stop"].to_numpy(np.int64)
+        minutes = links["minutes"].to_numpy(float)
+        entry = links[["x", "y"]].to_numpy(float)
+        for xy, _, in_b, out_b in others:
+            i, j, _ = _nearest(entry, xy, self.params.transfer_walk_max_m, k=1)
+            arcs.add(out_a + stop[i], in_b + j, minutes[i])
+            arcs.add(out_b + j, in_a + stop[i], minutes[i])
 
     def _station_links(self, arcs: _Arcs, stations: list[tuple[np.ndarray, np.ndarray, int, int]]) -> None:
         """Changes between the tube graph, National Rail and trams at one station.
