@@ -464,6 +464,8 @@ def hubs_cmd(
 
 def _print_comparison(comparison) -> None:
     t0 = comparison.thresholds[0]
+    for line in comparison.differences:
+        err.print(f"[bold yellow]mixed runs:[/] {line}", highlight=False)
     table = Table(title="Scenario comparison (London, Met area)")
     table.add_column("")
     for name in comparison.london["scenario"]:
@@ -521,14 +523,21 @@ def pd_isna(value: object) -> bool:
 
 
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per scenario).")]
+MixedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mixed",
+        help="Set side by side runs made from different data, demand years or engines (the differences are stated).",
+    ),
+]
 
 
 def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
     from planner.run import RunContext, run_scenario
-    from planner.scenario import load_scenario
+    from planner.scenario import check_distinct_names, load_scenario
 
-    for path in scenarios:  # every file is checked before the first run starts
-        load_scenario(path)
+    specs = [load_scenario(path) for path in scenarios]  # every file is checked before the first run starts
+    check_distinct_names(specs, [str(p) for p in scenarios])
     runs = []
     with _steps() as progress:
         task = progress.add_task("starting", total=len(scenarios))
@@ -587,6 +596,7 @@ def compare_cmd(
     ],
     data: DataOpt = None,
     out: OutOpt = Path("out"),
+    allow_mixed: MixedOpt = False,
 ) -> None:
     """Compare scenarios side by side (CSV and Markdown under OUT/compare)."""
     from planner.compare import compare_runs
@@ -598,7 +608,7 @@ def compare_cmd(
         files = [p for p in items if p.is_file()]
         fresh = {p: r for p, r in zip(files, _run_many(files, data, out, True, False), strict=True)} if files else {}
         runs = [fresh[p] if p in fresh else load_run(p) for p in items]
-        comparison = compare_runs(runs)
+        comparison = compare_runs(runs, allow_mixed=allow_mixed)
         written = comparison.write(out / "compare")
     except PlannerError as exc:
         raise _fail(exc) from exc
@@ -616,6 +626,7 @@ def report_cmd(
     ] = None,
     pdf: Annotated[bool, typer.Option(help="Also print report.pdf with headless Chromium.")] = True,
     title: Annotated[str | None, typer.Option(help="Title on the first page.")] = None,
+    allow_mixed: MixedOpt = False,
 ) -> None:
     """A report for a board: summary, charts, static maps, methods and tables (HTML and A4 PDF)."""
     from planner.report import write_report
@@ -623,7 +634,7 @@ def report_cmd(
     try:
         with _steps() as progress:
             progress.add_task("writing the report", total=None)
-            report = write_report(run_dirs, out=out, sweeps=sweep or [], pdf=pdf, title=title)
+            report = write_report(run_dirs, out=out, sweeps=sweep or [], pdf=pdf, title=title, allow_mixed=allow_mixed)
     except PlannerError as exc:
         raise _fail(exc) from exc
     console.print(f"Report ({report.pages} pages): {report.html}" + (f", {report.pdf}" if report.pdf else ""))

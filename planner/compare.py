@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.errors import DataError
 from planner.io import write_csv
-from planner.run import ScenarioRun
+from planner.run import ScenarioRun, read_manifest
+from planner.runfolder import RunIdentity, check_run_set
 from planner.scenario import closure_savings
 from planner.stats import access_figures, check_threshold
 
@@ -40,6 +42,7 @@ class Comparison:
     boroughs: pd.DataFrame
     wards: pd.DataFrame
     thresholds: tuple[float, ...]
+    differences: tuple[str, ...] = ()
 
     def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
         """Write CSV tables and a Markdown report."""
@@ -57,6 +60,8 @@ class Comparison:
         """The comparison as a Markdown report."""
         t0 = self.thresholds[0]
         lines = ["# Scenario comparison", "", f"Reference: **{self.london['scenario'].iloc[0]}**.", ""]
+        if self.differences:
+            lines += ["**These runs differ in more than the plan:**", "", *[f"- {d}" for d in self.differences], ""]
         cols = ["scenario", "engine", "counters_open", "counters_24_7", "boroughs_without_24_7"]
         for t in self.thresholds:
             cols += [f"beyond_{t:g}", f"pct_within_{t:g}"]
@@ -121,7 +126,13 @@ def _figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str, f
     return out
 
 
-def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45.0, 60.0), top: int = 20) -> Comparison:
+def compare_runs(
+    runs: list[ScenarioRun],
+    *,
+    thresholds: tuple[float, ...] = (45.0, 60.0),
+    top: int = 20,
+    allow_mixed: bool = False,
+) -> Comparison:
     """Compare runs side by side; the first is the reference.
 
     Parameters
@@ -132,6 +143,10 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
         Minutes; figures are given for each.
     top
         Wards listed per scenario in the worsening table.
+    allow_mixed
+        Compare runs made from different input files, demand years or
+        engines, stating the differences in :attr:`Comparison.differences`,
+        instead of refusing them (see :func:`planner.runfolder.check_run_set`).
 
     Returns
     -------
@@ -139,8 +154,9 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
         London, borough and ward tables.
     """
     if not runs:
-        raise ValueError("nothing to compare")
+        raise DataError("nothing to compare: give at least one run")
     thresholds = tuple(check_threshold(t, what="compare threshold") for t in thresholds)
+    differences = check_run_set([_identity(r) for r in runs], allow_mixed=allow_mixed)
     ref = runs[0]
     ref_ids = set(ref.counters["station_id"])
     boroughs = ref.boroughs
@@ -185,7 +201,15 @@ def compare_runs(runs: list[ScenarioRun], *, thresholds: tuple[float, ...] = (45
         if run is not ref:
             wrows.append(_worsening(ref, run, top))
     wards = pd.concat(wrows, ignore_index=True) if wrows else pd.DataFrame()
-    return Comparison(pd.DataFrame(rows), pd.DataFrame(brows), wards, tuple(thresholds))
+    return Comparison(pd.DataFrame(rows), pd.DataFrame(brows), wards, tuple(thresholds), tuple(differences))
+
+
+def _identity(run: ScenarioRun) -> RunIdentity:
+    """Where a run's figures come from: its manifest once written, else its scenario and engine."""
+    if run.out_dir is not None and (run.out_dir / "manifest.json").is_file():
+        return RunIdentity.from_manifest(run.out_dir, read_manifest(run.out_dir)[1])
+    meta = {"parameters": run.scenario.model_dump(mode="json"), "engine": run.engine, "inputs": {}}
+    return RunIdentity.from_manifest(Path(run.name), meta)
 
 
 def _ward_minutes(run: ScenarioRun) -> pd.Series:

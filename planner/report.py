@@ -37,6 +37,7 @@ import shapely
 from planner.compare import worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
+from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary
 from planner.scenario import Scenario, closure_savings
 
 __all__ = [
@@ -210,6 +211,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
         ) from exc
     summary = _read_json(folder / "summary.json", meta)
     labels = [f"{t:g}" for t in scenario.thresholds]
+    check_summary(summary, path=folder / "summary.json", labels=labels)
     if "london_24_7" not in summary:
         raise DataError(
             f"{folder / 'summary.json'}: written by an older planner (version {meta.get('planner_version')}) "
@@ -243,6 +245,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
     except (OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataError(f"{folder}: a run file cannot be read ({exc}); {_rerun(meta)}") from exc
     _columns(paths["access_points.csv"], points, {"minutes", "population", "reachable", "ward_code"}, meta)
+    points = check_points(points, path=paths["access_points.csv"], summary=summary, labels=labels)
     _columns(paths["counters.csv"], counters, {"station_id", "name", "open_24_7"}, meta)
     _columns(paths["stations.gpkg"], stations, {"station_id", "open", "open_24_7"}, meta)
     _columns(paths["access.gpkg"], layer, {"ward_code", "borough_code", "mean_minutes"}, meta)
@@ -263,7 +266,7 @@ def _columns(path: Path, frame: pd.DataFrame, needed: set[str], meta: dict) -> N
         raise DataError(f"{path}: no column(s) {lost}: written by another version of planner; {_rerun(meta)}")
 
 
-def _check_runs(runs: list[RunOutputs]) -> None:
+def _check_runs(runs: list[RunOutputs], *, allow_mixed: bool = False) -> list[str]:
     if not runs:
         raise DataError("no run folders given: pass one or more folders written by `planner run`")
     first = runs[0]
@@ -274,10 +277,7 @@ def _check_runs(runs: list[RunOutputs]) -> None:
                 f"{first.labels} minutes, {run.folder / 'manifest.json'} has {run.labels}; "
                 "a report compares runs at the same thresholds: re-run them with the same `thresholds`"
             )
-    names = [r.name for r in runs]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise DataError(f"scenario(s) {dupes} given twice ({[str(r.folder) for r in runs if r.name in dupes]})")
+    return check_run_set([RunIdentity.from_manifest(r.folder, r.manifest) for r in runs], allow_mixed=allow_mixed)
 
 
 @dataclass
@@ -332,6 +332,19 @@ def _engine_words(engine: dict) -> str:
     if engine.get("engine") == "network":
         return _NETWORK_WORDS.get(engine.get("mode", "walk"), "by street network")
     return _ENGINE_WORDS.get(engine.get("engine", ""), f"({engine.get('engine', 'unknown engine')})")
+
+
+def _shared_words(runs: list[RunOutputs]) -> str:
+    """How the first page says the minutes were found: one engine's words, or a pointer to each scenario's."""
+    words = {_engine_words(r.engine) for r in runs}
+    return words.pop() if len(words) == 1 else "(travel times from a different engine per scenario, see Methods)"
+
+
+def _years(runs: list[RunOutputs]) -> str:
+    years = {r.scenario.demand_year for r in runs}
+    if len(years) == 1:
+        return f"mid-{years.pop()}"
+    return "; ".join(f"mid-{r.scenario.demand_year} for {r.name}" for r in runs)
 
 
 def _n(value: float) -> str:
@@ -1184,6 +1197,7 @@ def render_html(
     runs: list[RunOutputs] | None = None,
     sweeps: Sequence[str | os.PathLike[str]] = (),
     title: str | None = None,
+    allow_mixed: bool = False,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -1198,6 +1212,9 @@ def render_html(
         critical counters, a grid over ``--bus-speed`` adds coverage against bus speed.
     title
         The cover title.
+    allow_mixed
+        Report runs made from different data, demand years or engines, stating the differences on the first
+        page, instead of refusing them (see :func:`planner.runfolder.check_run_set`).
 
     Returns
     -------
@@ -1208,7 +1225,7 @@ def render_html(
 
     if runs is None:
         runs = [read_run_outputs(d) for d in run_dirs or []]
-    _check_runs(runs)
+    differences = _check_runs(runs, allow_mixed=allow_mixed)
     sweep_data = [read_sweep(s) for s in sweeps]
     first, last = runs[0], runs[-1]
     geo = _Geo()
@@ -1253,7 +1270,9 @@ def render_html(
         "figures": figures,
         "summary_table": _summary_table(runs),
         "colours": [COLOURS[i % len(COLOURS)] for i in range(len(runs))],
-        "words": _engine_words(first.engine),
+        "words": _shared_words(runs),
+        "years": _years(runs),
+        "differences": differences,
         "chart_cumulative": _chart_cumulative(runs),
         "chart_boroughs": borough_chart,
         "n_boroughs": n_boroughs,
@@ -1433,6 +1452,7 @@ def write_report(
     pdf: bool = True,
     chromium: str | os.PathLike[str] | None = None,
     title: str | None = None,
+    allow_mixed: bool = False,
 ) -> Report:
     """Write ``report.html`` and ``report.pdf`` for run folders.
 
@@ -1450,6 +1470,8 @@ def write_report(
         Chromium executable (default ``$PLANNER_CHROMIUM`` or ``/usr/bin/chromium``).
     title
         The cover title.
+    allow_mixed
+        Report runs that differ in data, demand year or engine, stating how (see :func:`render_html`).
 
     Returns
     -------
@@ -1457,9 +1479,10 @@ def write_report(
         The files written.
     """
     runs = [read_run_outputs(d) for d in run_dirs]
+    _check_runs(runs, allow_mixed=allow_mixed)  # before Chromium starts
     printer = _Printer(chromium_path(chromium)) if pdf else None  # starts while the report is drawn
     try:
-        html = render_html(runs=runs, sweeps=sweeps, title=title)
+        html = render_html(runs=runs, sweeps=sweeps, title=title, allow_mixed=allow_mixed)
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "report.html"

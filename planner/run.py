@@ -27,6 +27,7 @@ from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, write_hubs
 from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_file, write_csv, write_gpkg, write_json
 from planner.london import London
+from planner.runfolder import check_points, check_summary
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures
 from planner.travel import TravelEngine, TravelMatrix
@@ -347,8 +348,14 @@ def read_manifest(folder: str | os.PathLike[str]) -> tuple[Scenario, dict]:
     manifest = Path(folder) / "manifest.json"
     if not manifest.is_file():
         raise ScenarioError(f"{folder} is not a run folder (no manifest.json); run `planner run SCENARIO` first")
-    meta = json.loads(manifest.read_text())
-    return Scenario.model_validate(meta["parameters"]), meta
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        return Scenario.model_validate(meta["parameters"]), meta
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and pydantic's ValidationError are ValueErrors
+        raise ScenarioError(
+            f"{manifest}: not a run manifest this planner can read ({type(exc).__name__}: {exc}); "
+            "run the scenario again"
+        ) from exc
 
 
 def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
@@ -361,9 +368,20 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
     """
     folder = Path(folder)
     spec, meta = read_manifest(folder)
-    counters = pd.read_csv(folder / "counters.csv", dtype={"station_id": str})
-    points = pd.read_csv(folder / "access_points.csv", dtype={"station_id": str})
-    wards = pd.read_csv(folder / f"access_wards_{spec.threshold:g}.csv")
+    labels = [f"{t:g}" for t in spec.thresholds]
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        counters = pd.read_csv(folder / "counters.csv", dtype={"station_id": str})
+        points = pd.read_csv(folder / "access_points.csv", dtype={"station_id": str})
+        wards = pd.read_csv(folder / f"access_wards_{labels[0]}.csv")
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(
+            f"{folder}: a run file is missing or cannot be read ({exc}); run the scenario again"
+        ) from exc
+    if not isinstance(summary, dict):
+        raise ScenarioError(f"{folder / 'summary.json'}: not a table of figures; run the scenario again")
+    check_summary(summary, path=folder / "summary.json", labels=labels)
+    points = check_points(points, path=folder / "access_points.csv", summary=summary, labels=labels)
     boroughs = wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code")
     hubs_csv = folder / "hubs" / "hubs.csv"
     return ScenarioRun(

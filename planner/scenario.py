@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planner.errors import OptionError, ScenarioError
+from planner.categories import canonical, match_values
+from planner.errors import DataError, OptionError, ScenarioError
 from planner.hubs.model import HubTarget
 
 __all__ = [
@@ -27,12 +28,19 @@ __all__ = [
     "HubSpec",
     "Scenario",
     "Selection",
+    "check_distinct_names",
     "check_hub_count",
     "closure_savings",
     "load_scenario",
     "resolve_counters",
     "scenario_to_toml",
 ]
+
+
+#: The longest scenario name: it names a folder, with room for a temporary suffix within any file system's limit.
+NAME_MAX = 80
+#: Names of folders planner writes beside the run folders in ``--out``; no scenario may take one.
+RESERVED_NAMES = ("maps", "compare", "report")
 
 
 class _Model(BaseModel):
@@ -199,7 +207,7 @@ def closure_savings(closed: list[str], costs: CostSpec | None) -> tuple[float, s
 class Scenario(_Model):
     """One closure scenario."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=NAME_MAX)
     description: str = ""
     counters: CounterSpec
     engine: EngineSpec = Field(default_factory=EngineSpec)
@@ -213,10 +221,59 @@ class Scenario(_Model):
     costs: CostSpec | None = None
     notes: str = ""
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if v.casefold() in RESERVED_NAMES:
+            raise ValueError(
+                f"{v!r} is the name of a folder planner writes beside the run folders ({', '.join(RESERVED_NAMES)}); "
+                "choose another name"
+            )
+        return v
+
+    @field_validator("thresholds")
+    @classmethod
+    def _distinct(cls, v: list[float]) -> list[float]:
+        labels = [f"{t:g}" for t in v]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                first = v[labels.index(label)]
+                raise ValueError(
+                    f"thresholds {first!r} and {v[i]!r} are the same threshold (both labelled {label} minutes "
+                    "in every table); list each threshold once"
+                )
+        return v
+
     @property
     def threshold(self) -> float:
         """The primary threshold (the first listed)."""
         return self.thresholds[0]
+
+
+def check_distinct_names(scenarios: list[Scenario], sources: list[str]) -> None:
+    """Refuse scenarios that share a ``name``: each writes the run folder of that name, so the last would win.
+
+    Parameters
+    ----------
+    scenarios
+        The scenarios of one run.
+    sources
+        Their files (or labels), in the same order, for the message.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the files that share a name.
+    """
+    seen: dict[str, str] = {}
+    for spec, source in zip(scenarios, sources, strict=True):
+        key = spec.name.casefold()  # a case-insensitive file system would merge 'Plan' and 'plan' too
+        if key in seen:
+            raise ScenarioError(
+                f"{seen[key]} and {source} both have name = {spec.name!r}: each scenario writes the run folder "
+                "of its name, so one would overwrite the other; give each scenario its own name"
+            )
+        seen[key] = source
 
 
 def _format_errors(path: Path, exc: ValidationError) -> str:
@@ -269,13 +326,13 @@ def _select(stations: gpd.GeoDataFrame, sel: Selection, where: str) -> list[str]
         if sel.column not in stations.columns:
             cols = [c for c in stations.columns if c not in ("geometry", "station_id")]
             raise ScenarioError(f"{where}.column: the stations file has no column {sel.column!r}; columns: {cols}")
-        present = set(stations[sel.column].astype(str))
-        missing = sorted(set(sel.values) - present)
-        if missing:
-            raise ScenarioError(
-                f"{where}.values: {missing} never occur in column {sel.column!r}; values present: {sorted(present)}"
-            )
-        ids |= set(stations.loc[stations[sel.column].astype(str).isin(sel.values), "station_id"])
+        present = stations[sel.column].astype(str)
+        try:
+            wanted = match_values(sel.values, present.unique(), where=f"{where}.values", column=sel.column)
+        except DataError as exc:
+            raise ScenarioError(str(exc)) from exc
+        chosen = present.map(canonical).isin({canonical(v) for v in wanted})
+        ids |= set(stations.loc[chosen, "station_id"])
     for field, items in (("ids", sel.ids), ("add", sel.add), ("remove", sel.remove)):
         unknown = sorted(set(items) - known)
         if unknown:

@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from planner.categories import canonical, match_values, tidy_column
 from planner.config import BNG
 from planner.errors import CRSError, DataError, PlannerWarning
 
@@ -111,6 +112,8 @@ def load_stations(
         logger.warning(message)
     keep = np.ones(len(frame), dtype=bool)
     keep[[p[0] for p in problems]] = False
+    for col in [c for c in frame.columns if str(c).startswith("status")]:
+        frame[col] = tidy_column(frame[col].fillna(""), column=str(col), source=str(path))
     out = frame.loc[keep].copy()
     out.insert(0, "station_id", ids[keep].to_numpy())
     stations = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(xy[keep, 0], xy[keep, 1]), crs=BNG).reset_index(
@@ -243,10 +246,9 @@ def open_counters(stations: gpd.GeoDataFrame, *, column: str, values: list[str])
         raise DataError(
             f"Stations have no column {column!r}; available: {[c for c in stations.columns if c != 'geometry']}."
         )
-    chosen = stations.loc[stations[column].astype(str).isin(values)]
-    if chosen.empty:
-        seen = sorted(stations[column].astype(str).unique())
-        raise DataError(f"No station has {column} in {values}; values present: {seen}.")
+    present = stations[column].astype(str)
+    wanted = match_values(values, present.unique(), where=f"counters with {column} in {values}", column=column)
+    chosen = stations.loc[present.map(canonical).isin({canonical(v) for v in wanted})]
     return chosen.reset_index(drop=True)
 
 

@@ -1,7 +1,7 @@
 """What ``planner`` refuses: one small bad input per case, run through the CLI.
 
 Every case builds a tiny synthetic data directory (three 1-km wards, three
-LSOAs, two counters) in ``tmp_path``, spoils one thing and runs one command.
+LSOAs, three counters: retained, closing and new) in ``tmp_path``, spoils one thing and runs one command.
 It must exit with ``code`` (2 unless stated), print ``message`` (whitespace
 and table borders ignored), show no traceback and write nothing into
 ``{out}``.  To add a case, append a :class:`Case` to :data:`CASES`; the
@@ -121,8 +121,9 @@ def make_data(root: Path) -> Path:
         [
             {"id": "s0", "name": "Alpha", "borough": BOROUGH[1], "easting": X0 + 500, "northing": Y0 + 500},
             {"id": "s1", "name": "Gamma", "borough": BOROUGH[1], "easting": X0 + 2500, "northing": Y0 + 500},
+            {"id": "s2", "name": "Beta", "borough": BOROUGH[1], "easting": X0 + 1500, "northing": Y0 + 500},
         ],
-        status=["retain", "close"],
+        status=["retain", "close", "new"],
     )
     return root
 
@@ -393,7 +394,7 @@ CASES: list[Case] = [
     Case("stations-empty", "stations", "an empty stations file",
          [*ACCESS, "--stations", "{tmp}/empty.csv", "--open", "ids=x"], "is empty (0 bytes)", _file("empty.csv", b"")),
     Case("stations-unknown-status", "stations", "`--open` with a status no counter has",
-         [*ACCESS, "--open", "status_final_nov2017=maybe"], "values present: ['close', 'retain']"),
+         [*ACCESS, "--open", "status_final_nov2017=maybe"], "values present: ['close', 'new', 'retain']"),
     # scenarios
     Case("scenario-unknown-field", "scenarios", "an unknown scenario field",
          BAD, "colour: Extra inputs are not permitted",

@@ -1,0 +1,282 @@
+"""What a run folder's tables must hold when read back, and whether several runs may be set side by side.
+
+``planner run`` writes one folder per scenario.  Everything that reads one
+back (``compare``, ``report``, ``maps``) checks its figures here, so a
+hand-edited, truncated or mixed-up folder is refused with the file, the row
+and the field instead of giving a plausible wrong figure:
+
+* :func:`check_summary`: every figure of ``summary.json`` is a finite
+  number; counts are 0 or more and percentages between 0 and 100;
+* :func:`check_points`: ``access_points.csv`` has one row per demand point,
+  numeric minutes and counts, and its residents add up to the summary;
+* :func:`check_run_set`: the runs were made from the same input files, ward
+  set, demand year and engine, or the differences are listed and the runs
+  refused unless mixing is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import DataError
+
+__all__ = ["RunIdentity", "check_points", "check_run_set", "check_summary", "run_differences"]
+
+#: Figures of ``summary.json`` that count residents (0 or more).
+_COUNTS = ("beyond", "beyond_65_plus", "population", "unreachable")
+#: Residents may differ from the summary by this much (rounding of fractional estimates).
+_SUM_TOLERANCE = 0.5
+
+
+def _rerun(folder: Path) -> str:
+    return f"the run folder {folder} was changed or damaged after it was written: run its scenario again"
+
+
+def check_summary(summary: dict, *, path: Path, labels: Sequence[str]) -> None:
+    """Refuse a ``summary.json`` whose figures are not numbers, are negative or are impossible.
+
+    Parameters
+    ----------
+    summary
+        The parsed file.
+    path
+        The file, for the message.
+    labels
+        Threshold labels (``"45"``) the manifest lists.
+
+    Raises
+    ------
+    DataError
+        Naming the key and the value.
+    """
+    problems = []
+    for key in ("london", "london_24_7"):
+        block = summary.get(key)
+        if not isinstance(block, dict):
+            raise DataError(f"{path}: {key!r} is not a table of figures; {_rerun(path.parent)}")
+        for label in labels:
+            figures = block.get(label)
+            if not isinstance(figures, dict):
+                problems.append(f"{key}.{label} is missing")
+                continue
+            problems += [f"{key}.{label}.{name} is {value!r}" + why for name, value, why in _bad_figures(figures)]
+    for name in ("counters_open", "counters_24_7"):
+        value = summary.get(name)
+        if value is not None and not (_is_number(value) and value >= 0 and float(value).is_integer()):
+            problems.append(f"{name} is {value!r}, not a count")
+    if problems:
+        raise DataError(f"{path}: {'; '.join(problems[:8])}; {_rerun(path.parent)}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bad_figures(figures: dict) -> list[tuple[str, object, str]]:
+    bad = []
+    for name, value in figures.items():
+        if not _is_number(value):
+            if not (name.endswith("minutes") and value is None):  # no resident reaches a counter: no mean
+                bad.append((name, value, ", not a finite number"))
+        elif name in _COUNTS and value < 0:
+            bad.append((name, value, ", a negative count of residents"))
+        elif name == "pct_within" and not 0 <= value <= 100:
+            bad.append((name, value, ", not a percentage"))
+        elif name.endswith("minutes") and value < 0:
+            bad.append((name, value, ", negative minutes"))
+    beyond, population = figures.get("beyond"), figures.get("population")
+    if _is_number(beyond) and _is_number(population) and beyond > population + _SUM_TOLERANCE:
+        bad.append(("beyond", figures["beyond"], f", more than the {figures['population']:g} residents"))
+    return bad
+
+
+def check_points(points: pd.DataFrame, *, path: Path, summary: dict, labels: Sequence[str]) -> pd.DataFrame:
+    """Check ``access_points.csv`` against itself and ``summary.json``, and return it with proper types.
+
+    Parameters
+    ----------
+    points
+        The table as read.
+    path
+        The file, for the message.
+    summary
+        The run's ``summary.json`` (already checked by :func:`check_summary`).
+    labels
+        Threshold labels; ``beyond_<label>`` columns are checked when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with numeric ``minutes``, ``population`` and ``pop_65_plus`` and a boolean ``reachable``.
+
+    Raises
+    ------
+    DataError
+        On a duplicated or missing point, a value that is not a number or a
+        count, or residents that do not add up to the summary.
+    """
+    points = points.copy()
+    problems = []
+    if "point_id" in points.columns:
+        dup = points.loc[points["point_id"].duplicated(keep=False), "point_id"]
+        if len(dup):
+            line = int(np.flatnonzero(points["point_id"].duplicated().to_numpy())[0]) + 2
+            problems.append(f"demand point(s) {sorted(set(dup))[:5]} appear more than once (again at line {line})")
+    for col, count in (("population", True), ("pop_65_plus", True), ("minutes", False)):
+        if col not in points.columns:
+            continue
+        values = pd.to_numeric(points[col], errors="coerce")
+        bad = (values.isna() & points[col].notna()) | (values < 0)
+        if count:
+            bad |= values.isna()
+        for i in np.flatnonzero(bad.to_numpy())[:3]:
+            problems.append(f"line {i + 2}, {col} is {points[col].iat[i]!r}")
+        points[col] = values
+    if "reachable" in points.columns:
+        text = points["reachable"].astype(str).str.strip().str.lower()
+        odd = ~text.isin(["true", "false", "1", "0"])
+        for i in np.flatnonzero(odd.to_numpy())[:3]:
+            problems.append(f"line {i + 2}, reachable is {points['reachable'].iat[i]!r} (true or false)")
+        points["reachable"] = text.isin(["true", "1"])
+    if problems:
+        raise DataError(f"{path}: {'; '.join(problems[:8])}; {_rerun(path.parent)}")
+    _check_sums(points, path=path, summary=summary, labels=labels)
+    return points
+
+
+def _check_sums(points: pd.DataFrame, *, path: Path, summary: dict, labels: Sequence[str]) -> None:
+    london = summary.get("london", {})
+    if not labels or "population" not in points.columns:
+        return
+    expected = london.get(labels[0], {}).get("population")
+    total = float(points["population"].sum())
+    if _is_number(expected) and abs(total - expected) > _SUM_TOLERANCE:
+        raise DataError(
+            f"{path}: its {len(points):,} demand points hold {total:,.0f} residents but "
+            f"{path.parent / 'summary.json'} says {expected:,.0f}: a row was deleted, duplicated or changed; "
+            f"{_rerun(path.parent)}"
+        )
+    for label in labels:
+        col, figure = f"beyond_{label}", london.get(label, {}).get("beyond")
+        if col not in points.columns or not _is_number(figure):
+            continue
+        flags = points[col].astype(str).str.strip().str.lower().isin(["true", "1"])
+        beyond = float(points.loc[flags, "population"].sum())
+        if abs(beyond - figure) > _SUM_TOLERANCE:
+            raise DataError(
+                f"{path}: {beyond:,.0f} residents are marked {col} but {path.parent / 'summary.json'} says "
+                f"{figure:,.0f}; {_rerun(path.parent)}"
+            )
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What makes two runs' figures comparable: where they were made from and how.
+
+    Attributes
+    ----------
+    folder
+        The run folder.
+    name
+        The scenario's name.
+    inputs
+        Input file (relative to the data directory) → sha256, from ``manifest.json``.
+    demand_year, ward_year
+        The population estimates and ward set used.
+    engine
+        The engine's name and its parameters, as one line.
+    """
+
+    folder: Path
+    name: str
+    inputs: dict[str, str]
+    demand_year: int
+    ward_year: int
+    engine: str
+
+    @classmethod
+    def from_manifest(cls, folder: Path, manifest: dict) -> RunIdentity:
+        """Read it from a run's ``manifest.json``."""
+        params = manifest.get("parameters") or {}
+        engine = manifest.get("engine") or {}
+        shown = {k: v for k, v in engine.items() if k not in ("engine", "calibration", "data_notes", "timetabled_data")}
+        settings = ", ".join(f"{k}={shown[k]}" for k in sorted(shown) if not isinstance(shown[k], dict | list))
+        return cls(
+            folder=Path(folder),
+            name=str(params.get("name", Path(folder).name)),
+            inputs=dict(manifest.get("inputs") or {}),
+            demand_year=int(params.get("demand_year", 2019)),
+            ward_year=int(params.get("ward_year", 2014)),
+            engine=f"{engine.get('engine', 'unknown engine')} ({settings})" if settings else str(engine.get("engine")),
+        )
+
+
+def run_differences(runs: Sequence[RunIdentity]) -> list[str]:
+    """What differs between the first run and each other one, in words (empty when nothing does).
+
+    Input files are compared where both runs list the same file; a file only
+    one run read (another engine's data) shows through the engine line.
+    """
+    if not runs:
+        return []
+    first, out = runs[0], []
+    for run in runs[1:]:
+        pair = f"{first.name} ({first.folder}) and {run.name} ({run.folder})"
+        changed = sorted(f for f in set(first.inputs) & set(run.inputs) if first.inputs[f] != run.inputs[f])
+        if changed:
+            out.append(f"{pair} were made from different copies of {', '.join(changed)}")
+        for what, a, b in (
+            ("demand year", f"mid-{first.demand_year}", f"mid-{run.demand_year}"),
+            ("ward set", first.ward_year, run.ward_year),
+            ("engine", first.engine, run.engine),
+        ):
+            if a != b:
+                out.append(f"{pair} differ in {what}: {a} against {b}")
+    return out
+
+
+def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> list[str]:
+    """Refuse runs that cannot be set side by side, unless mixing is allowed.
+
+    Parameters
+    ----------
+    runs
+        The runs, the reference first.
+    allow_mixed
+        Return the differences (to be stated with the figures) instead of refusing.
+
+    Returns
+    -------
+    list of str
+        The differences (empty when the runs match).
+
+    Raises
+    ------
+    DataError
+        When two runs share a name, or (without ``allow_mixed``) differ in
+        input files, demand year, ward set or engine.
+    """
+    names = [r.name for r in runs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        folders = [str(r.folder) for r in runs if r.name in dupes]
+        raise DataError(
+            f"scenario(s) {dupes} given more than once ({', '.join(folders)}): each run must be a different "
+            "scenario; give each folder once"
+        )
+    differences = run_differences(runs)
+    if differences and not allow_mixed:
+        raise DataError(
+            "these runs cannot be compared as plans: "
+            + "; ".join(differences)
+            + ". A difference in figures would mix the plan's effect with the data's or the engine's: run the "
+            "scenarios again with the same data and engine, or allow mixed runs to set them side by side anyway "
+            "(the differences are then stated with the figures)"
+        )
+    return differences
