@@ -443,6 +443,100 @@ def test_keyboard_only(browser, mapped):
         context.close()
 
 
+SEARCH_STATUS = "#planner-search-status"
+
+
+def _echoed(status):
+    """The part of a "no match" status line that repeats what was typed."""
+    match = re.search("\u201c(.*)\u201d", status)
+    assert match, status
+    return match.group(1)
+
+
+@pytest.mark.data
+@pytest.mark.browser
+def test_search_input_is_capped(browser, mapped):
+    """100 KB pasted or set by a script answers at once; the box keeps 100 characters, the status line 40 of them."""
+    path, _ = mapped["residents"]
+    context, page, errors, _ = _open_at(browser, path, DESKTOP)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    huge = ("  " + EVIL + " qwxyz zzkq" * 10_000)[:100_000]
+    assert len(huge) == 100_000
+    try:
+        assert page.get_attribute("#planner-search-input", "maxlength") == "100"
+        start = time.perf_counter()
+        page.fill("#planner-search-input", huge)  # as a paste: the browser keeps maxlength characters
+        status = page.inner_text(SEARCH_STATUS)
+        seconds = time.perf_counter() - start
+        assert seconds < 10, seconds  # 42 s before the cap
+        assert len(page.input_value("#planner-search-input")) <= 100
+        assert status.startswith("No ward, borough or postcode matches")
+        assert len(status) < 250
+        assert _echoed(status) == huge.strip()[:40].strip() + "\u2026"  # trimmed, cut, and shown as text
+        # a value set by a script passes maxlength: the page cuts it itself
+        for how in (
+            "v => { const i = document.getElementById('planner-search-input'); i.value = v;"
+            " i.dispatchEvent(new Event('input', {bubbles: true})); }",
+            "v => window.plannerMap.search(v)",
+        ):
+            page.fill("#planner-search-input", "")
+            start = time.perf_counter()
+            page.evaluate(how, huge)
+            status = page.inner_text(SEARCH_STATUS)
+            assert time.perf_counter() - start < 10
+            assert len(page.input_value("#planner-search-input")) == 100
+            assert len(status) < 250 and len(_echoed(status)) <= 41
+        assert page.evaluate("document.querySelectorAll('#planner-search-status *, img[src=x]').length") == 0
+        # a short query is shown whole, without the spaces round it
+        page.fill("#planner-search-input", "   Qwxyzzy  ")
+        assert _echoed(page.inner_text(SEARCH_STATUS)) == "Qwxyzzy"
+        # the search is still labelled and its status still spoken
+        assert page.locator("label[for=planner-search-input]").inner_text().startswith("Your postcode")
+        assert page.get_attribute(SEARCH_STATUS, "aria-live") == "polite"
+        assert page.get_attribute(SEARCH_STATUS, "role") == "status"
+        assert errors == [] and dialogs == []
+    finally:
+        context.close()
+
+
+@pytest.mark.data
+@pytest.mark.browser
+def test_clearing_the_search_clears_the_answer(browser, mapped):
+    """An empty or blank query takes the last answer away: panel, outlined ward, postcode marker and labels."""
+    path, _ = mapped["residents"]
+    context, page, errors, _ = _open_at(browser, path, DESKTOP)
+    panel = page.locator("#planner-summary")
+    shown = (
+        "() => ({labels: document.querySelectorAll('.planner-label').length,"
+        " you: document.querySelectorAll('.you').length,"
+        " outlined: document.querySelectorAll('.leaflet-wards-pane path[stroke-width=\"5\"]').length})"
+    )
+    try:
+        for question, blank in [("Brixton Hill", ""), ("SE1 7PB", "   "), ("SE1 7PB", ""), ("Brixton Hill", " \t - ")]:
+            _ask(page, question)
+            panel.wait_for(state="visible")
+            assert page.inner_text("#planner-summary-body").startswith(question)
+            assert page.evaluate(shown)["outlined"] == 1
+            page.fill("#planner-search-input", blank)  # clearing the box, or leaving only spaces
+            assert not panel.is_visible(), (question, blank)
+            assert page.inner_text("#planner-summary-body") == ""
+            # Leaflet fades labels out and drops them after 200 ms
+            page.wait_for_function(f"({shown})().labels === 0", timeout=5000)
+            assert page.evaluate(shown) == {"labels": 0, "you": 0, "outlined": 0}
+            assert page.locator("#planner-search-results button").count() == 0
+            assert page.inner_text(SEARCH_STATUS) == ""
+            # Find with nothing typed: a neutral prompt, still no answer
+            _ask(page, question)
+            panel.wait_for(state="visible")
+            _ask(page, blank)
+            assert not panel.is_visible(), (question, blank)
+            assert page.inner_text(SEARCH_STATUS) == "Type your postcode, ward or borough."
+        assert errors == []
+    finally:
+        context.close()
+
+
 def _boxes(page, selectors):
     out = {}
     for sel in selectors:

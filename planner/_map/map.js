@@ -377,6 +377,14 @@
     var you = null;
     var selected = null;
     var MAX = 12;
+    // the longest query looked at (the page's maxlength; pasted or scripted values can pass it) and the most of
+    // it ever repeated in the status line: matching is quadratic in the query's length
+    var MAXLEN = input.maxLength > 0 ? input.maxLength : 100;
+    var ECHO = 40;
+    function echo(q) {
+      var chars = Array.from(q);
+      return chars.length > ECHO ? chars.slice(0, ECHO).join("").trim() + "\u2026" : q;
+    }
 
     function norm(s) {
       return String(s).toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "")
@@ -657,7 +665,14 @@
       });
     }
     function search(submit) {
-      var q = input.value;
+      if (input.value.length > MAXLEN) { input.value = input.value.slice(0, MAXLEN); }
+      var q = input.value.trim();
+      if (!norm(q)) {  // nothing to look for (empty, spaces, punctuation): the last answer and list go too
+        clearAnswer();
+        list.textContent = "";
+        say(submit ? (pc ? "Type your postcode, ward or borough." : "Type your ward or borough.") : "");
+        return;
+      }
       var compact = q.toUpperCase().replace(/[^A-Z0-9]/g, "");
       var full = FULL.exec(compact);
       if (full && !pc) {
@@ -703,7 +718,7 @@
       if (!found.length) {
         clearAnswer();
         list.textContent = "";
-        say("No ward, borough or postcode matches \u201c" + q.trim() + "\u201d. Check the spelling, or type your postcode (e.g. " +
+        say("No ward, borough or postcode matches \u201c" + echo(q) + "\u201d. Check the spelling, or type your postcode (e.g. " +
             (pc ? pc.example : "HA9 0WS") + ").");
         return;
       }
