@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import shapely
 
@@ -43,6 +44,32 @@ _WARD_SCHEMA = ["ward_code", "ward_name", "borough_code", "borough_name"]
 _BOROUGH_NAME_FIXES = {"City and County of the City of London": "City of London"}
 
 
+#: Vector files read from a zip that holds no shapefile.
+_OTHER_VECTORS = (".geojson", ".json", ".gpkg")
+#: British National Grid's extent over Great Britain, padded: projected wards must lie inside it.
+_GB_BNG = (-100_000.0, -100_000.0, 800_000.0, 1_400_000.0)
+
+
+def _check_crs_fits(path: Path, frame: gpd.GeoDataFrame) -> None:
+    """Refuse coordinates that cannot be in the CRS the file declares (metres under a degrees .prj, and so on)."""
+    minx, miny, maxx, maxy = frame.total_bounds
+    name = frame.crs.name
+    if frame.crs.is_geographic and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise CRSError(
+            f"{path}: its CRS is {name} (degrees) but its coordinates run from ({minx:.0f}, {miny:.0f}) to "
+            f"({maxx:.0f}, {maxy:.0f}), which are not degrees: they look like metres (British National Grid?). "
+            "Replace its .prj with the right one (EPSG:27700 for London Datastore files) or re-export the file."
+        )
+    bng = frame.to_crs(BNG).total_bounds
+    inside = _GB_BNG[0] <= bng[0] and _GB_BNG[1] <= bng[1] and bng[2] <= _GB_BNG[2] and bng[3] <= _GB_BNG[3]
+    if not (np.isfinite(bng).all() and inside):
+        raise CRSError(
+            f"{path}: read in its CRS {name}, the wards lie outside Great Britain "
+            f"(British National Grid ({bng[0]:.0f}, {bng[1]:.0f}) to ({bng[2]:.0f}, {bng[3]:.0f})): its CRS is "
+            "wrong. Replace its .prj with the right one (EPSG:27700 for London Datastore files) or re-export it."
+        )
+
+
 def _source_uri(path: Path, layer: str | None) -> tuple[str, str | None]:
     """Return a GDAL path for ``path``, descending into zip archives."""
     if path.suffix.lower() != ".zip":
@@ -53,7 +80,17 @@ def _source_uri(path: Path, layer: str | None) -> tuple[str, str | None]:
         raise DataError(f"{path} is not a valid zip archive ({exc}); download it again.") from exc
     shps = sorted(n for n in names if n.lower().endswith(".shp"))
     if not shps:
-        raise DataError(f"{path} holds no shapefile (.shp); found {len(names)} other entries.")
+        others = sorted(n for n in names if n.lower().endswith(_OTHER_VECTORS))
+        named = [n for n in others if Path(n).stem == layer] or ([] if layer else others)
+        if named:  # a zipped GeoJSON or GeoPackage: read it as it is
+            logger.info("%s holds no shapefile; reading %s", path, named[0])
+            return f"/vsizip/{path}/{named[0]}", None
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        raise DataError(
+            f"{path} holds no shapefile (.shp) and no GeoJSON or GeoPackage (entries: {shown or 'none'}); "
+            "zip the ward layer as a shapefile with its .shx, .dbf and .prj (or as one .geojson or .gpkg), "
+            "or download the London Datastore file again."
+        )
     if layer is None:
         wanted = [s for s in shps if Path(s).stem == "London_Ward"] or shps
         inner = wanted[0]
@@ -168,6 +205,7 @@ def load_wards(
             f"{path}: empty geometry for wards {sorted(wards.loc[empty, 'ward_code'])}; "
             "fix or remove them in the source file."
         )
+    _check_crs_fits(path, wards)
     if wards.crs.to_epsg() != 27700:
         logger.info("Projecting %s from %s to %s", path, wards.crs.to_string(), BNG)
         wards = wards.to_crs(BNG)
@@ -237,6 +275,7 @@ def load_boroughs(source: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     """
     path = Path(source)
     raw = _read(path, None)
+    _check_crs_fits(path, raw)
     for code, name in (("LAD22CD", "LAD22NM"), ("LAD21CD", "LAD21NM"), ("borough_code", "borough_name")):
         if code in raw.columns and name in raw.columns:
             out = raw.rename(columns={code: "borough_code", name: "borough_name"})

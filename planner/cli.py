@@ -464,8 +464,6 @@ def hubs_cmd(
 
 def _print_comparison(comparison) -> None:
     t0 = comparison.thresholds[0]
-    for line in comparison.differences:
-        err.print(f"[bold yellow]mixed runs:[/] {line}", highlight=False)
     table = Table(title="Scenario comparison (London, Met area)")
     table.add_column("")
     for name in comparison.london["scenario"]:
@@ -612,6 +610,8 @@ def compare_cmd(
         written = comparison.write(out / "compare")
     except PlannerError as exc:
         raise _fail(exc) from exc
+    for line in comparison.differences:
+        err.print(f"[bold yellow]mixed runs:[/] {line}", highlight=False)
     _print_comparison(comparison)
     console.print(f"Wrote {', '.join(str(f) for f in written)}")
 
@@ -919,12 +919,16 @@ def maps_cmd(
     marginal: Annotated[
         Path | None, typer.Option(help="critical_counters.csv of a marginal sweep of the last run's plan.")
     ] = None,
+    allow_mixed: MixedOpt = False,
 ) -> None:
     """Write the access, hub and resident maps of runs, and a change map for several."""
     from planner.maps import write_change_map, write_maps
+    from planner.runfolder import check_run_folders
 
     _out(out)
     try:
+        if len(run_dirs) > 1:  # before any map is rewritten
+            check_run_folders(run_dirs, allow_mixed=allow_mixed)
         written = []
         for i, folder in enumerate(run_dirs):
             reference = run_dirs[0] if i > 0 else None
@@ -932,7 +936,7 @@ def maps_cmd(
             written += write_maps(folder, reference_dir=reference, offline=not online, marginal=layer)
         if len(run_dirs) > 1:
             target = (out or run_dirs[-1].parent / "maps") / "change.html"
-            written.append(write_change_map(run_dirs, target, offline=not online))
+            written.append(write_change_map(run_dirs, target, offline=not online, allow_mixed=allow_mixed))
     except PlannerError as exc:
         raise _fail(exc) from exc
     for path in written:

@@ -168,7 +168,8 @@ def compare_runs(
         names = dict(zip(boroughs["borough_code"], boroughs["borough_name"], strict=True))
         closed = sorted(ref_ids - set(c["station_id"]))
         closed_rows = ref.counters.loc[ref.counters["station_id"].isin(closed)]
-        crimes = pd.to_numeric(closed_rows.get("daily_crimes_reported_2017"), errors="coerce")
+        known = "daily_crimes_reported_2017" in closed_rows.columns  # a stations file of its own may lack it
+        crimes = pd.to_numeric(closed_rows["daily_crimes_reported_2017"], errors="coerce") if known else None
         savings, unknown = closure_savings(closed, run.scenario.costs or ref.scenario.costs)
         row = {
             "scenario": run.name,

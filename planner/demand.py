@@ -31,6 +31,7 @@ import pandas as pd
 
 from planner.config import BNG, DataPaths, require_bng
 from planner.errors import DataError, PlannerWarning
+from planner.io import read_csv
 
 __all__ = ["AGE_BANDS", "DEMAND_YEARS", "Demand", "load_demand"]
 
@@ -119,8 +120,8 @@ def load_demand(
         raise DataError(f"Demand year {year} is not available; choose one of {DEMAND_YEARS}.")
     require_bng(wards, "wards")
     paths = data if isinstance(data, DataPaths) else DataPaths(Path(data))
-    cen = pd.read_csv(paths.centroids, dtype={"lsoa11cd": str})
-    pop = pd.read_csv(paths.population(year), dtype={"LSOA11CD": str})
+    cen = read_csv(paths.centroids, dtype={"lsoa11cd": str})
+    pop = read_csv(paths.population(year), dtype={"LSOA11CD": str})
     _check_columns(paths.centroids, cen, ["lsoa11cd", "X", "Y"])
     _check_columns(paths.population(year), pop, ["LSOA11CD", "Persons_All-Ages", *AGE_BANDS])
     pop = _check_counts(paths.population(year), pop, ["Persons_All-Ages", *AGE_BANDS])
@@ -131,9 +132,7 @@ def load_demand(
             f"{paths.population(year)}: {len(missing)} LSOAs have no centroid in {paths.centroids}, "
             f"e.g. {sorted(missing)[:5]}; use matching 2011 LSOA files."
         )
-    extra = set(cen["lsoa11cd"]) - set(pop["LSOA11CD"])
-    if extra:
-        logger.info("Ignoring %d centroids with no population row", len(extra))
+    _reconcile(cen, pop, paths.centroids, paths.population(year))
     table = pop.merge(cen, left_on="LSOA11CD", right_on="lsoa11cd", how="inner")
     table = table.rename(columns={"LSOA11CD": "point_id", "LSOA11NM": "lsoa_name", "Persons_All-Ages": "population"})
     table = table.rename(columns=AGE_BANDS)
@@ -147,6 +146,36 @@ def load_demand(
     ward_pop = _ward_table(points, wards)
     logger.info("Loaded %d demand points, %d residents (mid-%d)", len(points), points["population"].sum(), year)
     return Demand(points, ward_pop, year)
+
+
+def _reconcile(cen: pd.DataFrame, pop: pd.DataFrame, cen_path: Path, pop_path: Path) -> None:
+    """Name the LSOAs with a centroid but no population row: refuse a whole borough, warn about the rest.
+
+    The borough of an LSOA is its 2011 name without the last word (``"Camden 001A"`` -> ``"Camden"``).
+    """
+    lost = cen.loc[~cen["lsoa11cd"].isin(set(pop["LSOA11CD"]))]
+    if lost.empty:
+        return
+    names = cen.get("lsoa11nm", cen["lsoa11cd"]).astype(str)
+    borough = names.str.replace(r"\s+\S+$", "", regex=True)
+    total = borough.value_counts()
+    missing = borough.loc[lost.index].value_counts()
+    whole = sorted(b for b, n in missing.items() if n == total[b])
+    if whole:
+        raise DataError(
+            f"{pop_path} has no population row for any LSOA of {', '.join(whole)} "
+            f"({int(missing[whole].sum())} LSOAs with a centroid in {cen_path}): every figure would leave "
+            "those residents out. Use the complete ONS file (download it again, see data/README.md)."
+        )
+    listed = ", ".join(f"{c} ({n})" for c, n in zip(lost["lsoa11cd"][:5], names.loc[lost.index][:5], strict=True))
+    more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
+    message = (
+        f"{pop_path}: {len(lost)} LSOA(s) with a centroid in {cen_path.name} have no population row, so their "
+        f"residents are left out of every figure: {listed}{more}; by borough {missing.sort_index().to_dict()}. "
+        "Use the complete ONS file to count them."
+    )
+    warnings.warn(message, PlannerWarning, stacklevel=3)
+    logger.warning(message)
 
 
 def _check_columns(path: Path, table: pd.DataFrame, needed: list[str]) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +20,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from planner.errors import OptionError
+from planner.errors import DataError, OptionError, PlannerWarning
 
 __all__ = [
     "check_out_dir",
     "locked_folder",
+    "read_csv",
     "remove_leftovers",
     "sha256_file",
     "write_csv",
@@ -39,6 +42,69 @@ _PARTIAL = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*-[a-z0-9_]{8}$")
 
 #: GeoPackages record a "last change" time; planner pins it while it writes so reruns are identical.
 _FIXED_DATE = "2000-01-01T00:00:00.000Z"
+
+
+#: Separators a CSV file written by a spreadsheet may use instead of commas.
+_SEPARATORS = (";", "\t", "|")
+
+
+def read_csv(path: str | os.PathLike[str], **options: object) -> pd.DataFrame:
+    """Read a CSV file whatever its encoding and separator, saying so when it is not UTF-8 with commas.
+
+    UTF-8 (with or without a byte-order mark) is read as it is.  A file that
+    is not UTF-8 is read as Windows-1252 (a superset of Latin-1, what Excel
+    writes on Windows) with a warning naming the first line that is not
+    UTF-8.  A header with no comma but semicolons, tabs or bars is split on
+    that separator, with a warning.
+
+    Parameters
+    ----------
+    path
+        The file.
+    **options
+        Passed to :func:`pandas.read_csv` (``dtype``, ``usecols``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+
+    Raises
+    ------
+    DataError
+        When the rows cannot be split into the header's columns, naming the file and pandas' reason.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        text = data.decode("cp1252", errors="replace")
+        _warn(
+            f"{path} is not UTF-8 (line {line} holds byte 0x{data[exc.start]:02x}); it was read as Windows-1252 "
+            "(Latin-1). Check its accented names, and save it as CSV UTF-8 to silence this"
+        )
+    header = text.split("\n", 1)[0]
+    sep = ","
+    if "," not in header:
+        sep = max(_SEPARATORS, key=header.count)
+        if header.count(sep) == 0:
+            sep = ","
+        else:
+            _warn(f"{path} separates its columns with {sep!r}, not commas; it was read so")
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, **options)  # type: ignore[arg-type]
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(
+            f"{path}: cannot be read as a table ({exc}); every row must have the header's columns, "
+            "separated by commas: export it again as CSV"
+        ) from exc
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, PlannerWarning, stacklevel=3)
+    logger.warning(message)
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -44,7 +45,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from planner.errors import DataError
+from planner.errors import DataError, PlannerWarning
+from planner.runfolder import RunIdentity, check_run_set
 from planner.scenario import Scenario
 
 __all__ = ["BANDS", "write_change_map", "write_maps", "write_run_maps"]
@@ -408,6 +410,13 @@ def _postcode_block(run: _Run, reference: _Run | None, counters: list[dict]) -> 
     """
     path = run.folder / "postcodes.parquet"
     if not path.is_file():
+        message = (
+            f"{run.folder} has no postcodes.parquet (it was run without maps, or without Code-Point Open in its "
+            "data directory): the resident map will search wards and boroughs only, not postcodes; run the "
+            "scenario again with maps, with the postcode file in the data directory, to add the postcode search"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=2)
+        logger.warning(message)
         return None
     table = pd.read_parquet(path)
     answers = [("plan", table)]
@@ -621,7 +630,11 @@ def _hub_data(run: _Run, boroughs: dict) -> dict:
 
 
 def write_change_map(
-    run_dirs: list[str | os.PathLike[str]], out: str | os.PathLike[str], *, offline: bool = True
+    run_dirs: list[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    offline: bool = True,
+    allow_mixed: bool = False,
 ) -> Path:
     """A map with each scenario as a layer and the change from the first to the last.
 
@@ -633,10 +646,17 @@ def write_change_map(
         The HTML file to write.
     offline
         Embed every script and stylesheet.
+    allow_mixed
+        Map runs made from different data, demand years or engines (the title says so) instead of refusing
+        them (see :func:`planner.runfolder.check_run_set`).
     """
     runs = [_read_run(d) for d in run_dirs]
     if len(runs) < 2:
         raise DataError("a change map needs at least two runs")
+    from planner.run import read_manifest
+
+    identities = [RunIdentity.from_manifest(r.folder, read_manifest(r.folder)[1]) for r in runs]
+    differences = check_run_set(identities, allow_mixed=allow_mixed)
     first, last = runs[0], runs[-1]
     wards, boroughs = _ward_geo(last)
     before, after = first.values(), last.values()
@@ -647,7 +667,8 @@ def write_change_map(
         change[code] = {"before": b, "after": a, "change": None if a is None or b is None else round(a - b, 3)}
     data = {
         "kind": "change",
-        "title": f"Change in travel time: {first.scenario.name} \u2192 {last.scenario.name}",
+        "title": f"Change in travel time: {first.scenario.name} \u2192 {last.scenario.name}"
+        + (" (runs made from different data or engines)" if differences else ""),
         "wards": wards,
         "boroughs": boroughs,
         "bands": _bands(),

@@ -152,6 +152,12 @@ def choose_counters(
     if both:
         raise InfeasibleError(f"counters {both} are both required and forbidden; keep one flag")
     allowed = np.array([i not in set(forbidden) for i in ids])
+    if k is not None and k > int(allowed.sum()):
+        raise OptionError(
+            f"k = {k} counters is more than the {int(allowed.sum())} candidates that may open "
+            f"({len(ids)} candidates, {len(ids) - int(allowed.sum())} forbidden); give k of at most "
+            f"{int(allowed.sum())}, or add candidates to the stations file"
+        )
     borough_of = counter_borough.reindex(ids)
     need = sorted(set(boroughs if boroughs is not None else borough_of.dropna()))
     no_candidate = [b for b in need if not ((borough_of == b).to_numpy() & allowed).any()]

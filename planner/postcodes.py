@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.config import CITY_OF_LONDON_CODE
 from planner.errors import DataError
 from planner.travel.base import TravelEngine
 
@@ -111,9 +112,13 @@ def postcode_access(
     engine
         The run's travel engine.
     wards
-        Ward polygons (``ward_code``): each postcode gets the ward it lies in
-        (the nearest ward within 200 m for points just outside, e.g. on the
-        river); ``ward_code`` is empty for points in no ward (the City of London).
+        Ward polygons (``ward_code``, and ``in_met`` when the City's wards are
+        among them): each postcode gets the Met ward it lies in (the nearest
+        ward within 200 m for points just outside, e.g. on the river).
+        ``ward_code`` is empty for the City of London (its own police force):
+        postcodes Code-Point places in the City (``lad``), and points in or
+        nearest to a City ward. Give every ward, the City's included, so that
+        a City postcode is never put in a neighbouring borough's ward.
 
     Returns
     -------
@@ -133,12 +138,18 @@ def postcode_access(
         }
     )
     if wards is not None:
-        out["ward_code"] = _ward_of(origins, wards)
+        codes = _ward_of(origins, wards)
+        if "lad" in postcodes.columns:
+            codes[postcodes["lad"].astype(str).to_numpy() == CITY_OF_LONDON_CODE] = ""
+        out["ward_code"] = codes
     return out
 
 
 def _ward_of(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
+    """The Met ward of each point: the one it lies in, else the nearest within 200 m; "" in or next to the City."""
+    met = wards["in_met"].astype(bool) if "in_met" in wards.columns else pd.Series(True, index=wards.index)
     polys = wards[["ward_code", "geometry"]].to_crs(points.crs)
+    polys = polys.assign(ward_code=polys["ward_code"].where(met.to_numpy(), ""))
     inside = gpd.sjoin(points, polys, how="left", predicate="within")
     inside = inside[~inside.index.duplicated()]
     codes = inside["ward_code"].reindex(points.index)

@@ -163,12 +163,10 @@ def propose(
     }
     same = choose_counters(matrix, points, borough, threshold=t, k=int(cur_mask.sum()), **options)
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     choice, curve, proposal_file = None, None, None
     if mode == "tradeoff":
         curve = tradeoff(matrix, points, borough, threshold=t, **options)
-        files.append(write_csv(curve, folder / f"{spec.name}-tradeoff-{t:g}min.csv"))
     else:
         if mode == "min-counters":
             if target_pct is None:
@@ -181,6 +179,10 @@ def propose(
                 choice = same
             else:
                 choice = choose_counters(matrix, points, borough, threshold=t, k=count, **options)
+    folder.mkdir(parents=True, exist_ok=True)  # only once every model is solved: a refusal writes nothing
+    if curve is not None:
+        files.append(write_csv(curve, folder / f"{spec.name}-tradeoff-{t:g}min.csv"))
+    else:
         proposal_file = _write_proposal(spec, choice, current, stations, borough, matrix, folder, candidates)
         files.append(proposal_file)
     report = {

@@ -211,7 +211,6 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
         ) from exc
     summary = _read_json(folder / "summary.json", meta)
     labels = [f"{t:g}" for t in scenario.thresholds]
-    check_summary(summary, path=folder / "summary.json", labels=labels)
     if "london_24_7" not in summary:
         raise DataError(
             f"{folder / 'summary.json'}: written by an older planner (version {meta.get('planner_version')}) "
@@ -224,6 +223,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
                 f"{folder / 'summary.json'}: '{key}' has no figures for threshold(s) {lost} of the manifest; "
                 f"{_rerun(meta)}"
             )
+    check_summary(summary, path=folder / "summary.json", labels=labels)
     paths = {
         name: _need(folder, name, meta)
         for name in (

@@ -30,7 +30,8 @@ from planner.london import London
 from planner.runfolder import check_points, check_summary
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures
-from planner.travel import TravelEngine, TravelMatrix
+from planner.travel import NearestResult, TravelEngine
+from planner.travel.base import require_coverage
 
 __all__ = [
     "RunContext",
@@ -171,13 +172,13 @@ def run_scenario(
     counters, _ = resolve_counters(spec, stations, source=source)
     counters["borough_code"] = counter_boroughs(counters, london.wards).to_numpy()
     step(f"{spec.name}: travel times ({spec.engine.name})")
-    try:
-        matrix = ctx.matrix(spec, stations)
-    except PlannerError as exc:
-        raise ScenarioError(f"{source}: engine: {exc}") from exc
-    nearest = matrix.subset(counters["station_id"].tolist()).nearest()
     engine = ctx.engine(spec)
     demand = london.study_demand
+    try:
+        nearest_of = _nearest_search(ctx, spec, stations, engine, demand.points)
+        nearest = nearest_of(counters["station_id"].tolist())
+    except PlannerError as exc:
+        raise ScenarioError(f"{source}: engine: {exc}") from exc
     access = {t: assess(demand, counters, engine, threshold=t, nearest=nearest) for t in spec.thresholds}
     plan = None
     if spec.hubs.enabled if hubs is None else hubs:
@@ -193,7 +194,7 @@ def run_scenario(
         access=access,
         hubs=plan,
         engine=primary.engine,
-        beyond_24_7=_beyond_24_7(matrix, counters, demand.points, spec.thresholds),
+        beyond_24_7=_beyond_24_7(nearest_of, counters, demand.points, spec.thresholds),
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -208,7 +209,7 @@ def run_scenario(
                 from planner.postcodes import postcode_file, write_postcode_access
 
                 step(f"{spec.name}: postcodes")
-                if write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.study_wards):
+                if write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.wards):
                     extra_inputs.append(postcode_file(ctx.paths.root))  # type: ignore[arg-type]
             _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source, extra_inputs)
             if maps:
@@ -226,8 +227,45 @@ def run_scenario(
     return run
 
 
+#: A stations file with more rows than this is not turned into a points x stations matrix: each run searches
+#: from its own open counters instead (``planner access``'s multi-source search), which costs the same whatever
+#: the file's size.
+MATRIX_MAX_STATIONS = 300
+
+
+def _nearest_search(
+    ctx: RunContext, spec: Scenario, stations: gpd.GeoDataFrame, engine: TravelEngine, points: gpd.GeoDataFrame
+) -> Callable[[list[str]], NearestResult]:
+    """How to find each point's nearest counter among some station ids: from the shared matrix, or by search."""
+    if len(stations) <= MATRIX_MAX_STATIONS:
+        matrix = ctx.matrix(spec, stations)
+        return lambda ids: matrix.subset(ids).nearest()
+    logger.info(
+        "%d stations in the file (more than %d): searching from each run's open counters, without a matrix",
+        len(stations),
+        MATRIX_MAX_STATIONS,
+    )
+    by_id = stations.set_index("station_id")
+
+    def search(ids: list[str]) -> NearestResult:
+        chosen = by_id.loc[ids].reset_index()[["station_id", "geometry"]]
+        result = engine.nearest(points, gpd.GeoDataFrame(chosen, geometry="geometry", crs=stations.crs))
+        require_coverage(
+            points["population"].to_numpy(),
+            result.table["minutes"].to_numpy(float),
+            engine=spec.engine.name,
+            source=spec.engine.osm,
+        )
+        return result
+
+    return search
+
+
 def _beyond_24_7(
-    matrix: TravelMatrix, counters: gpd.GeoDataFrame, points: pd.DataFrame, thresholds: list[float]
+    nearest_of: Callable[[list[str]], NearestResult],
+    counters: gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    thresholds: list[float],
 ) -> dict[str, dict]:
     """Residents (and aged 65+) beyond each threshold from the nearest 24/7 counter.
 
@@ -237,7 +275,7 @@ def _beyond_24_7(
     pop = points["population"].to_numpy(np.int64)
     old = points["pop_65_plus"].to_numpy(np.int64)
     if ids:
-        table = matrix.subset(ids).nearest().table
+        table = nearest_of(ids).table
         if not np.array_equal(table["point_id"].to_numpy(), points["point_id"].to_numpy()):
             raise PlannerError("24/7 nearest-counter result does not match the demand points")
         minutes = table["minutes"].to_numpy(float)

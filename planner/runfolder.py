@@ -16,7 +16,9 @@ and the field instead of giving a plausible wrong figure:
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,14 @@ import pandas as pd
 
 from planner.errors import DataError
 
-__all__ = ["RunIdentity", "check_points", "check_run_set", "check_summary", "run_differences"]
+__all__ = [
+    "RunIdentity",
+    "check_points",
+    "check_run_folders",
+    "check_run_set",
+    "check_summary",
+    "run_differences",
+]
 
 #: Figures of ``summary.json`` that count residents (0 or more).
 _COUNTS = ("beyond", "beyond_65_plus", "population", "unreachable")
@@ -136,7 +145,7 @@ def check_points(points: pd.DataFrame, *, path: Path, summary: dict, labels: Seq
         if count:
             bad |= values.isna()
         for i in np.flatnonzero(bad.to_numpy())[:3]:
-            problems.append(f"line {i + 2}, {col} is {points[col].iat[i]!r}")
+            problems.append(f"line {i + 2}, {col} is {_shown(points[col].iat[i])}")
         points[col] = values
     if "reachable" in points.columns:
         text = points["reachable"].astype(str).str.strip().str.lower()
@@ -148,6 +157,12 @@ def check_points(points: pd.DataFrame, *, path: Path, summary: dict, labels: Seq
         raise DataError(f"{path}: {'; '.join(problems[:8])}; {_rerun(path.parent)}")
     _check_sums(points, path=path, summary=summary, labels=labels)
     return points
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return "empty" if pd.isna(value) else f"{value:g}"  # type: ignore[arg-type]
 
 
 def _check_sums(points: pd.DataFrame, *, path: Path, summary: dict, labels: Sequence[str]) -> None:
@@ -280,3 +295,27 @@ def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> 
             "(the differences are then stated with the figures)"
         )
     return differences
+
+
+def check_run_folders(folders: Sequence[str | os.PathLike[str]], *, allow_mixed: bool = False) -> list[str]:
+    """:func:`check_run_set` for run folders, from their ``manifest.json`` alone (nothing else is read).
+
+    Raises
+    ------
+    DataError
+        When a folder has no readable manifest, or as :func:`check_run_set`.
+    """
+    identities = []
+    for folder in map(Path, folders):
+        manifest = folder / "manifest.json"
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"{folder} is not a run folder ({manifest} cannot be read: {exc}); give folders written by "
+                "`planner run`"
+            ) from exc
+        if not isinstance(meta, dict):
+            raise DataError(f"{manifest}: not a run manifest; run the scenario again")
+        identities.append(RunIdentity.from_manifest(folder, meta))
+    return check_run_set(identities, allow_mixed=allow_mixed)

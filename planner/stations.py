@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import Transformer
 
 from planner.categories import canonical, match_values, tidy_column
 from planner.config import BNG
 from planner.errors import CRSError, DataError, PlannerWarning
+from planner.io import read_csv
 
 __all__ = ["LONDON_BOUNDS", "load_stations", "open_counters", "select_counters"]
 
@@ -34,6 +36,10 @@ LONDON_BOUNDS = (501_500.0, 153_800.0, 564_000.0, 203_000.0)
 #: A WGS84 window around Great Britain used to spot swapped coordinates.
 _LAT = (49.0, 61.0)
 _LON = (-8.5, 2.0)
+
+#: A row's lat/lon and easting/northing may disagree by this many metres (rounding of either) before it is refused.
+AGREE_M = 100.0
+_TO_BNG = Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
 
 _EASTING = ("easting", "x", "east", "bng_x")
 _NORTHING = ("northing", "y", "north", "bng_y")
@@ -129,7 +135,7 @@ _Rows = tuple[pd.DataFrame, pd.Series, np.ndarray, list[tuple[int, str, str]]]
 
 
 def _read_csv(path: Path, id_column: str) -> _Rows:
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = read_csv(path, dtype=str, keep_default_na=False)
     if len(table) == 0:
         raise DataError(f"{path} has a header but no rows.")
     if id_column not in table.columns:
@@ -186,6 +192,8 @@ def _csv_points(path: Path, table: pd.DataFrame, ids: pd.Series) -> tuple[np.nda
     if e_col and n_col:
         x = _numeric(table, e_col, ids, problems)
         y = _numeric(table, n_col, ids, problems)
+        if lat_col and lon_col:
+            _cross_check(table, np.column_stack([x, y]), (lat_col, lon_col, e_col, n_col), ids, problems)
         return np.column_stack([x, y]), problems
     if lat_col and lon_col:
         lat = _numeric(table, lat_col, ids, problems)
@@ -193,6 +201,29 @@ def _csv_points(path: Path, table: pd.DataFrame, ids: pd.Series) -> tuple[np.nda
         xy = _from_lonlat(lon, lat, ids, problems, f"{lat_col}/{lon_col}")
         return xy, problems
     raise DataError(f"{path}: no coordinate columns; expected easting/northing (EPSG:27700) or lat/lon (WGS84).")
+
+
+def _cross_check(table: pd.DataFrame, xy: np.ndarray, cols: tuple[str, ...], ids: pd.Series, problems: list) -> None:
+    """Rows whose lat/lon and easting/northing, both in the file, are more than :data:`AGREE_M` apart."""
+    lat_col, lon_col, e_col, n_col = cols
+    lat = pd.to_numeric(table[lat_col].astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(table[lon_col].astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    known = {p[0] for p in problems}
+    both = ~np.isnan(lat) & ~np.isnan(lon) & ~np.isnan(xy).any(axis=1)
+    if not both.any():
+        return
+    x, y = _TO_BNG.transform(np.where(both, lon, 0.0), np.where(both, lat, 0.0))
+    apart = np.hypot(x - xy[:, 0], y - xy[:, 1])
+    for i in np.flatnonzero(both & (apart > AGREE_M)):
+        if int(i) not in known:
+            problems.append(
+                (
+                    int(i),
+                    ids.iat[i],
+                    f"{lat_col}/{lon_col} ({lat[i]}, {lon[i]}) and {e_col}/{n_col} ({xy[i, 0]:.0f}, {xy[i, 1]:.0f}) "
+                    f"are {apart[i] / 1000:.1f} km apart; correct whichever is wrong",
+                )
+            )
 
 
 def _from_lonlat(lon: np.ndarray, lat: np.ndarray, ids: pd.Series, problems: list, label: str) -> np.ndarray:

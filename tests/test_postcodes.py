@@ -86,3 +86,38 @@ def test_postcode_minutes_by_an_independent_route(data_dir, london, transit_engi
     matrix = transit_engine.matrix(origins, counters[["station_id", "geometry"]])
     np.testing.assert_allclose(table["minutes"], matrix.minutes.min(axis=1), atol=1e-9)
     assert table["station_id"].tolist() == list(matrix.destination_ids[matrix.minutes.argmin(axis=1)])
+
+
+def test_city_postcodes_are_the_city_not_a_neighbouring_met_ward():
+    """A point in a City ward, or next to one, gets no Met ward, even when a Met ward lies within 200 m;
+    and a postcode Code-Point places in the City (lad E09000001) is the City wherever its point falls."""
+    wards = make_wards(3)  # W0, W1, W2 side by side
+    wards["in_met"] = [True, False, True]  # W1 stands for the City
+    postcodes = _points(
+        [
+            ("AA1 1AA", 530500, 180500),  # in W0 (Met)
+            ("AA1 1AB", 531020, 180500),  # in W1 (City), 20 m from W0
+            ("AA1 1AD", 531500, 181100),  # 100 m north of W1, 510 m from W0 and W2: nearest is the City
+            ("AA1 1AE", 532500, 180500),  # in W2 but Code-Point says the City
+        ]
+    )
+    postcodes["lad"] = ["E09000002", "E09000001", "E09000001", "E09000001"]
+    counters = gpd.GeoDataFrame({"station_id": ["a"]}, geometry=[shapely.Point(530000, 180500)], crs=27700)
+    table = postcode_access(postcodes, counters, CrowFly(speed_kmh=6, circuity=1.0), wards=wards)
+    assert table["ward_code"].tolist() == ["W0", "", "", ""]
+
+
+def test_city_of_london_postcodes_get_no_met_ward(data_dir, london):
+    """The issue's cases: EC4R 1AG (Vintry) was told Cathedrals ward, Southwark; E1 7AA and E1 6AN Spitalfields."""
+    points = find_postcodes(["EC4R 1AG", "E1 7AA", "E1 6AN", "SE1 9GF"], data_dir)
+    counters = london.stations.iloc[:3]
+    table = postcode_access(points, counters, CrowFly(), wards=london.wards)
+    city = london.wards.loc[~london.wards["in_met"]]
+    inside = gpd.sjoin(gpd.GeoDataFrame(geometry=points.geometry), city, predicate="within")
+    assert len(inside) >= 1  # at least one of them lies inside a City ward polygon
+    assert table["ward_code"].tolist()[:3] == ["", "", ""]
+    assert table["ward_code"].iloc[3].startswith("E05")  # a Southwark postcode keeps its Met ward
+    every = load_postcodes(postcode_file(data_dir))
+    in_city = gpd.sjoin(every, city[["geometry"]], predicate="within").index.unique()
+    answers = postcode_access(every.loc[in_city], counters, CrowFly(), wards=london.wards)
+    assert len(answers) > 1000 and (answers["ward_code"] == "").all()

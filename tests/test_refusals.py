@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -261,6 +262,164 @@ def _undo_immutable(tmp: Path) -> None:
         subprocess.run(["chattr", "-i", str(tmp / "locked")], capture_output=True, check=False)
 
 
+# --------------------------------------------------------------------------- spoilers of round two
+def _drop_line(relative: str, line: int) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        path = tmp / "data" / relative
+        lines = path.read_text().splitlines(keepends=True)
+        del lines[line - 1]
+        path.write_text("".join(lines))
+
+    return spoil
+
+
+def _borough_without_population(tmp: Path) -> None:
+    """LSOA E01000003's centroid is renamed into a borough of its own, and its population row deleted."""
+    edit_csv(tmp / "data" / "population" / CENTROIDS, 4, "lsoa11nm", "Otherham 001A")
+    _drop_line("population/lsoa11_mid2019_population.csv", 4)(tmp)
+
+
+def _status(line: int, value: str) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        edit_csv(tmp / "data" / "stations" / "front_counters_2017.csv", line, "status_final_nov2017", value)
+
+    return spoil
+
+
+def _stations_bytes(encoding: str, sep: str = ",") -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        rows = [
+            ["id", "name", "borough", "easting", "northing"],
+            ["x", "Bärnsdale Grove", BOROUGH[1], X0 + 500, Y0 + 500],
+        ]
+        text = "\n".join(sep.join(str(c) for c in r) for r in rows) + "\n"
+        (tmp / "odd_stations.csv").write_bytes(text.encode(encoding))
+
+    return spoil
+
+
+def _wards_degrees(tmp: Path) -> None:
+    """British National Grid metres under a WGS84 .prj."""
+    frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
+    write_ward_zip(
+        tmp / "data" / "boundaries" / "London-wards-2014.zip", frame=frame.set_crs(4326, allow_override=True)
+    )
+
+
+def _wards_zip_of(name: str) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
+        target = tmp / "data" / "boundaries" / "London-wards-2014.zip"
+        with zipfile.ZipFile(target, "w") as zf:
+            if name.endswith(".geojson"):
+                for layer in ("London_Ward", "London_Ward_CityMerged"):
+                    zf.writestr(f"{layer}.geojson", frame.to_crs(4326).to_json())
+            else:
+                zf.writestr(name, "not a map")
+
+    return spoil
+
+
+def _move_bus_stop(tmp: Path) -> None:
+    """The second stop of the first route run of the synthetic bus file, moved 40 km east."""
+    path = tmp / "synthetic" / "transit" / "bus_sequences_2016.csv"
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index("Location_Easting")
+    rows[2][col] = str(float(rows[2][col]) + 40_000)
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def _run(tmp: Path, text: str, data: Path | None = None) -> Path:
+    """Run a scenario (TOML text) into ``{tmp}/runs`` and return its folder."""
+    name = re.search(r'name = "([^"]+)"', text).group(1)
+    path = tmp / f"{name}.toml"
+    path.write_text(text)
+    result = runner.invoke(
+        app, ["run", str(path), "--data", str(data or tmp / "data"), "--out", str(tmp / "runs"), "--no-maps"]
+    )
+    assert result.exit_code == 0, result.output
+    return tmp / "runs" / name
+
+
+def _other(**changes: str) -> str:
+    text = SCENARIO.replace('name = "tiny"', 'name = "other"')
+    for old, new in changes.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _runs(second: str = "same", *, edit: Callable[[Path], None] | None = None) -> Callable[[Path], None]:
+    """``runs/tiny`` and a second run: ``other`` with the same data, other data, another year or engine."""
+
+    def spoil(tmp: Path) -> None:
+        _run(tmp, SCENARIO)
+        if second == "data":  # the same scenario files, rerun after the population file changed
+            other = Path(shutil.copytree(tmp / "data", tmp / "data2"))
+            edit_csv(other / "population" / "lsoa11_mid2019_population.csv", 2, "Persons_All-Ages", "1500")
+            _run(tmp, _other(), other)
+        elif second == "year":
+            _run(tmp, _other(**{"thresholds = [45]": "thresholds = [45]\ndemand_year = 2020"}))
+        elif second == "engine":
+            _run(tmp, _other(**{'name = "crowfly"': 'name = "crowfly"\nparams = { speed_kmh = 6.0 }'}))
+        elif second == "same":
+            _run(tmp, _other())
+        if edit is not None:
+            edit(tmp / "runs" / "tiny")
+
+    return spoil
+
+
+def _summary(key: str, value: object) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        import json
+
+        doc = json.loads((folder / "summary.json").read_text())
+        doc["london"]["45"][key] = value
+        (folder / "summary.json").write_text(json.dumps(doc))
+
+    return edit
+
+
+def _points(how: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        path = folder / "access_points.csv"
+        lines = path.read_text().splitlines(keepends=True)
+        if how == "delete":
+            del lines[2]
+        elif how == "duplicate":
+            lines.append(lines[2])
+        path.write_text("".join(lines))
+        if how in ("minutes", "population"):
+            edit_csv(path, 3, how, "abc")
+
+    return edit
+
+
+def _calibration(**spoil: object) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        from tests.test_calibrate_inputs import write_hospitals_2016, write_jts04
+
+        folder = tmp / "data" / "calibration"
+        write_hospitals_2016(folder / "nhs_hospitals_2016.csv")
+        write_jts04(folder / "jts04_la_2016.csv", **spoil)  # type: ignore[arg-type]
+
+    return write
+
+
+def _no_postcodes(tmp: Path) -> None:
+    _run(tmp, SCENARIO)  # --no-maps: no postcodes.parquet
+
+
+def _compose(*spoils: Callable[[Path], None]) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        for one in spoils:
+            one(tmp)
+
+    return spoil
+
+
 # --------------------------------------------------------------------------- the catalogue
 @dataclass(frozen=True)
 class Case:
@@ -282,7 +441,12 @@ class Case:
     spoil
         Changes the tiny data directory or writes a bad file under ``{tmp}``.
     code
-        Expected exit code.
+        Expected exit code: 2 for a refusal, 0 where the input is usable and
+        is read correctly (with ``warning`` saying what was repaired).
+    warning
+        A fragment a logged warning must contain (the CLI shows warnings on stderr).
+    data
+        ``"tiny"`` (the three-ward directory) or ``"synthetic"`` (tests/synthetic.py, with transit data).
     """
 
     id: str
@@ -293,6 +457,8 @@ class Case:
     spoil: Callable[[Path], None] | None = None
     code: int = 2
     cleanup: Callable[[Path], None] | None = field(default=None, compare=False)
+    warning: str = ""
+    data: str = "tiny"
 
 
 #: Why each kind of input is refused (the README's wording).
@@ -305,6 +471,11 @@ TOPICS: dict[str, str] = {
     "street networks": "an OpenStreetMap file that cannot be read completely would leave residents unreachable",
     "output folders": "the output folder is checked before any work, so a long run never fails at the last step",
     "options": "an option the tool cannot read is refused rather than replaced by a default",
+    "engine parameters": "a parameter outside its plausible range gives figures no traveller could see",
+    "run sets": "runs made from different data, demand years or engines would show those differences as the "
+    "plan's; `--allow-mixed` sets them side by side with the differences stated",
+    "run folders": "a run folder changed after it was written would give a report or comparison wrong figures",
+    "calibration tables": "a damaged DfT table would drop a borough or turn every score into nan",
 }
 
 RUN = ["run", "{scenario}", "--data", "{data}", "--out", "{out}", "--no-maps"]
@@ -517,6 +688,130 @@ CASES: list[Case] = [
 ]  # fmt: skip
 
 
+RUNS = ["{tmp}/runs/tiny", "{tmp}/runs/other"]
+CALIBRATE = ["calibrate", "--data", "{data}", "--engine", "crowfly", "--set", "set_primary", "--out", "{out}"]
+NAME_300 = "n" * 300
+
+CASES += [
+    # populations: what is missing is counted and named
+    Case("population-lsoa-missing", "populations", "an LSOA with a centroid but no population row (warns, names it)",
+         CHECK, "", _drop_line("population/lsoa11_mid2019_population.csv", 3), code=0,
+         warning="1 LSOA(s) with a centroid in lsoa11_population_weighted_centroids.csv have no population row, so "
+         "their residents are left out of every figure: E01000002 (Testham 001A)"),
+    Case("population-borough-missing", "populations", "a borough with no population row at all", CHECK,
+         "has no population row for any LSOA of Otherham", _borough_without_population),
+    # stations: one reading of statuses; coordinates cross-checked
+    Case("stations-status-spaces", "stations", "`retain ` (a trailing space) as a status (warns, read as `retain`)",
+         RUN, "tiny: 1 counters", _status(2, "retain "), code=0,
+         warning="status_final_nov2017: 1 value(s) with extra spaces or capitals were read as their plain "
+         "lower-case form: line 2 'retain '"),
+    Case("stations-status-capitals", "stations", "`Retain` as a status in the file (warns, read as `retain`)",
+         CHECK, "retain 1", _status(2, "Retain"), code=0, warning="line 2 'Retain'"),
+    Case("open-status-capitals", "stations", "`--open status_final_nov2017=Retain,new` (read as `retain,new`)",
+         [*ACCESS, "--open", "status_final_nov2017=Retain,new"], "2 open counters", code=0),
+    Case("open-status-typo", "stations", "`--open status_final_nov2017=retian` (a near miss)",
+         [*ACCESS, "--open", "status_final_nov2017=retian"], "'retian': did you mean 'retain'?"),
+    Case("scenario-status-typo", "scenarios", "`values = [\"Retian\"]` in a scenario (a near miss)",
+         BAD, "counters.open.values: ['Retian'] never occur in column 'status_final_nov2017'",
+         _scenario(SCENARIO.replace('values = ["retain"]', 'values = ["Retian"]'))),
+    Case("stations-lat-lon-disagree", "stations", "a counter whose lat/lon lies 15 km from its easting/northing",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "km apart; correct whichever is wrong",
+         _stations([_good(lat=51.5, lon=-0.33)])),
+    Case("stations-latin-1", "stations", "a stations CSV saved as Latin-1 (warns, read as Windows-1252)",
+         [*ACCESS, "--stations", "{tmp}/odd_stations.csv", "--open", "ids=x"], "1 open counters",
+         _stations_bytes("latin-1"), code=0, warning="is not UTF-8 (line 2 holds byte 0xe4)"),
+    Case("stations-semicolons", "stations", "a stations CSV separated by semicolons (warns, read so)",
+         [*ACCESS, "--stations", "{tmp}/odd_stations.csv", "--open", "ids=x"], "1 open counters",
+         _stations_bytes("utf-8", ";"), code=0, warning="separates its columns with ';', not commas"),
+    # data files
+    Case("wards-metres-under-degrees", "data files", "wards in British National Grid metres with a WGS84 `.prj`",
+         CHECK, "which are not degrees: they look like metres", _wards_degrees),
+    Case("wards-geojson-in-zip", "data files", "a ward zip holding GeoJSON instead of a shapefile (read as it is)",
+         CHECK, "Met wards (2014, City excluded) 3", _wards_zip_of("GeoJSON.geojson"), code=0),
+    Case("wards-zip-of-nothing", "data files", "a ward zip holding no map layer",
+         CHECK, "holds no shapefile (.shp) and no GeoJSON or GeoPackage (entries: readme.txt)",
+         _wards_zip_of("readme.txt")),
+    Case("bus-stop-moved", "data files", "a bus stop moved 40 km off its route (warns, the stop dropped)",
+         ["access", "--data", "{data}", "--engine", "transit", "--open", "status_final_nov2017=retain", "--out",
+          "{out}"], "Residents beyond 45 minutes",
+         _move_bus_stop, code=0, data="synthetic",
+         warning="1 route-stop(s) lie far off their route (misplaced coordinates) and were dropped, the rides on "
+         "either side joined: route 7 run 1 stop 90002 (line 3)"),
+    # scenarios
+    Case("scenario-name-too-long", "scenarios", "a 300-character scenario name", BAD,
+         "name: String should have at most 80 characters",
+         _scenario(SCENARIO.replace('name = "tiny"', f'name = "{NAME_300}"'))),
+    Case("scenario-name-reserved", "scenarios", '`name = "maps"` (a folder planner writes beside the runs)', BAD,
+         "'maps' is the name of a folder planner writes beside the run folders",
+         _scenario(SCENARIO.replace('name = "tiny"', 'name = "maps"'))),
+    Case("scenario-names-shared", "scenarios", "two scenario files with the same `name` in one run",
+         ["run", "{scenario}", "{tmp}/bad.toml", "--data", "{data}", "--out", "{out}"], "both have name = 'tiny'",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [60]"))),
+    Case("scenario-thresholds-twice", "thresholds", "`thresholds = [45, 45]` in a scenario", BAD,
+         "thresholds 45.0 and 45.0 are the same threshold",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [45, 45]"))),
+    Case("scenario-thresholds-one-label", "thresholds", "`thresholds = [45, 44.9999999]` (one label, 45)", BAD,
+         "both labelled 45 minutes", _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [45, 44.9999999]"))),
+    # engine parameters
+    Case("param-bus-speed-tiny", "engine parameters", "`--param bus_speed_kmh=1e-9`",
+         [*ACCESS[:3], "--engine", "transit", "--param", "bus_speed_kmh=1e-9", "--out", "{out}"],
+         "bus_speed_kmh = 1e-09 is outside its plausible range 5 to 80"),
+    Case("param-bus-speed-huge", "engine parameters", "`--param bus_speed_kmh=1e9`",
+         [*ACCESS[:3], "--engine", "transit", "--param", "bus_speed_kmh=1e9", "--out", "{out}"],
+         "bus_speed_kmh = 1e+09 is outside its plausible range 5 to 80"),
+    Case("param-crowfly-speed-huge", "engine parameters", "`--engine crowfly --param speed_kmh=1e9`",
+         [*ACCESS, "--param", "speed_kmh=1e9"], "speed_kmh = 1e+09 is outside its plausible range 1 to 130"),
+    Case("scenario-param-walk", "engine parameters", "`params = { walk_speed_kmh = 40 }` in a scenario", BAD,
+         "walk_speed_kmh = 40 is outside its plausible range 2 to 8",
+         _scenario(SCENARIO.replace('name = "crowfly"', 'name = "transit"\nparams = { walk_speed_kmh = 40 }'))),
+    # options
+    Case("optimise-k-too-many", "options", "`optimise --k 1000` with 3 candidates",
+         ["optimise", "{scenario}", "--data", "{data}", "--k", "1000", "--out", "{out}"],
+         "k = 1000 counters is more than the 3 candidates that may open"),
+    # run sets
+    Case("compare-different-data", "run sets", "`compare` of runs made from different copies of a file",
+         ["compare", *RUNS, "--out", "{out}"],
+         "were made from different copies of population/lsoa11_mid2019_population.csv", _runs("data")),
+    Case("compare-demand-years", "run sets", "`compare` of runs with different demand years",
+         ["compare", *RUNS, "--out", "{out}"], "differ in demand year: mid-2019 against mid-2020", _runs("year")),
+    Case("report-engines", "run sets", "`report` of runs with different engine settings",
+         ["report", *RUNS, "--out", "{out}", "--no-pdf"], "differ in engine: crowfly (circuity=1.3, speed_kmh=4.8) "
+         "against crowfly (circuity=1.3, speed_kmh=6.0)", _runs("engine")),
+    Case("compare-allow-mixed", "run sets", "`compare --allow-mixed` of runs with different demand years (stated)",
+         ["compare", *RUNS, "--out", "{out}", "--allow-mixed"], "mixed runs: tiny", _runs("year"), code=0),
+    Case("compare-same-run-twice", "run sets", "`compare RUN RUN`",
+         ["compare", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
+    Case("maps-same-run-twice", "run sets", "`maps RUN RUN` (would rewrite a run's maps as a self-comparison)",
+         ["maps", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
+    # run folders
+    Case("report-negative-beyond", "run folders", "`beyond = -5` in `summary.json`",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "london.45.beyond is -5, a negative count",
+         _runs("none", edit=_summary("beyond", -5))),
+    Case("report-text-figure", "run folders", "a word where `summary.json` holds a number",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "london.45.mean_minutes is 'soon', not a finite number",
+         _runs("none", edit=_summary("mean_minutes", "soon"))),
+    Case("report-point-deleted", "run folders", "a row deleted from `access_points.csv`",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "its 2 demand points hold 4,000 residents but",
+         _runs("none", edit=_points("delete"))),
+    Case("compare-point-duplicated", "run folders", "a row of `access_points.csv` given twice (`compare`)",
+         ["compare", *RUNS, "--out", "{out}"], "demand point(s) ['E01000002'] appear more than once",
+         _runs("same", edit=_points("duplicate"))),
+    Case("report-minutes-text", "run folders", "minutes that are not a number in `access_points.csv`",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "line 3, minutes is 'abc'",
+         _runs("none", edit=_points("minutes"))),
+    Case("maps-without-postcodes", "run folders", "`maps` of a run without `postcodes.parquet` (warns)",
+         ["maps", RUNS[0]], "residents.html", _no_postcodes, code=0,
+         warning="has no postcodes.parquet (it was run without maps"),
+    # calibration tables
+    Case("calibrate-borough-deleted", "calibration tables", "a DfT table with a borough's row deleted", CALIBRATE,
+         "1 of the 32 London boroughs the calibration compares has no row: E09000007 (Camden)",
+         _calibration(drop=("E09000007",))),
+    Case("calibrate-text-minutes", "calibration tables", "a DfT table with a word for `HospPTt`", CALIBRATE,
+         "HospPTt of E09000012 (Hackney) is 'abc', not a number",
+         _calibration(values={("E09000012", "HospPTt"): "abc"})),
+]  # fmt: skip
+
+
 def _fill(arg: str, tmp: Path, data: Path, scenario: Path) -> str:
     return arg.format(tmp=tmp, data=data, out=tmp / "out", scenario=scenario)
 
@@ -543,15 +838,19 @@ def test_the_tiny_inputs_are_accepted(tiny, tmp_path):
 
 
 def test_catalogue_is_large_and_unique():
-    assert len(CASES) >= 35
+    assert len(CASES) >= 110
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
     assert {c.topic for c in CASES} <= set(TOPICS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_refused(case: Case, tiny, tmp_path, monkeypatch):
+def test_refused(case: Case, tiny, tmp_path, monkeypatch, caplog):
     data, scenario = tiny
+    if case.data == "synthetic":
+        from tests.synthetic import write_synthetic_data
+
+        data = write_synthetic_data(tmp_path / "synthetic")
     monkeypatch.delenv("PLANNER_DATA", raising=False)
     try:
         if case.spoil is not None:
@@ -567,7 +866,10 @@ def test_refused(case: Case, tiny, tmp_path, monkeypatch):
     assert _plain(case.message) in output, output
     # the fix is given as the CLI's way, never as a Python keyword such as on_invalid='report'
     assert not re.search(r"\b[a-z_]+=(True|False|'[a-z]+'|\{)", output), output
-    assert not (tmp_path / "out").exists(), "a refused command wrote output"
+    if case.warning:
+        assert _plain(case.warning) in _plain(caplog.text), caplog.text
+    if case.code != 0:
+        assert not (tmp_path / "out").exists(), "a refused command wrote output"
 
 
 # --------------------------------------------------------------------------- beyond one command line
@@ -729,7 +1031,10 @@ def readme_section() -> str:
         "",
         "A planner acts on these figures, so a bad input stops the command with a clear message (exit code 2,",
         "no traceback) that names the file, line, field or option and how to fix it. Nothing is computed or",
-        f"written first. Each of these {len(CASES)} cases is checked by `tests/test_refusals.py`:",
+        "written first. Where the input is still usable (a status written `Retain `, a file saved as Latin-1),",
+        "it is read correctly and a warning counts and names what was repaired. Each of these",
+        f"{len(CASES)} cases ({sum(c.code == 0 for c in CASES)} of them read correctly) is checked by "
+        "`tests/test_refusals.py`:",
         "",
     ]
     for topic, why in TOPICS.items():
@@ -764,3 +1069,21 @@ if __name__ == "__main__":
         _write_readme()
     else:
         print(readme_section())
+
+
+def test_a_run_with_many_counters_searches_instead_of_building_a_matrix(tiny, tmp_path, monkeypatch, caplog):
+    """With more stations than a matrix needs, `planner run` searches from its open counters (as `access` does):
+    the same minutes, at the cost of one search whatever the file's size."""
+    import logging
+
+    import planner.run
+    from planner.run import RunContext, run_scenario
+
+    data, scenario = tiny
+    by_matrix = run_scenario(scenario, out=tmp_path / "matrix", data=data, maps=False)
+    monkeypatch.setattr(planner.run, "MATRIX_MAX_STATIONS", 0)
+    with caplog.at_level(logging.INFO, logger="planner.run"):
+        by_search = run_scenario(scenario, out=tmp_path / "search", context=RunContext(data), maps=False)
+    assert "searching from each run's open counters, without a matrix" in caplog.text
+    assert by_search.points["minutes"].tolist() == by_matrix.points["minutes"].tolist()
+    assert by_search.beyond_24_7 == by_matrix.beyond_24_7

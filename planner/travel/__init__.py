@@ -12,6 +12,7 @@ from xml.etree.ElementTree import ParseError
 from planner.config import DataPaths
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
+from planner.travel.bounds import check_bounds
 from planner.travel.crowfly import CrowFly
 from planner.travel.network import Mode, StreetNetwork, graph_from_osm
 from planner.travel.transit import TransitParams, TransitTimes
@@ -163,6 +164,7 @@ def _check_street_params(name: str, params: dict[str, Any]) -> None:
                 raise EngineError(f"{name} mode must be one of {', '.join(get_args(Mode))} (got {value!r})")
         elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
             raise EngineError(f"{name} parameter {key} must be a finite number above 0 (got {value!r})")
+    check_bounds(name, params)
     if name == "crowfly":
         CrowFly(**params)  # its own rules too (circuity >= 1)
 

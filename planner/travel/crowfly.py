@@ -9,6 +9,7 @@ from scipy.spatial.distance import cdist
 
 from planner.errors import EngineError
 from planner.travel.base import TravelEngine
+from planner.travel.bounds import check_bounds
 
 __all__ = ["CrowFly"]
 
@@ -33,6 +34,7 @@ class CrowFly(TravelEngine):
     def __post_init__(self) -> None:
         if self.speed_kmh <= 0 or self.circuity < 1:
             raise EngineError(f"crow-fly needs speed_kmh > 0 and circuity >= 1 (got {self.speed_kmh}, {self.circuity})")
+        check_bounds("crowfly", {"speed_kmh": self.speed_kmh, "circuity": self.circuity})
 
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         metres = cdist(origins, destinations)

@@ -74,6 +74,7 @@ from scipy.spatial import cKDTree
 
 from planner.errors import DataError, EngineError
 from planner.travel.base import GraphSearchEngine
+from planner.travel.bounds import check_bounds
 from planner.travel.patterns import ServicePatterns, combined_waits
 from planner.travel.transit_data import TransitData, bus_patterns, station_key
 
@@ -216,6 +217,7 @@ class TransitParams:
             raise EngineError("walk_circuity and bus_road_factor must be at least 1")
         if self.headway_wait_share > 1:
             raise EngineError(f"headway_wait_share is a share of the headway, 0 to 1 (got {self.headway_wait_share})")
+        check_bounds("transit", {f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def reasons(cls) -> dict[str, tuple[Any, str]]:

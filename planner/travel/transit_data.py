@@ -165,7 +165,13 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
         logger.warning("%s: %s", path.name, note)
         notes.append(note)
     frame = frame.loc[~bad_xy]
-    frame = frame.sort_values(["route", "run", "seq"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["route", "run", "seq"], kind="stable")
+    frame, moved = _drop_moved_stops(frame)
+    if moved:
+        warnings.warn(f"{path.name}: {moved}", PlannerWarning, stacklevel=2)
+        logger.warning("%s: %s", path.name, moved)
+        notes.append(moved)
+    frame = frame.reset_index(drop=True)
     size = frame.groupby(["route", "run"])["seq"].transform("size")
     short = size < 2
     if short.any():
@@ -183,6 +189,56 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
     frame["kind"] = frame["route"].map(bus_route_kind)
     logger.info("%s: %d route-stops on %d routes", path.name, len(frame), frame["route"].nunique())
     return BusRoutes(frame, tuple(notes))
+
+
+#: A route-stop is taken as misplaced when going through it is this much longer than going past it.
+MOVED_DETOUR_M = 5_000.0
+#: The first or last stop of a run is misplaced when this far from its neighbour (TfL's longest hop is 13.6 km).
+MOVED_END_M = 20_000.0
+
+
+def _drop_moved_stops(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Drop route-stops whose coordinates put them far off their route, and say which (file lines).
+
+    A stop in the middle of a run is off its route when the hops into and out of it are more than
+    :data:`MOVED_DETOUR_M` longer than the hop past it (the longest such detour in TfL's 2016 file is 2.4 km);
+    a run's first or last stop when its one hop exceeds :data:`MOVED_END_M`.
+    """
+    if frame.empty:
+        return frame, ""
+    middle = _far(frame, "middle")
+    ends = _far(frame.loc[~middle], "ends")  # after the middle ones go, so a moved stop's neighbour is not blamed
+    bad = middle.copy()
+    bad.loc[ends.index] = ends
+    if not bad.any():
+        return frame, ""
+    rows = frame.loc[bad]
+    listed = ", ".join(
+        f"route {r.route} run {r.run} stop {r.stop} (line {i + 2})"
+        for i, r in zip(rows.index[:5], rows.itertuples(), strict=False)
+    )
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    note = (
+        f"{len(rows)} route-stop(s) lie far off their route (misplaced coordinates) and were dropped, the rides on "
+        f"either side joined: {listed}{more}; correct their Location_Easting/Location_Northing"
+    )
+    return frame.loc[~bad], note
+
+
+def _far(frame: pd.DataFrame, which: str) -> pd.Series:
+    """Route-stops off their route: in the middle of a run (a detour) or at its ends (a long first or last hop)."""
+    key = (frame["route"] + "\x00" + frame["run"].astype(str)).to_numpy()
+    x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
+    prev_same = np.r_[False, key[1:] == key[:-1]]
+    next_same = np.r_[key[:-1] == key[1:], False]
+    px, py = np.r_[x[:1], x[:-1]], np.r_[y[:1], y[:-1]]
+    nx, ny = np.r_[x[1:], x[-1:]], np.r_[y[1:], y[-1:]]
+    into, out = np.hypot(x - px, y - py), np.hypot(nx - x, ny - y)
+    if which == "middle":
+        flags = prev_same & next_same & (into + out - np.hypot(nx - px, ny - py) > MOVED_DETOUR_M)
+    else:
+        flags = (~prev_same & next_same & (out > MOVED_END_M)) | (prev_same & ~next_same & (into > MOVED_END_M))
+    return pd.Series(flags, index=frame.index)
 
 
 @dataclass(frozen=True)

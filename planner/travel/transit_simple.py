@@ -41,6 +41,7 @@ from scipy.spatial import cKDTree
 
 from planner.errors import EngineError
 from planner.travel.base import GraphSearchEngine
+from planner.travel.bounds import check_bounds
 from planner.travel.transit_data import TransitData
 
 __all__ = ["SimpleTransitParams", "SimpleTransitTimes"]
@@ -79,6 +80,7 @@ class SimpleTransitParams:
                 raise EngineError(f"transit parameter {f.name} must be positive (got {value})")
         if self.walk_circuity < 1 or self.bus_circuity < 1:
             raise EngineError("circuity factors must be at least 1")
+        check_bounds("transit-simple", {f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def reasons(cls) -> dict[str, tuple[float, str]]:
