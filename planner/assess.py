@@ -14,7 +14,7 @@ import pandas as pd
 
 from planner.config import require_bng
 from planner.demand import Demand
-from planner.errors import EngineError
+from planner.errors import EngineError, OptionError
 from planner.io import write_csv, write_gpkg
 from planner.stats import FIGURES, access_figures, beyond, check_threshold, weighted_quantile
 from planner.travel.base import NearestResult, TravelEngine, require_coverage
@@ -75,6 +75,11 @@ class AccessResult:
             The files written.
         """
         out = Path(out_dir)
+        if (out / "manifest.json").is_file():
+            raise OptionError(
+                f"{out} is a run folder written by `planner run`: the access tables would overwrite its own, "
+                "which its manifest and summary describe; write them into another folder"
+            )
         (out / "access.gpkg").unlink(missing_ok=True)
         ward_geo = self.ward_frame(wards)
         borough_geo = ward_geo.dissolve(by="borough_code", as_index=False)[["borough_code", "geometry"]]

@@ -310,7 +310,7 @@ def access_cmd(
 ) -> None:
     """Travel time to the nearest open counter and the 45-minute test."""
     from planner.assess import assess
-    from planner.io import locked_folder
+    from planner.io import check_out_beside_data, locked_folder
     from planner.london import load_london
     from planner.stations import load_stations, select_counters
     from planner.travel import make_engine
@@ -320,6 +320,7 @@ def access_cmd(
         with _steps() as progress:
             task = progress.add_task("loading data", total=4)
             london = load_london(data, demand_year=year)
+            check_out_beside_data(out, london.paths.root, option="--out")
             pool = load_stations(stations) if stations else london.stations
             counters = select_counters(pool, open_)
             progress.update(task, advance=1, description=f"building {engine} engine")

@@ -27,7 +27,9 @@ __all__ = [
     "locked_folder",
     "read_csv",
     "remove_leftovers",
+    "replaceable",
     "sha256_file",
+    "staging_folder",
     "write_csv",
     "write_gpkg",
     "write_json",
@@ -223,8 +225,64 @@ def locked_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: The file that marks a folder as a run being assembled (only such folders are ever removed as leftovers).
+PARTIAL_MARK = ".planner-partial"
+
+
+def staging_folder(parent: str | os.PathLike[str], name: str) -> Path:
+    """A new hidden folder ``parent/.NAME-XXXXXXXX`` to assemble an output in, marked as planner's own.
+
+    Rename it into place with :func:`finish_staging`; an interrupted run leaves it for
+    :func:`remove_leftovers`, which removes only folders carrying the mark.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
+    os.chmod(folder, 0o755)
+    (folder / PARTIAL_MARK).write_text("a planner output being written; removed by the next run if left here\n")
+    return folder
+
+
+def finish_staging(folder: Path, final: Path) -> None:
+    """Move a staged output into place, replacing the previous output of the same name (see :func:`replaceable`)."""
+    (folder / PARTIAL_MARK).unlink(missing_ok=True)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(folder, final)
+
+
+def replaceable(path: str | os.PathLike[str], *, what: str = "run folder", marker: str = "manifest.json") -> None:
+    """Refuse to replace ``path`` unless it is missing or an output of planner (it holds ``marker``).
+
+    Raises
+    ------
+    OptionError
+        Naming the folder: a folder planner did not write is never deleted.
+    """
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not (path.is_dir() and (path / marker).is_file())):
+        raise OptionError(
+            f"{path} exists and is not a {what} written by planner (it has no {marker}); planner would replace "
+            "it, so it stops here: choose another output folder or name, or move that one away"
+        )
+
+
+def check_out_beside_data(out: str | os.PathLike[str], data: str | os.PathLike[str], *, option: str = "out") -> None:
+    """Refuse an output folder inside the data directory: outputs would mix with (or replace) the inputs.
+
+    Raises
+    ------
+    OptionError
+        Naming both folders.
+    """
+    target, root = Path(os.path.abspath(out)), Path(os.path.realpath(data))
+    if Path(os.path.realpath(target)).is_relative_to(root) or target.is_relative_to(Path(os.path.abspath(data))):
+        raise OptionError(
+            f"{option} {out} lies inside the data directory {data}: outputs would mix with the input files and "
+            "could replace them; write the outputs elsewhere"
+        )
+
+
 def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
-    """Remove the hidden ``.NAME-XXXXXXXX`` folders that runs killed while writing left behind.
+    """Remove the hidden ``.NAME-XXXXXXXX`` folders, marked as planner's, that runs killed while writing left behind.
 
     Call it only while holding :func:`locked_folder`: then no live run is
     writing into such a folder.  Each removal is logged as a warning.
@@ -236,7 +294,8 @@ def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
     """
     removed = []
     for child in sorted(Path(folder).iterdir()):
-        if _PARTIAL.match(child.name) and child.is_dir() and not child.is_symlink():
+        ours = child.is_dir() and not child.is_symlink() and (child / PARTIAL_MARK).is_file()
+        if _PARTIAL.match(child.name) and ours:
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child)
     if removed:

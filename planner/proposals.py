@@ -75,7 +75,10 @@ def _candidates(
         raise ScenarioError(f"{extra}: candidate ids {clash} already exist in the stations file; rename them")
     london = ctx.london(spec)
     more = ctx.engine(spec).matrix(london.study_demand.points, new)
-    combined = pd.concat([stations, new], ignore_index=True)
+    plain = [frame.copy() for frame in (stations, new)]
+    for frame in plain:
+        frame.attrs = {}  # load_stations' attrs hold tables, which pandas cannot compare when it merges attrs
+    combined = pd.concat(plain, ignore_index=True)
     merged = TravelMatrix(
         np.hstack([matrix.minutes, more.minutes]),
         matrix.origin_ids,

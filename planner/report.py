@@ -37,7 +37,7 @@ import shapely
 from planner.compare import worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
-from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary
+from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary, check_tables
 from planner.scenario import Scenario, closure_savings
 
 __all__ = [
@@ -246,6 +246,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
         raise DataError(f"{folder}: a run file cannot be read ({exc}); {_rerun(meta)}") from exc
     _columns(paths["access_points.csv"], points, {"minutes", "population", "reachable", "ward_code"}, meta)
     points = check_points(points, path=paths["access_points.csv"], summary=summary, labels=labels)
+    check_tables(folder, summary=summary, counters=counters, points=points, boroughs=boroughs, engine=meta["engine"])
     _columns(paths["counters.csv"], counters, {"station_id", "name", "open_24_7"}, meta)
     _columns(paths["stations.gpkg"], stations, {"station_id", "open", "open_24_7"}, meta)
     _columns(paths["access.gpkg"], layer, {"ward_code", "borough_code", "mean_minutes"}, meta)

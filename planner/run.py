@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,21 @@ from planner.assess import AccessResult, assess
 from planner.context import RunContext, counter_boroughs, planner_version
 from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, write_hubs
-from planner.io import check_out_dir, locked_folder, remove_leftovers, sha256_file, write_csv, write_gpkg, write_json
+from planner.io import (
+    check_out_beside_data,
+    check_out_dir,
+    finish_staging,
+    locked_folder,
+    remove_leftovers,
+    replaceable,
+    sha256_file,
+    staging_folder,
+    write_csv,
+    write_gpkg,
+    write_json,
+)
 from planner.london import London
-from planner.runfolder import check_points, check_summary
+from planner.runfolder import check_points, check_summary, check_tables
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures
 from planner.travel import NearestResult, TravelEngine
@@ -166,6 +177,8 @@ def run_scenario(
     source = str(scenario) if not isinstance(scenario, Scenario) else f"scenario {scenario.name}"
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     ctx = context or RunContext(Path(data) if data else None)
+    check_out_beside_data(out, ctx.paths.root)
+    replaceable(Path(out) / spec.name)  # before any work: a folder planner did not write is never replaced
     step(f"{spec.name}: loading data")
     london = ctx.london(spec)
     stations = ctx.stations(spec, source)
@@ -201,9 +214,9 @@ def run_scenario(
     # one writer at a time per output folder; unfinished folders of killed runs are removed first
     with locked_folder(final.parent):
         remove_leftovers(final.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=final.parent))
+        replaceable(final)
+        tmp = staging_folder(final.parent, spec.name)
         try:
-            os.chmod(tmp, 0o755)
             extra_inputs: list[Path] = []
             if maps:  # the resident map's postcode answers; the file they read goes into the manifest
                 from planner.postcodes import postcode_file, write_postcode_access
@@ -217,9 +230,7 @@ def run_scenario(
 
                 step(f"{spec.name}: maps")
                 write_run_maps(run, tmp, reference=reference, offline=offline_maps)
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            finish_staging(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -420,6 +431,7 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
         raise ScenarioError(f"{folder / 'summary.json'}: not a table of figures; run the scenario again")
     check_summary(summary, path=folder / "summary.json", labels=labels)
     points = check_points(points, path=folder / "access_points.csv", summary=summary, labels=labels)
+    check_tables(folder, summary=summary, counters=counters, points=points, engine=meta.get("engine") or {})
     boroughs = wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code")
     hubs_csv = folder / "hubs" / "hubs.csv"
     return ScenarioRun(

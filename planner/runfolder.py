@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.errors import DataError
+from planner.errors import DataError, EngineError
+from planner.travel import ENGINES
+from planner.travel.bounds import check_bounds
 
 __all__ = [
     "RunIdentity",
@@ -34,6 +36,7 @@ __all__ = [
     "check_run_folders",
     "check_run_set",
     "check_summary",
+    "check_tables",
     "run_differences",
 ]
 
@@ -188,6 +191,100 @@ def _check_sums(points: pd.DataFrame, *, path: Path, summary: dict, labels: Sequ
                 f"{path}: {beyond:,.0f} residents are marked {col} but {path.parent / 'summary.json'} says "
                 f"{figure:,.0f}; {_rerun(path.parent)}"
             )
+    if {"minutes", "reachable"} <= set(points.columns):
+        _check_recomputed(points, path=path, london=london, labels=labels)
+
+
+def _check_recomputed(points: pd.DataFrame, *, path: Path, london: dict, labels: Sequence[str]) -> None:
+    """The summary's residents beyond each threshold and mean minutes, recomputed from the points' minutes."""
+    pop = points["population"].to_numpy(float)
+    minutes = points["minutes"].to_numpy(float)
+    ok = points["reachable"].to_numpy(bool) & np.isfinite(minutes)
+    for label in labels:
+        figures = london.get(label, {})
+        beyond = float(pop[~ok | (np.where(ok, minutes, np.inf) > float(label))].sum())
+        if _is_number(figures.get("beyond")) and abs(beyond - figures["beyond"]) > _SUM_TOLERANCE:
+            raise DataError(
+                f"{path}: its minutes put {beyond:,.0f} residents beyond {label} minutes but "
+                f"{path.parent / 'summary.json'} says {figures['beyond']:,.0f}: the minutes or the summary were "
+                f"changed; {_rerun(path.parent)}"
+            )
+    mean = figures.get("mean_minutes") if labels and (figures := london.get(labels[0], {})) else None
+    if _is_number(mean) and pop[ok].sum() > 0:
+        got = float(minutes[ok] @ pop[ok] / pop[ok].sum())
+        if abs(got - mean) > 0.01:
+            raise DataError(
+                f"{path}: its minutes give a mean of {got:.2f} but {path.parent / 'summary.json'} says {mean:.2f}; "
+                f"{_rerun(path.parent)}"
+            )
+
+
+def check_tables(
+    folder: Path,
+    *,
+    summary: dict,
+    counters: pd.DataFrame,
+    points: pd.DataFrame,
+    boroughs: dict[str, pd.DataFrame] | None = None,
+    engine: dict | None = None,
+) -> None:
+    """Check a run folder's tables against each other and its summary (after :func:`check_points`).
+
+    ``counters.csv`` must list the counters the summary counts and every counter the points name;
+    the borough tables must add up to London; the 24/7 figures cannot be better than any counter's;
+    the engine must be one planner has, with parameters in their plausible ranges.
+
+    Raises
+    ------
+    DataError
+        Naming the file and what disagrees.
+    """
+    problems = []
+    ids = set(counters["station_id"].astype(str)) if "station_id" in counters.columns else set()
+    if _is_number(summary.get("counters_open")) and len(counters) != summary["counters_open"]:
+        problems.append(f"counters.csv lists {len(counters)} counters, summary.json says {summary['counters_open']}")
+    if "open_24_7" in counters.columns and _is_number(summary.get("counters_24_7")):
+        all_day = int(counters["open_24_7"].astype(str).str.lower().isin(["true", "1"]).sum())
+        if all_day != summary["counters_24_7"]:
+            problems.append(
+                f"counters.csv has {all_day} counters open 24/7, summary.json says {summary['counters_24_7']}"
+            )
+    named = set(points["station_id"].dropna().astype(str)) if "station_id" in points.columns else set()
+    if ids and named - ids:
+        problems.append(f"access_points.csv names counters {sorted(named - ids)[:5]} that counters.csv lacks")
+    for label, any_counter in (summary.get("london") or {}).items():
+        all_day_fig = (summary.get("london_24_7") or {}).get(label, {})
+        if _is_number(all_day_fig.get("beyond")) and all_day_fig["beyond"] + _SUM_TOLERANCE < any_counter.get(
+            "beyond", 0
+        ):
+            problems.append(
+                f"summary.json: {all_day_fig['beyond']:,} beyond {label} min from a 24/7 counter is fewer than the "
+                f"{any_counter['beyond']:,} beyond from any counter"
+            )
+        table = (boroughs or {}).get(label)
+        if table is not None and _is_number(any_counter.get("beyond")):
+            total = float(pd.to_numeric(table["beyond"], errors="coerce").sum())
+            if abs(total - any_counter["beyond"]) > _SUM_TOLERANCE:
+                problems.append(
+                    f"access_boroughs_{label}.csv adds up to {total:,.0f} beyond, summary.json says "
+                    f"{any_counter['beyond']:,.0f}"
+                )
+    problems += _engine_problems(engine)
+    if problems:
+        raise DataError(f"{folder}: {'; '.join(problems[:6])}; {_rerun(folder)}")
+
+
+def _engine_problems(engine: dict | None) -> list[str]:
+    if engine is None:
+        return []
+    name = engine.get("engine")
+    if name not in ENGINES:
+        return [f"manifest.json names the engine {name!r}, which planner does not have ({', '.join(ENGINES)})"]
+    try:
+        check_bounds(str(name), engine)
+    except EngineError as exc:
+        return [f"manifest.json: {exc}"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -214,6 +311,7 @@ class RunIdentity:
     demand_year: int
     ward_year: int
     engine: str
+    include_city: bool = False
 
     @classmethod
     def from_manifest(cls, folder: Path, manifest: dict) -> RunIdentity:
@@ -229,6 +327,7 @@ class RunIdentity:
             demand_year=int(params.get("demand_year", 2019)),
             ward_year=int(params.get("ward_year", 2014)),
             engine=f"{engine.get('engine', 'unknown engine')} ({settings})" if settings else str(engine.get("engine")),
+            include_city=bool(params.get("include_city", False)),
         )
 
 
@@ -249,11 +348,16 @@ def run_differences(runs: Sequence[RunIdentity]) -> list[str]:
         for what, a, b in (
             ("demand year", f"mid-{first.demand_year}", f"mid-{run.demand_year}"),
             ("ward set", first.ward_year, run.ward_year),
+            ("study area", _area(first), _area(run)),
             ("engine", first.engine, run.engine),
         ):
             if a != b:
                 out.append(f"{pair} differ in {what}: {a} against {b}")
     return out
+
+
+def _area(run: RunIdentity) -> str:
+    return "the Met area and the City" if run.include_city else "the Met area"
 
 
 def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> list[str]:

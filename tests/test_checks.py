@@ -169,11 +169,22 @@ def _points_table():
 
 
 def test_points_that_add_up_pass(tmp_path):
+    """C reachable in 30 minutes: only B (200) is beyond; the mean is (10 x 100 + 50 x 200 + 30 x 300) / 600."""
     points = _points_table()
-    points.loc[2, "beyond_45"] = "False"
-    summary = {**SUMMARY, "london": {"45": {**SUMMARY["london"]["45"], "beyond": 200}}}
+    points.loc[2, ["beyond_45", "reachable"]] = ["False", "True"]
+    summary = {**SUMMARY, "london": {"45": {**SUMMARY["london"]["45"], "beyond": 200, "mean_minutes": 20000 / 600}}}
     out = check_points(points, path=tmp_path / "access_points.csv", summary=summary, labels=["45"])
-    assert out["reachable"].tolist() == [True, True, False] and out["minutes"].dtype == float
+    assert out["reachable"].tolist() == [True, True, True] and out["minutes"].dtype == float
+
+
+def test_minutes_changed_after_the_run_are_refused(tmp_path):
+    """Halving every minute (flags untouched) no longer gives the summary's residents beyond."""
+    points = _points_table()
+    points.loc[2, ["beyond_45", "reachable"]] = ["False", "True"]
+    points["minutes"] = points["minutes"] / 2
+    summary = {**SUMMARY, "london": {"45": {**SUMMARY["london"]["45"], "beyond": 200, "mean_minutes": 20000 / 600}}}
+    with pytest.raises(DataError, match="its minutes put 0 residents beyond 45 minutes but .* says 200"):
+        check_points(points, path=tmp_path / "access_points.csv", summary=summary, labels=["45"])
 
 
 def test_points_that_do_not_add_up_are_refused(tmp_path):

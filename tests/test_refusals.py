@@ -911,13 +911,16 @@ def test_killed_runs_leftovers_are_removed(tiny, tmp_path, caplog):
     leftover = out / ".tiny-k1ll3d_x"
     (leftover / "maps").mkdir(parents=True)
     (leftover / "summary.json").write_text("{}")
+    (leftover / ".planner-partial").write_text("")  # the mark every staged run folder carries
     other = out / ".keep-me"  # not a run's temporary folder
     other.mkdir()
+    lookalike = out / ".cache-thumbnai"  # named like a staged folder, but not planner's: it stays
+    lookalike.mkdir()
     result = runner.invoke(app, ["run", str(scenario), "--data", str(data), "--out", str(out), "--no-maps"])
     assert result.exit_code == 0, _plain(result.output)
     assert not leftover.exists() and other.is_dir()
     assert "removed 1 unfinished output folder(s)" in caplog.text  # a warning: the CLI shows it
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [".keep-me", "tiny"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [".cache-thumbnai", ".keep-me", "tiny"]
 
 
 def _run_process(scenario: Path, data: Path, out: Path, log=subprocess.PIPE) -> subprocess.Popen:
