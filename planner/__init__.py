@@ -7,6 +7,10 @@ closure scenarios; and draw maps for analysts and residents.
 
 from __future__ import annotations
 
+from planner.clock import check_source_date_epoch
+
+check_source_date_epoch()  # before numpy reads it on import (it fails with a bare ValueError)
+
 from planner.assess import AccessResult, assess
 from planner.boundaries import load_boroughs, load_wards, met_wards
 from planner.compare import Comparison, compare_runs

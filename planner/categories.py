@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import unicodedata
 import warnings
 from collections.abc import Iterable
 
@@ -24,8 +25,17 @@ logger = logging.getLogger(__name__)
 
 
 def canonical(value: object) -> str:
-    """The form two spellings of one value share: white space collapsed and trimmed, case folded."""
-    return " ".join(str(value).split()).casefold()
+    """The form two spellings of one value share: Unicode compatibility forms (NFKC), invisible format
+    characters (zero-width spaces, marks) dropped, white space collapsed and trimmed, case folded."""
+    text = unicodedata.normalize("NFKC", str(value))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.split()).casefold()
+
+
+def _foreign(value: str) -> str:
+    """The characters of a value that are not plain ASCII, named (a Cyrillic а looks like a Latin a)."""
+    odd = sorted({c for c in value if ord(c) > 127})
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
 
 
 def tidy_column(values: pd.Series, *, column: str, source: str, first_line: int = 2) -> pd.Series:
@@ -57,6 +67,15 @@ def tidy_column(values: pd.Series, *, column: str, source: str, first_line: int 
         message = (
             f"{source}: {column}: {len(lines)} value(s) with extra spaces or capitals were read as their plain "
             f"lower-case form: {shown}; correct them in the file to silence this"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=3)
+        logger.warning(message)
+    foreign = [(i, v) for i, v in enumerate(tidy) if any(ord(c) > 127 for c in v)]
+    if foreign:
+        shown = "; ".join(f"line {i + first_line} {v!r} ({_foreign(v)})" for i, v in foreign[:5])
+        message = (
+            f"{source}: {column}: {len(foreign)} value(s) hold characters that are not plain ASCII and may only "
+            f"look like the usual letters: {shown}; they match no other value: retype them to silence this"
         )
         warnings.warn(message, PlannerWarning, stacklevel=3)
         logger.warning(message)

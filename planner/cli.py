@@ -102,6 +102,12 @@ def _verbose(arg: str) -> bool:
 
 def entry(argv: list[str] | None = None) -> None:
     """The ``planner`` command: ``-v`` (``-vv``, ...) may also come after the sub-command (``planner run -v ...``)."""
+    from planner.clock import check_source_date_epoch
+
+    try:  # numpy reads it on import and fails with a traceback: check it first
+        check_source_date_epoch()
+    except PlannerError as exc:
+        raise SystemExit(_fail(exc).exit_code) from exc
     args = list(sys.argv[1:] if argv is None else argv)
     cut = args.index("--") if "--" in args else len(args)
     flags = [a for a in args[:cut] if _verbose(a)]

@@ -38,6 +38,8 @@ __all__ = ["AGE_BANDS", "DEMAND_YEARS", "Demand", "load_demand"]
 logger = logging.getLogger(__name__)
 
 DEMAND_YEARS = (2019, 2020)
+#: A centroid in no ward polygon (on the river, at the edge) takes the nearest ward within this distance.
+NEAREST_WARD_M = 500.0
 AGE_BANDS = {
     "Persons_0-15": "pop_0_15",
     "Persons_16-29": "pop_16_29",
@@ -125,6 +127,7 @@ def load_demand(
     _check_columns(paths.centroids, cen, ["lsoa11cd", "X", "Y"])
     _check_columns(paths.population(year), pop, ["LSOA11CD", "Persons_All-Ages", *AGE_BANDS])
     pop = _check_counts(paths.population(year), pop, ["Persons_All-Ages", *AGE_BANDS])
+    _check_bands(paths.population(year), pop)
     cen = _check_coordinates(paths.centroids, cen)
     missing = set(pop["LSOA11CD"]) - set(cen["lsoa11cd"])
     if missing:
@@ -217,6 +220,26 @@ def _check_counts(path: Path, table: pd.DataFrame, columns: list[str]) -> pd.Dat
     return table
 
 
+def _check_bands(path: Path, table: pd.DataFrame) -> None:
+    """Whole residents, and age bands that add up to all ages (ONS's own tables do, row by row)."""
+    counts = table[["Persons_All-Ages", *AGE_BANDS]].to_numpy(float)
+    fractional = np.flatnonzero((counts % 1 != 0).any(axis=1))
+    if len(fractional):
+        i = int(fractional[0])
+        raise DataError(
+            f"{path}, line {i + 2}, LSOA {table['LSOA11CD'].iat[i]}: a resident count is not a whole number "
+            f"({len(fractional)} such row(s)); use ONS's estimates as published (see data/README.md)."
+        )
+    off = np.flatnonzero(counts[:, 1:].sum(axis=1) != counts[:, 0])
+    if len(off):
+        i = int(off[0])
+        raise DataError(
+            f"{path}, line {i + 2}, LSOA {table['LSOA11CD'].iat[i]}: the age bands {list(AGE_BANDS)} add up to "
+            f"{counts[i, 1:].sum():,.0f}, not Persons_All-Ages {counts[i, 0]:,.0f} ({len(off)} such row(s)): a "
+            "value or a column header is wrong; use ONS's estimates as published (see data/README.md)."
+        )
+
+
 def _check_coordinates(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     problems = []
     for col in ("X", "Y"):
@@ -226,6 +249,22 @@ def _check_coordinates(path: Path, table: pd.DataFrame) -> pd.DataFrame:
         table[col] = values
     if problems:
         raise DataError(f"{path}: centroid coordinates are not numbers: {'; '.join(problems[:10])}.")
+    lon, lat = table["X"].to_numpy(float), table["Y"].to_numpy(float)
+    off = np.flatnonzero(~((lon >= -8.5) & (lon <= 2.0) & (lat >= 49.0) & (lat <= 61.0)))
+    if len(off):
+        i = int(off[0])
+        swapped = -8.5 <= lat[i] <= 2.0 and 49.0 <= lon[i] <= 61.0
+        why = (
+            "X and Y look swapped (X is the longitude, about -0.1)"
+            if swapped
+            else "not a longitude/latitude in Great Britain"
+        )
+        if not swapped and abs(lon[i]) > 1000:
+            why += " (metres? the file gives WGS84 degrees)"
+        raise DataError(
+            f"{path}, line {i + 2}, LSOA {table['lsoa11cd'].iat[i]}: X/Y ({lon[i]}, {lat[i]}): {why}; "
+            f"{len(off)} such row(s). Use ONS's population-weighted centroids as published (see data/README.md)."
+        )
     return table
 
 
@@ -235,8 +274,15 @@ def _assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> gpd.GeoD
     joined = joined[~joined.index.duplicated(keep="first")].drop(columns="index_right")
     lost = joined["ward_code"].isna()
     if lost.any():
-        near = gpd.sjoin_nearest(points.loc[lost], wards[[*cols, "geometry"]], how="left")
+        near = gpd.sjoin_nearest(points.loc[lost], wards[[*cols, "geometry"]], how="left", max_distance=NEAREST_WARD_M)
         near = near[~near.index.duplicated(keep="first")]
+        far = near["ward_code"].isna()
+        if far.any():
+            codes = sorted(near.loc[far, "point_id"])
+            raise DataError(
+                f"{len(codes)} LSOA centroid(s) lie more than {NEAREST_WARD_M:g} m from every ward, e.g. {codes[:5]}: "
+                "the centroids and the wards describe different places; check the centroid file's coordinates"
+            )
         joined.loc[lost, cols] = near[cols]
         message = (
             f"{int(lost.sum())} demand point(s) fall in no ward polygon and were given the nearest "

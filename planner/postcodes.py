@@ -25,6 +25,7 @@ import pandas as pd
 
 from planner.config import CITY_OF_LONDON_CODE
 from planner.errors import DataError
+from planner.stations import LONDON_BOUNDS
 from planner.travel.base import TravelEngine
 
 __all__ = [
@@ -89,9 +90,27 @@ def load_postcodes(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     if table["postcode"].duplicated().any():
         example = table["postcode"][table["postcode"].duplicated()].iloc[0]
         raise DataError(f"{path}: postcode {example} appears twice; use one row per postcode")
+    _check_points(path, table)
     table = table.sort_values("postcode", kind="stable").reset_index(drop=True)
     geometry = gpd.points_from_xy(table["easting"], table["northing"], crs=27700)
     return gpd.GeoDataFrame(table.drop(columns=["easting", "northing"]), geometry=geometry, crs=27700)
+
+
+def _check_points(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Every postcode at a numeric point inside Greater London (padded by 2 km); else the file is refused."""
+    for col in ("easting", "northing"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    x0, y0, x1, y1 = LONDON_BOUNDS
+    x, y = table["easting"].to_numpy(float), table["northing"].to_numpy(float)
+    bad = np.flatnonzero(~((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)))
+    if len(bad):
+        i = int(bad[0])
+        shown = ", ".join(table["postcode"].iloc[bad[:5]])
+        raise DataError(
+            f"{path}: {len(bad)} postcode(s) without a point in London, e.g. line {i + 2}, {table['postcode'].iat[i]} "
+            f"at easting/northing ({table['easting'].iat[i]}, {table['northing'].iat[i]}) ({shown}): easting and "
+            "northing must be British National Grid metres in London; use Code-Point Open as published"
+        )
 
 
 def postcode_access(

@@ -14,7 +14,6 @@ The same run folders give a byte-identical ``report.html``; the date on the cove
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import json
 import logging
@@ -34,6 +33,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from planner.clock import output_time
 from planner.compare import worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
@@ -1187,8 +1187,7 @@ def _font_faces() -> str:
 
 
 def _report_date() -> str:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    day = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    day = output_time()
     return f"{day.day} {day:%B %Y}"
 
 

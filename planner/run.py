@@ -7,7 +7,6 @@ fails leaves no output folder behind.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from planner.assess import AccessResult, assess
+from planner.clock import output_time
 from planner.context import RunContext, counter_boroughs, planner_version
 from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, write_hubs
@@ -379,8 +379,7 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str, extra_inputs: Sequ
     scenario_file = None
     if Path(source).is_file():
         scenario_file = {"path": source, "sha256": sha256_file(source)}
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    when = output_time()
     return {
         "planner_version": planner_version(),
         "scenario_file": scenario_file,

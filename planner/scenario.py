@@ -8,9 +8,11 @@ optionally, costs.  See ``scenarios/*.toml`` for commented examples.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,8 +20,10 @@ import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.categories import canonical, match_values
-from planner.errors import DataError, OptionError, ScenarioError
+from planner.errors import DataError, OptionError, PlannerWarning, ScenarioError
 from planner.hubs.model import HubTarget
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CostSpec",
@@ -169,8 +173,8 @@ class CostSpec(_Model):
     """Annual running costs of counters, where known."""
 
     currency: str = "GBP"
-    annual_cost_per_counter: float | None = Field(default=None, ge=0)
-    by_station: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    annual_cost_per_counter: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    by_station: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
     def cost(self, station_id: str) -> float | None:
         return self.by_station.get(station_id, self.annual_cost_per_counter)
@@ -370,9 +374,21 @@ def resolve_counters(
         unknown = sorted(set(getattr(spec, field)) - known)
         if unknown:
             raise ScenarioError(f"{source}: counters.{field}: unknown station id(s) {unknown}")
+    if scenario.costs is not None:
+        unknown = sorted(set(scenario.costs.by_station) - known)
+        if unknown:
+            raise ScenarioError(f"{source}: costs.by_station: unknown station id(s) {unknown}; see the stations file")
     all_day: list[str] = []
     if spec.twenty_four_seven is not None:
         all_day = _select(stations, spec.twenty_four_seven, f"{source}: counters.twenty_four_seven")
+        closed = sorted(set(all_day) - set(open_ids))
+        if closed:
+            message = (
+                f"{source}: counters.twenty_four_seven names {len(closed)} counter(s) that counters.open does not "
+                f"open, so they are not counted as open 24/7: {closed}"
+            )
+            warnings.warn(message, PlannerWarning, stacklevel=2)
+            logger.warning(message)
         all_day = [s for s in all_day if s in set(open_ids)]
     counters = stations.loc[stations["station_id"].isin(open_ids)].sort_values("station_id").reset_index(drop=True)
     counters["open_24_7"] = counters["station_id"].isin(all_day)

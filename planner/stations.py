@@ -118,6 +118,7 @@ def load_stations(
         logger.warning(message)
     keep = np.ones(len(frame), dtype=bool)
     keep[[p[0] for p in problems]] = False
+    _check_numbers(path, frame, ids)
     for col in [c for c in frame.columns if str(c).startswith("status")]:
         frame[col] = tidy_column(frame[col].fillna(""), column=str(col), source=str(path))
     out = frame.loc[keep].copy()
@@ -160,6 +161,29 @@ def _read_vector(path: Path, id_column: str) -> _Rows:
     ids = frame[id_column].astype(str)
     xy, problems = _vector_points(frame, ids)
     return pd.DataFrame(frame.drop(columns="geometry")), ids, xy, problems
+
+
+#: Optional numeric columns of a stations file: (lowest, highest, what the value is).
+NUMERIC_COLUMNS = {
+    "daily_crimes_reported_2017": (0.0, 500.0, "crime reports a day at one counter (London's busiest took ~7)"),
+    "coord_accuracy_m": (0.0, 20_000.0, "metres of uncertainty in the counter's position"),
+}
+
+
+def _check_numbers(path: Path, frame: pd.DataFrame, ids: pd.Series) -> None:
+    """Refuse a value of a known numeric column that is not a number in its plausible range (blank is unknown)."""
+    for col, (low, high, what) in NUMERIC_COLUMNS.items():
+        if col not in frame.columns:
+            continue
+        raw = frame[col].astype(str).str.strip()
+        values = pd.to_numeric(raw.replace({"": None, "nan": None}), errors="coerce")
+        bad = (values.isna() & ~raw.isin(["", "nan"])) | (values < low) | (values > high)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{path}: line {i + 2} ({ids.iat[i]}): {col} is {raw.iat[i]!r}, not a number from {low:g} to "
+                f"{high:g} ({what}; {int(bad.sum())} such row(s)); correct it or leave it blank for unknown."
+            )
 
 
 def _outside(area: shapely.Geometry, xy: np.ndarray, ids: pd.Series, *, skip: set[int]) -> list[tuple[int, str, str]]:
