@@ -65,8 +65,8 @@ def tidy_column(values: pd.Series, *, column: str, source: str, first_line: int 
         lines = [f"line {i + first_line} {r!r}" for i, r in zip(odd.to_numpy().nonzero()[0], raw[odd], strict=True)]
         shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
         message = (
-            f"{source}: {column}: {len(lines)} value(s) with extra spaces or capitals were read as their plain "
-            f"lower-case form: {shown}; correct them in the file to silence this"
+            f"{source}: {column}: {len(lines)} value(s) with extra spaces, capitals or invisible characters were "
+            f"read as their plain lower-case form: {shown}; correct them in the file to silence this"
         )
         warnings.warn(message, PlannerWarning, stacklevel=3)
         logger.warning(message)

@@ -252,6 +252,8 @@ def _parse_params(items: list[str] | None) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        if key.strip() in out:
+            raise typer.BadParameter(f"{key.strip()} is given twice; give each parameter once", param_hint="--param")
         try:
             out[key.strip()] = float(value)
         except ValueError:

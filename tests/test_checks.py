@@ -183,7 +183,7 @@ def test_minutes_changed_after_the_run_are_refused(tmp_path):
     points.loc[2, ["beyond_45", "reachable"]] = ["False", "True"]
     points["minutes"] = points["minutes"] / 2
     summary = {**SUMMARY, "london": {"45": {**SUMMARY["london"]["45"], "beyond": 200, "mean_minutes": 20000 / 600}}}
-    with pytest.raises(DataError, match="its minutes put 0 residents beyond 45 minutes but .* says 200"):
+    with pytest.raises(DataError, match=r"its minutes put 0 residents beyond 45 minutes but .* says 200"):
         check_points(points, path=tmp_path / "access_points.csv", summary=summary, labels=["45"])
 
 

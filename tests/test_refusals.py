@@ -358,6 +358,7 @@ def _runs(second: str = "same", *, edit: Callable[[Path], None] | None = None) -
         if second == "data":  # the same scenario files, rerun after the population file changed
             other = Path(shutil.copytree(tmp / "data", tmp / "data2"))
             edit_csv(other / "population" / "lsoa11_mid2019_population.csv", 2, "Persons_All-Ages", "1500")
+            edit_csv(other / "population" / "lsoa11_mid2019_population.csv", 2, "Persons_0-15", "700")
             _run(tmp, _other(), other)
         elif second == "year":
             _run(tmp, _other(**{"thresholds = [45]": "thresholds = [45]\ndemand_year = 2020"}))
@@ -365,6 +366,8 @@ def _runs(second: str = "same", *, edit: Callable[[Path], None] | None = None) -
             _run(tmp, _other(**{'name = "crowfly"': 'name = "crowfly"\nparams = { speed_kmh = 6.0 }'}))
         elif second == "same":
             _run(tmp, _other())
+        elif second == "city":
+            _run(tmp, _other(**{"thresholds = [45]": "thresholds = [45]\ninclude_city = true"}))
         if edit is not None:
             edit(tmp / "runs" / "tiny")
 
@@ -416,6 +419,90 @@ def _compose(*spoils: Callable[[Path], None]) -> Callable[[Path], None]:
     def spoil(tmp: Path) -> None:
         for one in spoils:
             one(tmp)
+
+    return spoil
+
+
+# --------------------------------------------------------------------------- spoilers of the hostile pass
+def _foreign_folder(tmp: Path) -> None:
+    (tmp / "mine" / "tiny" / "precious").mkdir(parents=True)
+    (tmp / "mine" / "tiny" / "precious" / "thesis.docx").write_text("years of work")
+
+
+def _centroid(x: object, y: object) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        edit_csv(tmp / "data" / "population" / CENTROIDS, 2, "X", str(x))
+        edit_csv(tmp / "data" / "population" / CENTROIDS, 2, "Y", str(y))
+
+    return spoil
+
+
+def _swap_centroid(tmp: Path) -> None:
+    with open(tmp / "data" / "population" / CENTROIDS, newline="") as fh:
+        rows = list(csv.reader(fh))
+    _centroid(rows[1][1], rows[1][0])(tmp)
+
+
+def _edit_run_csv(name: str, line: int, column: str, value: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        edit_csv(folder / name, line, column, value)
+
+    return edit
+
+
+def _halve_minutes(folder: Path) -> None:
+    with open(folder / "access_points.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index("minutes")
+    for row in rows[1:]:
+        row[col] = str(float(row[col]) / 2)
+    with open(folder / "access_points.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def _drop_counter_row(folder: Path) -> None:
+    lines = (folder / "counters.csv").read_text().splitlines(keepends=True)
+    (folder / "counters.csv").write_text("".join(lines[:1]))
+
+
+def _engine_name(name: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        import json
+
+        doc = json.loads((folder / "manifest.json").read_text())
+        doc["engine"]["engine"] = name
+        (folder / "manifest.json").write_text(json.dumps(doc))
+
+    return edit
+
+
+def _top_summary(key: str, value: object) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        import json
+
+        doc = json.loads((folder / "summary.json").read_text())
+        doc[key] = value
+        (folder / "summary.json").write_text(json.dumps(doc))
+
+    return edit
+
+
+def _postcodes(rows: list[tuple[str, float, float]]) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        import gzip
+
+        folder = tmp / "data" / "postcodes"
+        folder.mkdir(exist_ok=True)
+        text = "postcode,pq,easting,northing,lad\n" + "".join(f"{p},10,{x},{y},{BOROUGH[0]}\n" for p, x, y in rows)
+        with gzip.open(folder / "codepoint_open_2025_london.csv.gz", "wt") as fh:
+            fh.write(text)
+
+    return spoil
+
+
+def _stations_with(**extra: object) -> Callable[[Path], None]:
+    def spoil(tmp: Path) -> None:
+        write_stations(tmp / "bad_stations.csv", [_good(**extra)])
 
     return spoil
 
@@ -703,8 +790,8 @@ CASES += [
     # stations: one reading of statuses; coordinates cross-checked
     Case("stations-status-spaces", "stations", "`retain ` (a trailing space) as a status (warns, read as `retain`)",
          RUN, "tiny: 1 counters", _status(2, "retain "), code=0,
-         warning="status_final_nov2017: 1 value(s) with extra spaces or capitals were read as their plain "
-         "lower-case form: line 2 'retain '"),
+         warning="status_final_nov2017: 1 value(s) with extra spaces, capitals or invisible characters were "
+         "read as their plain lower-case form: line 2 'retain '"),
     Case("stations-status-capitals", "stations", "`Retain` as a status in the file (warns, read as `retain`)",
          CHECK, "retain 1", _status(2, "Retain"), code=0, warning="line 2 'Retain'"),
     Case("open-status-capitals", "stations", "`--open status_final_nov2017=Retain,new` (read as `retain,new`)",
@@ -809,6 +896,76 @@ CASES += [
     Case("calibrate-text-minutes", "calibration tables", "a DfT table with a word for `HospPTt`", CALIBRATE,
          "HospPTt of E09000012 (Hackney) is 'abc', not a number",
          _calibration(values={("E09000012", "HospPTt"): "abc"})),
+]  # fmt: skip
+
+
+CASES += [
+    # output folders: nothing planner did not write is replaced
+    Case("run-over-a-foreign-folder", "output folders", "`run` into `--out` where a folder of the scenario's name "
+         "is not a run", ["run", "{scenario}", "--data", "{data}", "--out", "{tmp}/mine", "--no-maps"],
+         "exists and is not a run folder written by planner", _foreign_folder),
+    Case("run-out-in-data", "output folders", "`--out` inside the data directory",
+         ["run", "{scenario}", "--data", "{data}", "--out", "{data}/results", "--no-maps"],
+         "lies inside the data directory"),
+    Case("access-into-a-run", "output folders", "`access --out` naming a run folder",
+         [*ACCESS[:5], "--out", RUNS[0]], "is a run folder written by `planner run`", _runs("none")),
+    # populations and centroids
+    Case("population-bands-disagree", "populations", "age bands that do not add up to all ages (65+ of 500,000)",
+         CHECK, "add up to 500,800, not Persons_All-Ages 1,000", _pop(2, "500000", "Persons_65+")),
+    Case("population-fraction", "populations", "a fractional resident count", CHECK, "is not a whole number",
+         _pop(2, "1000.5")),
+    Case("centroid-swapped", "populations", "a centroid with X and Y swapped", CHECK, "X and Y look swapped",
+         _swap_centroid),
+    Case("centroid-metres", "populations", "a centroid in metres in the degrees file", CHECK,
+         "not a longitude/latitude in Great Britain (metres?", _centroid(530500, 180500)),
+    # stations
+    Case("stations-status-zero-width", "stations", "a status with a zero-width space (warns, read as `retain`)",
+         RUN, "tiny: 1 counters", _status(2, "re\u200btain"), code=0, warning="invisible characters were read as their plain lower-case form: "
+         "line 2 're\\u200btain'"),
+    Case("stations-status-look-alike", "stations", "a status with a Cyrillic letter that looks Latin (warns)",
+         CHECK, "", _status(2, "ret\u0430in"), code=0, warning="U+0430 CYRILLIC SMALL LETTER A"),
+    Case("stations-crimes-negative", "stations", "a negative `daily_crimes_reported_2017`",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"],
+         "daily_crimes_reported_2017 is '-50', not a number from 0 to 500",
+         _stations_with(daily_crimes_reported_2017=-50)),
+    Case("postcode-at-zero", "stations", "a postcode at easting/northing 0, 0 (`access --postcode`)",
+         [*ACCESS, "--postcode", "AA1 1AA"], "1 postcode(s) without a point in London",
+         _postcodes([("AA1 1AA", 0, 0), ("AA1 1AB", X0 + 500, Y0 + 500)])),
+    # scenarios
+    Case("scenario-cost-infinite", "scenarios", "`annual_cost_per_counter = inf`", BAD,
+         "annual_cost_per_counter: Input should be a finite number",
+         _scenario(SCENARIO + "\n[costs]\nannual_cost_per_counter = inf\n")),
+    Case("scenario-cost-unknown-counter", "scenarios", "`costs.by_station` naming a counter the file lacks", BAD,
+         "costs.by_station: unknown station id(s) ['not-a-counter']",
+         _scenario(SCENARIO + '\n[costs]\nby_station = { "not-a-counter" = 1e12 }\n')),
+    Case("scenario-24-7-closed", "scenarios", "a 24/7 counter that `counters.open` closes (warns, names it)",
+         BAD + ["--no-maps"], "tiny: 1 counters",
+         _scenario(SCENARIO.replace('values = ["retain"] }', 'values = ["retain"] }\n'
+                                    'twenty_four_seven = { ids = ["s0", "s1"] }')),
+         code=0, warning="names 1 counter(s) that counters.open does not open, so they are not counted as open "
+         "24/7: ['s1']"),
+    # engine parameters
+    Case("param-given-twice", "engine parameters", "`--param speed_kmh=4 --param speed_kmh=40`",
+         [*ACCESS, "--param", "speed_kmh=4", "--param", "speed_kmh=40"], "speed_kmh is given twice"),
+    # run sets
+    Case("compare-with-and-without-city", "run sets", "`compare` of a Met-area run and one with the City",
+         ["compare", *RUNS, "--out", "{out}"], "differ in study area: the Met area against the Met area and the City",
+         _runs("city")),
+    # run folders
+    Case("compare-minutes-halved", "run folders", "every minute of `access_points.csv` halved (`compare`)",
+         ["compare", *RUNS, "--out", "{out}"], "its minutes give a mean of", _runs("same", edit=_halve_minutes)),
+    Case("compare-counters-deleted", "run folders", "the rows of `counters.csv` deleted (`compare`)",
+         ["compare", *RUNS, "--out", "{out}"], "counters.csv lists 0 counters, summary.json says 1",
+         _runs("same", edit=_drop_counter_row)),
+    Case("report-24-7-count", "run folders", "`counters_24_7 = 999` in `summary.json`",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "counters.csv has 0 counters open 24/7, summary.json "
+         "says 999", _runs("none", edit=_top_summary("counters_24_7", 999))),
+    Case("report-borough-table", "run folders", "`beyond` changed in `access_boroughs_45.csv`",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "access_boroughs_45.csv adds up to 7 beyond",
+         _runs("none", edit=_edit_run_csv("access_boroughs_45.csv", 2, "beyond", "7"))),
+    Case("report-engine-unknown", "run folders", "`manifest.json` naming an engine planner lacks",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "names the engine 'teleport', which planner does not have",
+         _runs("none", edit=_engine_name("teleport"))),
 ]  # fmt: skip
 
 
