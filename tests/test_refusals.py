@@ -920,8 +920,8 @@ CASES += [
          "not a longitude/latitude in Great Britain (metres?", _centroid(530500, 180500)),
     # stations
     Case("stations-status-zero-width", "stations", "a status with a zero-width space (warns, read as `retain`)",
-         RUN, "tiny: 1 counters", _status(2, "re\u200btain"), code=0, warning="invisible characters were read as their plain lower-case form: "
-         "line 2 're\\u200btain'"),
+         RUN, "tiny: 1 counters", _status(2, "re\u200btain"), code=0,
+         warning="invisible characters were read as their plain lower-case form: line 2 're\\u200btain'"),
     Case("stations-status-look-alike", "stations", "a status with a Cyrillic letter that looks Latin (warns)",
          CHECK, "", _status(2, "ret\u0430in"), code=0, warning="U+0430 CYRILLIC SMALL LETTER A"),
     Case("stations-crimes-negative", "stations", "a negative `daily_crimes_reported_2017`",
@@ -939,7 +939,7 @@ CASES += [
          "costs.by_station: unknown station id(s) ['not-a-counter']",
          _scenario(SCENARIO + '\n[costs]\nby_station = { "not-a-counter" = 1e12 }\n')),
     Case("scenario-24-7-closed", "scenarios", "a 24/7 counter that `counters.open` closes (warns, names it)",
-         BAD + ["--no-maps"], "tiny: 1 counters",
+         [*BAD, "--no-maps"], "tiny: 1 counters",
          _scenario(SCENARIO.replace('values = ["retain"] }', 'values = ["retain"] }\n'
                                     'twenty_four_seven = { ids = ["s0", "s1"] }')),
          code=0, warning="names 1 counter(s) that counters.open does not open, so they are not counted as open "
