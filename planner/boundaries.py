@@ -40,6 +40,12 @@ _WARD_COLUMNS: tuple[dict[str, str], ...] = (
     {"WD18CD": "ward_code", "WD18NM": "ward_name", "LAD18CD": "borough_code", "LAD18NM": "borough_name"},
 )
 _WARD_SCHEMA = ["ward_code", "ward_name", "borough_code", "borough_name"]
+#: The ward set each publisher layout belongs to (the London Datastore changed its columns in 2018).
+_EDITIONS = {
+    tuple(sorted(_WARD_COLUMNS[0])): "2014",
+    tuple(sorted(_WARD_COLUMNS[1])): "2018",
+    tuple(sorted(_WARD_COLUMNS[2])): "2018",
+}
 #: The 2018 files call the City "City and County of the City of London".
 _BOROUGH_NAME_FIXES = {"City and County of the City of London": "City of London"}
 
@@ -223,8 +229,10 @@ def load_wards(
         logger.warning(message)
     wards["in_met"] = wards["borough_code"] != CITY_OF_LONDON_CODE
     wards = wards[["ward_code", "ward_name", "borough_code", "borough_name", "in_met", "geometry"]]
+    wards = wards.reset_index(drop=True)
     wards.attrs["source"] = str(path)
-    return wards.reset_index(drop=True)
+    wards.attrs["edition"] = _EDITIONS.get(tuple(sorted(mapping)), "")
+    return wards
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:

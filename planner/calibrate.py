@@ -218,11 +218,28 @@ def load_hospitals(paths: DataPaths, *, hospital_set: str = HEADLINE_SET) -> gpd
             f"{path}: hospital(s) {table.loc[~xy_ok, 'id'].tolist()} have no coordinates (easting and northing "
             "must be numbers of metres); correct them or download the list again"
         )
+    x0, y0, x1, y1 = HOSPITAL_BOUNDS
+    inside = table["easting"].between(x0, x1) & table["northing"].between(y0, y1)
+    if not inside.all():
+        far = table.loc[~inside]
+        swapped = far["northing"].between(x0, x1) & far["easting"].between(y0, y1)
+        shown = ", ".join(
+            f"{i} ({e:.0f}, {n:.0f}{', swapped?' if s else ''})"
+            for i, e, n, s in zip(far["id"], far["easting"], far["northing"], swapped, strict=True)
+        )
+        raise DataError(
+            f"{path}: hospital(s) outside London and its edge (British National Grid {x0:,.0f}-{x1:,.0f} east, "
+            f"{y0:,.0f}-{y1:,.0f} north): {shown}; correct their easting/northing or download the list again"
+        )
     return gpd.GeoDataFrame(
         {"station_id": table["id"].astype(str).to_numpy(), "name": table["name"].to_numpy()},
         geometry=gpd.points_from_xy(table["easting"], table["northing"]),
         crs=BNG,
     )
+
+
+#: Hospitals a Londoner's nearest may be: Greater London and 10 km around it (British National Grid metres).
+HOSPITAL_BOUNDS = (490_000.0, 145_000.0, 575_000.0, 210_000.0)
 
 
 def load_hospitals_2014(paths: DataPaths) -> gpd.GeoDataFrame:

@@ -12,6 +12,7 @@ import geopandas as gpd
 from planner.boundaries import load_boroughs, load_wards, met_wards
 from planner.config import DataPaths, resolve_data_dir
 from planner.demand import Demand, load_demand
+from planner.errors import DataError
 from planner.stations import load_stations
 
 __all__ = ["London", "data_summary", "load_london"]
@@ -87,10 +88,23 @@ def load_london(
         The loaded data.
     """
     paths = DataPaths(resolve_data_dir(data))
-    wards = load_wards(paths.wards(ward_year))
+    wards = _ward_set(paths, ward_year)
     stations = load_stations(paths.stations)
     demand = load_demand(paths, wards=wards, year=demand_year)
     return London(paths, ward_year, wards, stations, demand, include_city)
+
+
+def _ward_set(paths: DataPaths, year: int, layer: str | None = None) -> gpd.GeoDataFrame:
+    """The wards of ``year``'s file, refused when its columns are another year's (a file copied over)."""
+    wards = load_wards(paths.wards(year), layer=layer)
+    edition = wards.attrs.get("edition")
+    if edition and edition != str(year):
+        raise DataError(
+            f"{paths.wards(year)} has the columns of the London Datastore's {edition} ward file, not of its "
+            f"{year} file: the file is misnamed or was copied over; put each year's download in its place "
+            "(`planner data fetch`)"
+        )
+    return wards
 
 
 def data_summary(data: str | os.PathLike[str] | None = None, *, demand_year: int = 2019) -> dict:
@@ -120,7 +134,7 @@ def data_summary(data: str | os.PathLike[str] | None = None, *, demand_year: int
     loaded = {}
     for year in (2014, 2018):
         for layer in ("London_Ward", "London_Ward_CityMerged"):
-            loaded[(year, layer)] = load_wards(paths.wards(year), layer=layer)
+            loaded[(year, layer)] = _ward_set(paths, year, layer)
             ward_sets[f"{year} {layer}"] = len(loaded[(year, layer)])
     wards = loaded[(2014, "London_Ward")]
     stations = load_stations(paths.stations)

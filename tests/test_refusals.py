@@ -411,6 +411,17 @@ def _calibration(**spoil: object) -> Callable[[Path], None]:
     return write
 
 
+def _hospital_swapped(tmp: Path) -> None:
+    _calibration()(tmp)
+    path = tmp / "data" / "calibration" / "nhs_hospitals_2016.csv"
+    path.write_text(path.read_text().replace("531500.0,181000.0", "181000.0,531500.0"))
+
+
+def _wards_of_2018_as_2014(tmp: Path) -> None:
+    boundaries = tmp / "data" / "boundaries"
+    shutil.copyfile(boundaries / "London-wards-2018.zip", boundaries / "London-wards-2014.zip")
+
+
 def _no_postcodes(tmp: Path) -> None:
     _run(tmp, SCENARIO)  # --no-maps: no postcodes.parquet
 
@@ -963,6 +974,10 @@ CASES += [
     Case("report-borough-table", "run folders", "`beyond` changed in `access_boroughs_45.csv`",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "access_boroughs_45.csv adds up to 7 beyond",
          _runs("none", edit=_edit_run_csv("access_boroughs_45.csv", 2, "beyond", "7"))),
+    Case("calibrate-hospital-swapped", "calibration tables", "a hospital with easting and northing swapped",
+         CALIBRATE, "ZZ001 (181000, 531500, swapped?)", _hospital_swapped),
+    Case("wards-edition-mismatch", "data files", "the 2018 ward file copied over the 2014 one", CHECK,
+         "has the columns of the London Datastore's 2018 ward file, not of its 2014 file", _wards_of_2018_as_2014),
     Case("report-engine-unknown", "run folders", "`manifest.json` naming an engine planner lacks",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "names the engine 'teleport', which planner does not have",
          _runs("none", edit=_engine_name("teleport"))),
