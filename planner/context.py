@@ -150,23 +150,20 @@ class RunContext:
             self._matrices[key] = matrix
         return self._matrices[key]
 
-    def input_files(self, scenario: Scenario) -> list[Path]:
+    def input_files(self, scenario: Scenario, params: dict[str, Any] | None = None) -> list[Path]:
         """Every data file the scenario's demand, counters and travel times are read from.
 
-        Wards, centroids and population; the data directory's counter table and the scenario's own;
-        for the transit engine every file under ``transit/``; for the network engine its OSM file.
+        Wards, centroids and population; the data directory's counter table and the scenario's own; then
+        the files the engine itself declares (:meth:`~planner.travel.TravelEngine.input_files`: the transit
+        files it read, the OSM extract). Manifests and cache keys both use this one list.
         """
         paths = self.paths
         files = [paths.wards(scenario.ward_year), paths.centroids, paths.population(scenario.demand_year)]
         files.append(paths.stations)
         if scenario.counters.stations is not None:
             files.append(self.stations_file(scenario))
-        if scenario.engine.name == "transit":
-            files += sorted(p for p in (paths.root / "transit").rglob("*") if p.is_file())
-        elif scenario.engine.name == "network" and scenario.engine.osm is not None:
-            osm = Path(scenario.engine.osm)
-            files.append(osm if osm.is_file() else paths.osm(str(osm)))
-        return files
+        files += self.engine(scenario, params).input_files()
+        return list(dict.fromkeys(files))
 
     def input_key(self, scenario: Scenario, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """What a result computed for ``scenario`` depends on: file digests, engine, package version.
@@ -187,7 +184,7 @@ class RunContext:
         """
         root = Path(os.path.abspath(self.paths.root))
         files = {}
-        for path in self.input_files(scenario):
+        for path in self.input_files(scenario, params):
             full = Path(os.path.abspath(path))  # named as found in the data directory, symlinks or not
             name = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
             files[name] = sha256_file(full)

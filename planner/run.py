@@ -366,9 +366,7 @@ def _write_run(
 def _manifest(run: ScenarioRun, ctx: RunContext, source: str, extra_inputs: Sequence[Path] = ()) -> dict:
     paths = ctx.paths
     spec = run.scenario
-    inputs = [paths.wards(spec.ward_year), paths.centroids, paths.population(spec.demand_year)]
-    inputs.append(paths.root / spec.counters.stations if spec.counters.stations else paths.stations)
-    inputs += [*ctx.engine(spec).input_files(), *extra_inputs]
+    inputs = [*ctx.input_files(spec), *extra_inputs]
     files = {}
     for path in inputs:
         try:

@@ -154,7 +154,7 @@ def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None
 def _check_street_params(name: str, params: dict[str, Any]) -> None:
     """The crow-fly and street engines' options: known names, positive numbers, a known travel mode."""
     cls = CrowFly if name == "crowfly" else StreetNetwork
-    known = {f.name for f in fields(cls) if f.init and f.name != "graph"}
+    known = {f.name for f in fields(cls) if f.init and f.name not in ("graph", "source")}
     unknown = sorted(set(params) - known)
     if unknown:
         raise EngineError(f"unknown {name} parameter(s) {unknown}; known: {sorted(known)}")

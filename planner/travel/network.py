@@ -355,6 +355,7 @@ class StreetNetwork(TravelEngine):
     walk_speed_kmh: float = 4.8
     bike_speed_kmh: float = 15.0
     max_snap_m: float = 500.0
+    source: str | None = field(default=None, compare=False)
     name = "network"
     _csr: sp.csr_array = field(init=False, repr=False)
     _rev: sp.csr_array = field(init=False, repr=False)
@@ -382,7 +383,7 @@ class StreetNetwork(TravelEngine):
     @classmethod
     def from_osm(cls, source: str | os.PathLike[str], *, mode: Mode = "walk", **params: float) -> StreetNetwork:
         """Build the engine from an OSM file (see :func:`graph_from_osm`)."""
-        return cls(graph_from_osm(source, mode=mode), mode=mode, **params)
+        return cls(graph_from_osm(source, mode=mode), mode=mode, source=os.fspath(source), **params)
 
     def _edge_minutes(self) -> dict[tuple[object, object], float]:
         """Minimum minutes over parallel edges for every (u, v)."""
@@ -459,6 +460,10 @@ class StreetNetwork(TravelEngine):
         result = super().matrix(origins, destinations)
         _, snap_m = self.snap(points_xy(origins, "origins"))
         return TravelMatrix(result.minutes, result.origin_ids, result.destination_ids, result.origin_flags, snap_m)
+
+    def input_files(self) -> tuple[Path, ...]:
+        """The OSM extract the graph was read from (none for a graph given as it is)."""
+        return (Path(self.source),) if self.source else ()
 
     def describe(self) -> dict:
         return {

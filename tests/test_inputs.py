@@ -1,0 +1,61 @@
+"""One list of inputs: what each engine declares it read is hashed into the manifest and the matrix-cache key."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from planner.run import RunContext, run_scenario
+from planner.scenario import Scenario
+from tests.synthetic import BASE_SCENARIO
+
+ENGINES = {
+    "crowfly": {"name": "crowfly"},
+    "transit": {"name": "transit"},
+    "transit-simple": {"name": "transit-simple"},
+    "network": {"name": "network", "osm": "synthetic.osm"},
+}
+
+
+def _scenario(engine: str) -> Scenario:
+    import tomllib
+
+    raw = tomllib.loads(BASE_SCENARIO)
+    raw["engine"] = ENGINES[engine]
+    raw["hubs"] = {"enabled": False}
+    raw["name"] = f"inputs-{engine}"
+    return Scenario.model_validate(raw)
+
+
+def _flip_one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    i = len(data) // 2
+    data[i] = data[i] ^ 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_every_declared_input_is_in_the_manifest_and_the_cache_key(synthetic_dir, tmp_path, engine):
+    data = Path(shutil.copytree(synthetic_dir, tmp_path / "data"))
+    spec = _scenario(engine)
+    ctx = RunContext(data)
+    declared = list(ctx.engine(spec).input_files())
+    if engine != "crowfly":
+        assert declared, f"the {engine} engine declares no input file"
+    if engine == "network":
+        assert [p.name for p in declared] == ["synthetic.osm"]
+    run = run_scenario(spec, out=tmp_path / "out", context=ctx, maps=False)
+    manifest = json.loads((run.out_dir / "manifest.json").read_text())
+    expected = {Path(p).resolve().relative_to(data.resolve()).as_posix() for p in ctx.input_files(spec)}
+    assert set(manifest["inputs"]) == expected
+    assert {p.resolve().relative_to(data.resolve()).as_posix() for p in declared} <= set(manifest["inputs"])
+    before = ctx.input_digest(spec)
+    for path in ctx.input_files(spec):
+        original = path.read_bytes()
+        _flip_one_byte(path)
+        assert ctx.input_digest(spec) != before, f"{path.name} changed but the {engine} cache key did not"
+        path.write_bytes(original)
+    assert ctx.input_digest(spec) == before
