@@ -523,6 +523,32 @@ def _print_comparison(comparison) -> None:
         _show(wt)
 
 
+def _print_equality(comparison) -> None:
+    """Residents beyond the first threshold by group, with the disproportion ratio."""
+    table = comparison.equality
+    if table.empty:
+        return
+    label = f"{comparison.thresholds[0]:g}"
+    first = table.loc[table["threshold"] == label]
+    names = list(dict.fromkeys(first["scenario"]))
+    out = Table(title=f"Who is beyond {label} minutes: residents (disproportion ratio)")
+    out.add_column("group")
+    for name in names:
+        out.add_column(name, justify="right")
+    for _group, rows in first.groupby("group", sort=False):
+        cells = []
+        for name in names:
+            r = rows.loc[rows["scenario"] == name].iloc[0]
+            ratio = r.ratio_note if pd_isna(r.ratio) else f"{r.ratio:.2f}"
+            cells.append(f"{r.beyond:,.0f} ({ratio})")
+        out.add_row(rows["label"].iloc[0] + (" *" if bool(rows["estimate"].iloc[0]) else ""), *cells)
+    _show(out)
+    console.print(
+        "* estimated from Census 2011 shares. A ratio above 1: the group's share beyond is larger than "
+        "everyone's (the plan falls harder on it)."
+    )
+
+
 def pd_isna(value: object) -> bool:
     import pandas as pd
 
@@ -622,6 +648,7 @@ def compare_cmd(
     for line in comparison.differences:
         err.print(f"[bold yellow]mixed runs:[/] {line}", highlight=False)
     _print_comparison(comparison)
+    _print_equality(comparison)
     console.print(f"Wrote {', '.join(str(f) for f in written)}")
 
 

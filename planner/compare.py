@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from planner.equality import GROUPS
 from planner.errors import DataError
 from planner.io import write_csv
 from planner.run import ScenarioRun, read_manifest
@@ -16,7 +17,7 @@ from planner.runfolder import RunIdentity, check_run_set
 from planner.scenario import closure_savings
 from planner.stats import access_figures, check_threshold
 
-__all__ = ["Comparison", "compare_runs", "worsening_wards"]
+__all__ = ["Comparison", "compare_runs", "equality_comparison", "worsening_wards"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,13 @@ class Comparison:
     wards
         For each scenario after the first: the wards whose population-weighted
         time worsens most against the reference.
+    differences
+        How the runs differ in data, demand year or engine (with ``allow_mixed``).
+    equality
+        One row per scenario, threshold and resident group (London): ``residents``,
+        ``beyond``, ``share_beyond`` (%), ``change_beyond`` (against the reference),
+        ``ratio`` (the group's share beyond over everyone's; see
+        :func:`planner.equality.disproportion`) and ``ratio_note``.
     """
 
     london: pd.DataFrame
@@ -43,6 +51,7 @@ class Comparison:
     wards: pd.DataFrame
     thresholds: tuple[float, ...]
     differences: tuple[str, ...] = ()
+    equality: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
         """Write CSV tables and a Markdown report."""
@@ -51,6 +60,7 @@ class Comparison:
             write_csv(self.london, out / "compare.csv"),
             write_csv(self.boroughs, out / "compare_boroughs.csv"),
             write_csv(self.wards, out / "compare_wards.csv"),
+            write_csv(self.equality, out / "compare_equality.csv"),
         ]
         md = out / "compare.md"
         md.write_text(self.markdown())
@@ -88,9 +98,39 @@ class Comparison:
         wide = self.boroughs.pivot(index="borough_name", columns="scenario", values=f"beyond_{t0:g}")
         wide = wide[list(self.london["scenario"])].reset_index()
         lines += [f"Residents beyond {t0:g} minutes:", "", *_md_table(wide)]
+        lines += _equality_md(self.equality, t0)
         lines += ["", "## Wards whose time worsens most", ""]
         lines += _md_table(self.wards.head(60)) if len(self.wards) else ["(no change)"]
         return "\n".join(lines) + "\n"
+
+
+def _equality_md(table: pd.DataFrame, t0: float) -> list[str]:
+    """Residents beyond the first threshold by group, with the disproportion ratio, per scenario."""
+    if table.empty:
+        return []
+    first = table.loc[table["threshold"] == f"{t0:g}"]
+    cells = first.assign(
+        cell=[
+            f"{b:,.0f} ({r:.2f})" if not pd.isna(r) else f"{b:,.0f} ({n})"
+            for b, r, n in zip(first["beyond"], first["ratio"], first["ratio_note"], strict=True)
+        ]
+    )
+    wide = cells.pivot(index="label", columns="scenario", values="cell")
+    order = list(dict.fromkeys(first["label"]))
+    wide = wide.loc[order, list(dict.fromkeys(first["scenario"]))].reset_index().rename(columns={"label": "group"})
+    estimates = sorted(set(first.loc[first["estimate"].astype(bool), "label"]))
+    return [
+        "",
+        f"## Who is beyond {t0:g} minutes",
+        "",
+        "Residents beyond, and in brackets the disproportion ratio: the group's share beyond divided by "
+        "everyone's (above 1, the plan falls harder on the group).",
+        "",
+        *_md_table(wide),
+        f"Estimated from Census 2011 shares applied to the demand year's population: {', '.join(estimates)}."
+        if estimates
+        else "",
+    ]
 
 
 def _md_table(frame: pd.DataFrame) -> list[str]:
@@ -202,7 +242,51 @@ def compare_runs(
         if run is not ref:
             wrows.append(_worsening(ref, run, top))
     wards = pd.concat(wrows, ignore_index=True) if wrows else pd.DataFrame()
-    return Comparison(pd.DataFrame(rows), pd.DataFrame(brows), wards, tuple(thresholds), tuple(differences))
+    equality = equality_comparison(runs)
+    return Comparison(pd.DataFrame(rows), pd.DataFrame(brows), wards, tuple(thresholds), tuple(differences), equality)
+
+
+_GROUP_ORDER = {g.key: i for i, g in enumerate(GROUPS)}
+
+
+def equality_comparison(runs: list[ScenarioRun]) -> pd.DataFrame:
+    """Each run's London equality figures (``summary.json``'s ``equality``), with the change against the first.
+
+    Parameters
+    ----------
+    runs
+        The runs, the reference first; runs written before the equality view give no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :attr:`Comparison.equality`.
+    """
+    rows = []
+    for run in runs:
+        for label, groups in (run.equality.get("thresholds") or {}).items():
+            for key, fig in sorted(groups.items(), key=lambda item: _GROUP_ORDER.get(item[0], len(_GROUP_ORDER))):
+                rows.append(
+                    {
+                        "scenario": run.name,
+                        "threshold": label,
+                        "group": key,
+                        "label": fig["label"],
+                        "estimate": fig["estimate"],
+                        "residents": fig["residents"],
+                        "beyond": fig["beyond"],
+                        "share_beyond": np.nan if fig["share_beyond"] is None else fig["share_beyond"],
+                        "ratio": np.nan if fig["ratio"] is None else fig["ratio"],
+                        "ratio_note": fig["ratio_note"],
+                    }
+                )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    ref = table.loc[table["scenario"] == runs[0].name].set_index(["threshold", "group"])["beyond"]
+    keys = pd.MultiIndex.from_frame(table[["threshold", "group"]])
+    table.insert(7, "change_beyond", table["beyond"].to_numpy() - ref.reindex(keys).to_numpy())
+    return table
 
 
 def _identity(run: ScenarioRun) -> RunIdentity:

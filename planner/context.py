@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from planner.config import DataPaths, resolve_data_dir
+from planner.equality import GroupResidents, equality_files, group_residents
 from planner.errors import ScenarioError
 from planner.hubs import HubOptions, HubPlan, plan_hubs
 from planner.io import sha256_file
@@ -72,6 +73,7 @@ class RunContext:
     _matrices: dict[tuple, TravelMatrix] = field(default_factory=dict)
     _stations: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     _hubs: dict[str, tuple[HubPlan, TravelEngine]] = field(default_factory=dict)
+    _groups: dict[tuple, GroupResidents] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data = resolve_data_dir(self.data)
@@ -91,6 +93,19 @@ class RunContext:
                 include_city=scenario.include_city,
             )
         return self._london[key]
+
+    def groups(self, scenario: Scenario) -> GroupResidents:
+        """Residents of each equality group per demand point of the scenario's study area."""
+        key = (scenario.ward_year, scenario.demand_year, scenario.include_city, scenario.imd_year)
+        if key not in self._groups:
+            london = self.london(scenario)
+            self._groups[key] = group_residents(
+                self.paths.root,
+                london.study_demand.points,
+                imd_year=scenario.imd_year,
+                population_codes=london.demand.points["point_id"],
+            )
+        return self._groups[key]
 
     def stations_file(self, scenario: Scenario) -> Path:
         """The counter table the scenario reads (its own, else the data directory's)."""
@@ -162,6 +177,7 @@ class RunContext:
         files.append(paths.stations)
         if scenario.counters.stations is not None:
             files.append(self.stations_file(scenario))
+        files += equality_files(self.paths.root, imd_year=scenario.imd_year)
         files += self.engine(scenario, params).input_files()
         return list(dict.fromkeys(files))
 

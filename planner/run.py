@@ -22,6 +22,7 @@ import pandas as pd
 from planner.assess import AccessResult, assess
 from planner.clock import output_time
 from planner.context import RunContext, counter_boroughs, planner_version
+from planner.equality import equality_table, summary_entry
 from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, write_hubs
 from planner.io import (
@@ -87,6 +88,11 @@ class ScenarioRun:
         ``summary.json``).
     out_dir
         Where it was written.
+    equality
+        ``summary.json``'s ``equality`` entry: per threshold label, each resident group's residents,
+        residents beyond and disproportion ratio in London, with the groups omitted and the sources.
+    equality_tables
+        Threshold label -> :func:`planner.equality.equality_table` (London and boroughs; in-memory runs).
     """
 
     scenario: Scenario
@@ -100,6 +106,8 @@ class ScenarioRun:
     hub_table: pd.DataFrame | None = None
     engine: dict = field(default_factory=dict)
     beyond_24_7: dict[str, dict] = field(default_factory=dict)
+    equality: dict = field(default_factory=dict)
+    equality_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -197,6 +205,8 @@ def run_scenario(
     if spec.hubs.enabled if hubs is None else hubs:
         step(f"{spec.name}: hub plan")
         plan, hub_engine = ctx.hub_plan(spec)
+    groups = ctx.groups(spec)
+    tables = {f"{t:g}": equality_table(access[t].points, groups, threshold=t) for t in spec.thresholds}
     primary = access[spec.threshold]
     run = ScenarioRun(
         scenario=spec,
@@ -208,6 +218,8 @@ def run_scenario(
         hubs=plan,
         engine=primary.engine,
         beyond_24_7=_beyond_24_7(nearest_of, counters, demand.points, spec.thresholds),
+        equality=summary_entry(tables, groups),
+        equality_tables=tables,
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -325,6 +337,7 @@ def _summary(run: ScenarioRun) -> dict:
         "london": figures,
         # from the nearest 24/7 counter (the figures under "london" are from any open counter)
         "london_24_7": run.beyond_24_7,
+        "equality": run.equality,
     }
 
 
@@ -357,6 +370,8 @@ def _write_run(
         write_gpkg(res.ward_frame(london.study_wards), gpkg, f"wards_{t:g}")
         london_rows.append(res.london.assign(threshold=t))
     write_csv(pd.concat(london_rows, ignore_index=True), folder / "access_london.csv")
+    for label, table in run.equality_tables.items():
+        write_csv(table, folder / f"equality_{label}.csv")
     if plan is not None:
         write_hubs(plan, london.study_wards, london.study_demand, folder / "hubs", engine=hub_engine)
     write_json(_summary(run), folder / "summary.json")
@@ -440,4 +455,5 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
         out_dir=folder,
         hub_table=pd.read_csv(hubs_csv) if hubs_csv.is_file() else None,
         engine=meta.get("engine") or {},
+        equality=summary.get("equality") or {},
     )

@@ -220,6 +220,7 @@ class Scenario(_Model):
     )
     demand_year: Literal[2019, 2020] = 2019
     ward_year: Literal[2014, 2018] = 2014
+    imd_year: Literal[2015, 2019] = 2015
     include_city: bool = False
     hubs: HubSpec = Field(default_factory=HubSpec)
     costs: CostSpec | None = None

@@ -18,6 +18,8 @@ threshold (the assessment, the comparison of runs, the sweeps) calls
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +147,8 @@ def access_figures(
     pop_65_plus: np.ndarray | None = None,
     reachable: np.ndarray | None = None,
     median: bool = True,
-) -> dict[str, np.ndarray | float | int]:
+    groups: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Population-weighted figures for residents' minutes to the nearest open counter.
 
     Parameters
@@ -165,6 +168,10 @@ def access_figures(
     median
         Also compute the median (the sweeps, which report only the 95th
         percentile, skip it for speed).
+    groups
+        Residents of each resident group per point (1-D minutes only; see
+        :mod:`planner.equality`): adds ``groups``, group -> ``residents`` and
+        ``beyond`` (floats: groups from Census shares are estimates).
 
     Returns
     -------
@@ -207,6 +214,16 @@ def access_figures(
     }
     if not median:
         del out["median_minutes"]
+    if groups is not None and t.ndim != 1:
+        raise ValueError("group figures are computed for one plan at a time (1-D minutes)")
     if t.ndim == 1:
-        return {k: (int(v) if np.issubdtype(np.asarray(v).dtype, np.integer) else float(v)) for k, v in out.items()}
+        scalars: dict[str, Any] = {
+            k: (int(v) if np.issubdtype(np.asarray(v).dtype, np.integer) else float(v)) for k, v in out.items()
+        }
+        if groups is not None:
+            scalars["groups"] = {
+                key: {"residents": float(np.sum(g)), "beyond": float(out_of_reach @ np.asarray(g, dtype=float))}
+                for key, g in groups.items()
+            }
+        return scalars
     return out
