@@ -20,6 +20,7 @@ import logging
 import os
 import queue
 import re
+import textwrap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import pyogrio
 import shapely
 
 from planner.clock import output_time
-from planner.compare import worsening_wards
+from planner.compare import equality_comparison, worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
 from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary, check_tables
@@ -150,6 +151,11 @@ class RunOutputs:
     @property
     def engine(self) -> dict:
         return self.manifest["engine"]
+
+    @property
+    def equality(self) -> dict:
+        """``summary.json``'s ``equality`` entry (empty for a run made before the equality view)."""
+        return self.summary.get("equality") or {}
 
 
 def _rerun(meta: dict | None) -> str:
@@ -644,6 +650,95 @@ def _chart_boroughs(runs: list[RunOutputs]) -> tuple[str, int]:
         handles, names = ax.get_legend_handles_labels()
         ax.legend(handles, names, loc="lower right", fontsize=7.5)
         return _svg_uri(fig), n
+
+
+def _equality(runs: list[RunOutputs]) -> dict | None:
+    """The equality page: groups x scenarios (beyond, change, ratio), a chart and the plain-words headline."""
+    table = equality_comparison(runs)  # type: ignore[arg-type]
+    if table.empty:
+        return None
+    t0 = runs[0].labels[0]
+    first = table.loc[table["threshold"] == t0]
+    rows = []
+    for _key, group in first.groupby("group", sort=False):
+        cells = []
+        for run in runs:
+            r = group.loc[group["scenario"] == run.name]
+            if r.empty:
+                cells.append({"beyond": "", "change": "", "ratio": "not in this run"})
+                continue
+            r = r.iloc[0]
+            cells.append(
+                {
+                    "beyond": _n(r.beyond),
+                    "change": "" if run is runs[0] else _signed(r.change_beyond),
+                    "ratio": r.ratio_note if pd.isna(r.ratio) else f"{r.ratio:.2f}",
+                }
+            )
+        rows.append({"label": group["label"].iloc[0], "estimate": bool(group["estimate"].iloc[0]), "cells": cells})
+    meta = runs[-1].equality
+    return {
+        "rows": rows,
+        "chart": _chart_equality(first, runs),
+        "headline": _equality_headline(first, runs[-1].name, t0),
+        "note": meta.get("note", ""),
+        "omitted": sorted(set((meta.get("omitted") or {}).values())),
+        "omitted_groups": sorted(meta.get("omitted") or {}),
+        "sources": sorted((meta.get("sources") or {}).values()),
+    }
+
+
+def _equality_headline(first: pd.DataFrame, name: str, t0: str) -> str:
+    """One sentence on the group the last plan falls hardest on (or that it falls harder on none)."""
+    last = first.loc[first["scenario"] == name].set_index("group")
+    everyone = last.loc["all"]
+    if not everyone["beyond"]:
+        return f"Under {name} no resident lives more than {t0} minutes from an open counter."
+    groups = last.drop(index="all").dropna(subset=["ratio"])
+    if groups.empty or groups["ratio"].max() <= 1:
+        return (
+            f"Under {name} no group's share beyond {t0} minutes is larger than everyone's "
+            f"({everyone['share_beyond']:.2f}%)."
+        )
+    top = groups.sort_values("ratio", ascending=False, kind="stable").iloc[0]
+    return (
+        f"Under {name} the plan falls hardest on residents {top['label'][0].lower() + top['label'][1:]}: "
+        f"{top['share_beyond']:.2f}% of them live more than {t0} minutes from an open counter, against "
+        f"{everyone['share_beyond']:.2f}% of all residents (disproportion ratio {top['ratio']:.2f})."
+    )
+
+
+def _chart_equality(first: pd.DataFrame, runs: list[RunOutputs]) -> str:
+    """Each group's disproportion ratio per scenario, grouped bars, with 1 (no disproportion) marked."""
+    labels = list(dict.fromkeys(first.loc[first["group"] != "all", "label"]))
+    n, k = len(labels), len(runs)
+    with _mpl().rc_context(_RC):
+        fig = _figure(7.0, 1.0 + n * (0.12 + 0.1 * k))
+        ax = fig.add_axes((0.38, 0.12, 0.58, 0.84))
+        height = 0.8 / k
+        y = np.arange(n)[::-1]
+        for i, run in enumerate(runs):
+            rows = first.loc[first["scenario"] == run.name].set_index("label")
+            values = rows["ratio"].reindex(labels).to_numpy(float)
+            offset = (k - 1 - i) * height - 0.4 + height / 2
+            ax.barh(
+                y + offset,
+                np.nan_to_num(values),
+                height=height,
+                color=COLOURS[i % len(COLOURS)],
+                hatch=HATCHES[i % len(HATCHES)],
+                edgecolor="white" if i else "none",
+                linewidth=0.3,
+                label=run.name,
+            )
+        ax.axvline(1.0, color="#222222", linewidth=0.8, linestyle="--")
+        ax.set_yticks(y, [textwrap.fill(label, 34) for label in labels], fontsize=7)
+        ax.set_xlabel("Disproportion ratio: the group's share beyond / everyone's (1 = even)")
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        handles, names = ax.get_legend_handles_labels()
+        ax.legend(handles, names, loc="lower right", fontsize=7.5)
+        return _svg_uri(fig)
 
 
 def _thousands():
@@ -1301,6 +1396,7 @@ def render_html(
         "attribution": ATTRIBUTION,
         "boroughs": _borough_appendix(runs),
         "slowest": _slowest_wards(runs),
+        "equality": _equality(runs),
         "versions": sorted({str(r.manifest.get("planner_version")) for r in runs}),
         "n": _n,
     }
