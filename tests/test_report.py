@@ -26,8 +26,9 @@ pytestmark = pytest.mark.xdist_group("report")
 CHROMIUM = os.environ.get("PLANNER_CHROMIUM", "/usr/bin/chromium")
 NAMES = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
 EPOCH = "1795910400"  # 2026-11-29: pins the report's date
-#: one page each: summary, 3 scenarios, 2 of charts, change map, hub map, methods, sources, 2 appendices
-PAGES_2017 = 13
+#: one page each: summary, 3 scenarios, 2 of charts, equality impact, change map, hub map, 2 of methods,
+#: 2 of sources, 2 appendices
+PAGES_2017 = 15
 
 
 def _need_chromium() -> None:
@@ -149,7 +150,11 @@ def test_report_contents(report, runs):
     html = report.html.read_text(encoding="utf-8")
     assert report.pages == PAGES_2017
     assert html.count("data:image/png;base64,") == 5  # 3 scenario maps, change map, hub map
-    assert html.count("data:image/svg+xml;base64,") == 3  # cumulative share, boroughs, worsening wards
+    assert html.count("data:image/svg+xml;base64,") == 4  # cumulative share, boroughs, worsening wards, equality
+    # the equality page: the largest disproportion in words, from summary.json's equality figures
+    assert 'id="equality"' in html
+    assert "the plan falls hardest on residents aged 65 and over: 2.34% of them" in html
+    assert "against 1.42% of all residents (disproportion ratio 1.65)" in html
     manifest = json.loads((runs[2] / "manifest.json").read_text())
     for sha in manifest["inputs"].values():
         assert sha in html
@@ -192,7 +197,7 @@ def test_html_offline_in_browser(report, tmp_path):
             page.goto(report.html.as_uri(), wait_until="load")
             assert page.evaluate("document.fonts.check('10pt \"Report Sans\"')")
             images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth])")
-            assert len(images) == 8 and all(done and width > 100 for done, width in images)
+            assert len(images) == 9 and all(done and width > 100 for done, width in images)
             assert page.evaluate("document.querySelectorAll('section.page').length") == PAGES_2017
             page.screenshot(path=str(tmp_path / "first.png"))
             assert errors == [] and requests == []
@@ -353,7 +358,7 @@ def test_report_with_sweeps(runs, data_dir, tmp_path):
     grid = run_sweep(final, kind="grid", out=tmp_path, data=data_dir, serial=True, grid={"bus_speed_kmh": [12.0, 15.0]})
     html = render_html(runs, sweeps=[marginal.folder, grid.folder])
     assert html.count('<section class="page') == PAGES_2017 + 1
-    assert "How the plan holds up" in html and html.count("data:image/svg+xml;base64,") == 5
+    assert "How the plan holds up" in html and html.count("data:image/svg+xml;base64,") == 6
     assert "The most critical counters of mopac-final-2017" in html
     with pytest.raises(DataError, match=r"definition\.json"):
         render_html(runs, sweeps=[tmp_path])

@@ -325,3 +325,42 @@ def test_scenario_to_toml_round_trips_any_text(tmp_path_factory, notes, descript
     assert load_scenario(path) == spec
     lines, n = text.splitlines(), len(header.splitlines())
     assert all(line.startswith("#") for line in lines[:n]) and not lines[n].startswith("#")  # the header, as comments
+
+
+@pytest.mark.data
+def test_equality_figures_recomputed_from_the_raw_files_with_pandas(runs, data_dir):
+    """Each group's residents beyond 45 minutes under the final plan, from access_points.csv and the raw
+    equality files with pandas alone (not planner.equality), against summary.json."""
+    import json
+
+    final = runs[-1]
+    points = pd.read_csv(final.out_dir / "access_points.csv").set_index("point_id")
+    eq = Path(data_dir) / "equality"
+    imd = pd.read_csv(eq / "imd2015_lsoa11_england.csv").set_index("lsoa11_code")["IMD_decile"]
+    dis = pd.read_csv(eq / "census2011_ks301ew_lsoa11_illness_disability_ew.csv").set_index("lsoa_code")
+    car = pd.read_csv(eq / "census2011_ks404ew_lsoa11_no_car_england.csv").set_index("lsoa_code")
+    eth = pd.read_csv(eq / "census2011_ethnic_group_lsoa11_ew.csv").set_index("LSOA").reindex(points.index)
+    pop = points["population"]
+    beyond = points["beyond_45"].astype(bool)
+    groups = {
+        "all": pop,
+        "age_65_plus": points["pop_65_plus"],
+        "imd_10": pop * (imd.reindex(points.index) <= 1),
+        "imd_20": pop * (imd.reindex(points.index) <= 2),
+        "disability": pop * dis["illness_disability"].reindex(points.index),
+        "no_car": pop * car["proportion_no_cars"].reindex(points.index),
+        "black": pop * eth[["BlkAfrican", "BlkCaribbean", "OtherBlk"]].sum(axis=1) / eth["Persons"],
+        "asian": pop
+        * eth[["Indian", "Pakistani", "Bangladeshi", "Chinese", "OtherAsian"]].sum(axis=1)
+        / eth["Persons"],
+        "mixed": pop * eth["Mixed"] / eth["Persons"],
+        "other_ethnic": pop * eth[["Arab", "Other"]].sum(axis=1) / eth["Persons"],
+    }
+    summary = json.loads((final.out_dir / "summary.json").read_text())["equality"]["thresholds"]["45"]
+    share_all = groups["all"][beyond].sum() / groups["all"].sum()
+    for key, residents in groups.items():
+        assert summary[key]["residents"] == round(residents.sum()), key
+        assert summary[key]["beyond"] == round(residents[beyond].sum()), key
+        ratio = (residents[beyond].sum() / residents.sum()) / share_all
+        assert summary[key]["ratio"] == pytest.approx(ratio, rel=1e-9), key
+    assert summary["all"]["beyond"] == 126_920

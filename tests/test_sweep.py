@@ -1,4 +1,5 @@
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -181,15 +182,20 @@ def _data_copy(data_dir, target, extra=None):
         else:
             (target / entry.name).symlink_to(entry)
     for rel, text in (extra or {}).items():
+        (target / rel).unlink(missing_ok=True)  # a link to the mirror: replace it, never write through it
         (target / rel).write_text(text)
     return target
 
 
 @pytest.mark.data
 def test_sweep_chunks_and_matrix_cache_are_keyed_by_every_input(data_dir, tmp_path):
-    """Issue 11.3: a rerun with other data into the same --out must not reuse the first run's chunks."""
+    """Issue 11.3: a rerun with other data into the same --out must not reuse the first run's chunks.
+
+    The other data: the bus sequences without their last route-stop (a file the engine declares it reads)."""
     plain = _data_copy(data_dir, tmp_path / "plain")
-    other = _data_copy(data_dir, tmp_path / "other", {"transit/bus_sequences_2099.csv": "route,stop\n1,a\n"})
+    sequences = (Path(data_dir) / "transit" / "bus_sequences_2016.csv").read_text(encoding="utf-8-sig")
+    shorter = "".join(sequences.splitlines(keepends=True)[:-2])
+    other = _data_copy(data_dir, tmp_path / "other", {"transit/bus_sequences_2016.csv": shorter})
     out = tmp_path / "out"
     first = run_sweep(FINAL, kind="marginal", out=out, data=plain, serial=True, chunk_size=100)
     second = run_sweep(FINAL, kind="marginal", out=out, data=other, serial=True, chunk_size=100)
@@ -198,13 +204,13 @@ def test_sweep_chunks_and_matrix_cache_are_keyed_by_every_input(data_dir, tmp_pa
     assert len(list((out / "cache").glob("matrix-*.npz"))) == 2
     again = run_sweep(FINAL, kind="marginal", out=out, data=plain, serial=True, chunk_size=100)
     assert again.folder == first.folder and (again.computed, again.reused) == (0, 1)
-    # every transit file, the engine's parameters and the package version are in the key
+    # every transit file the engine reads, the engine's parameters and the package version are in the key
     from planner.context import RunContext
 
     ctx = RunContext(other)
     spec = load_scenario(FINAL)
     key = ctx.input_key(spec)
-    assert {"transit/bus_sequences_2099.csv", "transit/tube_connections.csv"} <= set(key["files"])
+    assert {"transit/bus_sequences_2016.csv", "transit/tube_connections.csv"} <= set(key["files"])
     assert key["engine"]["bus_speed_kmh"] == 30.0 and key["planner_version"]
     assert ctx.input_digest(spec) != ctx.input_digest(spec, {"bus_speed_kmh": 12.0})
 
