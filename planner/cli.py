@@ -15,6 +15,7 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -114,9 +115,17 @@ def entry(argv: list[str] | None = None) -> None:
     app(args=flags + [a for i, a in enumerate(args) if i >= cut or not _verbose(a)], prog_name="planner")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+def _fail(exc: Exception, flags: dict[str, str] | None = None) -> typer.Exit:
+    """Print a library error, with the flag after each Python argument it names (``flags``: argument -> flag)."""
+    text = str(exc)
+    for name, flag in (flags or {}).items():
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", f"{name} ({flag})", text, count=1)
+    err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
     return typer.Exit(code=2)
+
+
+#: Python arguments of :func:`planner.proposals.propose` a message may name -> ``planner optimise``'s flags.
+OPTIMISE_FLAGS = {"max_disproportion": "--max-disproportion", "groups": "--group", "target_pct": "--target"}
 
 
 def _threshold(value: float | None) -> float | None:
@@ -719,7 +728,20 @@ def optimise_cmd(
     candidates: Annotated[Path | None, typer.Option(help="Extra candidate sites (stations-style file).")] = None,
     required: Annotated[list[str] | None, typer.Option("--required", help="Counter id to keep (repeatable).")] = None,
     forbidden: Annotated[list[str] | None, typer.Option("--forbidden", help="Counter id to drop (repeatable).")] = None,
-    solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
+    max_disproportion: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep every equality group's disproportion ratio (its share beyond the threshold over "
+            "everyone's) at or below this, e.g. 1.2."
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Group the --max-disproportion bound holds for (repeatable; default: all)."),
+    ] = None,
+    solver: Annotated[
+        str | None, typer.Option(help="cbc or highs (default: cbc; highs with --max-disproportion).")
+    ] = None,
     out: OutOpt = Path("out/optimise"),
 ) -> None:
     """Propose which counters to keep (exact MIP) and write the plan as a scenario file."""
@@ -744,16 +766,19 @@ def optimise_cmd(
                 required=required,
                 forbidden=forbidden,
                 solver=solver,
+                max_disproportion=max_disproportion,
+                groups=group,
             )
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, OPTIMISE_FLAGS) from exc
     cur, same = result.current, result.same_count
     console.print(
         f"{cur['scenario']}: {cur['counters']} counters, {cur['pct_covered']:.2f}% of residents within "
         f"{same.threshold:g} min ({cur['covered']:,})."
     )
+    fair = "" if max_disproportion is None else f" and no group's ratio above {max_disproportion:g}"
     console.print(
-        f"Optimum with the same {len(same.open)} counters: {same.pct_covered:.2f}% ({same.covered:,}; "
+        f"Optimum with the same {len(same.open)} counters{fair}: {same.pct_covered:.2f}% ({same.covered:,}; "
         f"+{same.covered - cur['covered']:,} residents), status {same.report.status}, gap "
         f"{same.report.gap:.1e}."
     )
@@ -768,7 +793,24 @@ def optimise_cmd(
             f"Proposal ({c.mode}): {len(c.open)} counters, {c.pct_covered:.2f}% within {c.threshold:g} min, "
             f"status {c.report.status}, gap {c.report.gap:.1e}, bound {c.report.bound:,.0f}."
         )
+        if c.ratios:
+            _print_ratios(cur.get("ratios", {}), c.ratios, max_disproportion)
         console.print(f"Wrote {result.scenario_file} (run it with `planner run {result.scenario_file}`)")
+
+
+def _print_ratios(current: dict, proposal: dict, bound: float | None) -> None:
+    from planner.equality import GROUPS
+
+    labels = {g.key: g.label for g in GROUPS}
+    table = Table(
+        "group", "plan", "proposal", title=f"Disproportion ratio (share beyond over everyone's; bound {bound:g})"
+    )
+    for name, ratio in proposal.items():
+        now = current.get(name)
+        table.add_row(
+            labels.get(name, name), "-" if now is None else f"{now:.2f}", "-" if ratio is None else f"{ratio:.2f}"
+        )
+    _show(table)
 
 
 @app.command("calibrate", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})

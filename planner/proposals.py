@@ -19,10 +19,18 @@ import numpy as np
 import pandas as pd
 
 from planner.context import RunContext, counter_boroughs
-from planner.errors import ScenarioError
+from planner.errors import OptionError, ScenarioError
 from planner.hubs import ward_sites
 from planner.io import write_csv, write_json
-from planner.optimise import CounterChoice, SessionPlan, check_choice, choose_counters, plan_sessions, tradeoff
+from planner.optimise import (
+    CounterChoice,
+    SessionPlan,
+    check_choice,
+    choose_counters,
+    group_ratios,
+    plan_sessions,
+    tradeoff,
+)
 from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
 from planner.stations import load_stations
 from planner.stats import beyond as beyond_threshold
@@ -101,6 +109,8 @@ def propose(
     required: list[str] | None = None,
     forbidden: list[str] | None = None,
     solver: str | None = None,
+    max_disproportion: float | None = None,
+    groups: list[str] | None = None,
 ) -> Proposal:
     """Propose the counters to keep, starting from a scenario's settings.
 
@@ -128,7 +138,13 @@ def propose(
         Counters that must, or may not, be kept, added to the scenario's
         ``counters.required`` and ``counters.forbidden``.
     solver
-        ``"cbc"`` or ``"highs"``.
+        ``"cbc"`` or ``"highs"`` (default: CBC, or HiGHS with ``max_disproportion``).
+    max_disproportion
+        Every model keeps each equality group's disproportion ratio (its share beyond the threshold
+        over everyone's) at or below this, e.g. 1.2.
+    groups
+        The groups the bound holds for (keys of :data:`planner.equality.GROUPS`; default: every
+        group the data directory reports).
 
     Returns
     -------
@@ -136,7 +152,9 @@ def propose(
         Results and files written.
     """
     source = str(scenario)
-    check_choice(k=k, target_pct=target_pct)
+    check_choice(k=k, target_pct=target_pct, max_disproportion=max_disproportion)
+    if groups and max_disproportion is None:
+        raise OptionError("groups names the groups that max_disproportion bounds; give max_disproportion too")
     if threshold is not None:
         check_threshold(threshold)
     spec = load_scenario(scenario)
@@ -157,13 +175,18 @@ def propose(
     }
     pop = points["population"].to_numpy(float)
     cur_mask = np.isin(matrix.destination_ids, current["station_id"])
-    cur_cov = int(pop[(matrix.minutes[:, cur_mask] <= t).any(axis=1)].sum())
+    cur_covered = (matrix.minutes[:, cur_mask] <= t).any(axis=1)
+    cur_cov = int(pop[cur_covered].sum())
     current_info = {
         "scenario": spec.name,
         "counters": int(cur_mask.sum()),
         "covered": cur_cov,
         "pct_covered": 100 * cur_cov / pop.sum(),
     }
+    if max_disproportion is not None:
+        table = _group_table(ctx, spec, points, groups)
+        options.update(groups=table, max_disproportion=max_disproportion)
+        current_info["ratios"] = group_ratios(cur_covered, pop, table.to_numpy(float), list(table.columns))
     same = choose_counters(matrix, points, borough, threshold=t, k=int(cur_mask.sum()), **options)
     folder = Path(out)
     files: list[Path] = []
@@ -186,7 +209,9 @@ def propose(
     if curve is not None:
         files.append(write_csv(curve, folder / f"{spec.name}-tradeoff-{t:g}min.csv"))
     else:
-        proposal_file = _write_proposal(spec, choice, current, stations, borough, matrix, folder, candidates)
+        proposal_file = _write_proposal(
+            spec, choice, current, stations, borough, matrix, folder, candidates, max_disproportion
+        )
         files.append(proposal_file)
     report = {
         "scenario": spec.name,
@@ -200,7 +225,9 @@ def propose(
             "open": same.open,
             "status": same.report.status,
             "gap": same.report.gap,
+            "ratios": same.ratios,
         },
+        "max_disproportion": max_disproportion,
         "proposal": None
         if choice is None
         else {
@@ -211,11 +238,32 @@ def propose(
             "status": choice.report.status,
             "gap": choice.report.gap,
             "bound": choice.report.bound,
+            "ratios": choice.ratios,
             "file": str(proposal_file),
         },
     }
     files.append(write_json(report, folder / f"{spec.name}-{mode}-report.json"))
     return Proposal(choice, curve, current_info, same, proposal_file, files)
+
+
+def _group_table(ctx: RunContext, spec: Scenario, points: pd.DataFrame, groups: list[str] | None) -> pd.DataFrame:
+    """Residents per demand point (in the points' order) of the groups a fairness bound holds for."""
+    resident = ctx.groups(spec)
+    table = resident.table.drop(columns=["all"], errors="ignore")
+    if groups:
+        unknown = [g for g in groups if g not in table.columns]
+        if unknown:
+            why = "; ".join(f"{g}: {resident.omitted[g]}" for g in unknown if g in resident.omitted)
+            raise OptionError(
+                f"groups {unknown} are not reported; choose from {', '.join(table.columns)}"
+                + (f" ({why})" if why else "")
+            )
+        table = table[list(dict.fromkeys(groups))]
+    if resident.omitted:
+        logger.warning(
+            "max_disproportion does not bound the groups whose file is missing: %s", ", ".join(resident.omitted)
+        )
+    return table.reindex(points["point_id"].astype(str).to_numpy()).reset_index(drop=True)
 
 
 def _write_proposal(
@@ -227,6 +275,7 @@ def _write_proposal(
     matrix: TravelMatrix,
     folder: Path,
     candidates: str | os.PathLike[str] | None,
+    max_disproportion: float | None = None,
 ) -> Path:
     # one 24/7 counter per borough: prefer one that is 24/7 today, else the one nearest the most residents
     chosen = matrix.subset(choice.open)
@@ -237,6 +286,9 @@ def _write_proposal(
         ranked = sorted(ids, key=lambda j: (j not in was_24_7, -int(nearest.get(j, 0)), j))
         all_day.append(ranked[0])
     name = f"{spec.name}-{choice.mode}-{len(choice.open)}"
+    if max_disproportion is not None:
+        name += f"-fair{max_disproportion:g}"
+    fair = "" if max_disproportion is None else f", every group's disproportion ratio at most {max_disproportion:g}"
     stations_ref = spec.counters.stations
     if candidates is not None:
         combined = folder / f"{name}-stations.csv"
@@ -249,7 +301,7 @@ def _write_proposal(
             "name": name,
             "description": (
                 f"Proposed by planner optimise ({choice.mode}) from {spec.name}: {len(choice.open)} counters, "
-                f"{choice.pct_covered:.2f}% of residents within {choice.threshold:g} minutes"
+                f"{choice.pct_covered:.2f}% of residents within {choice.threshold:g} minutes{fair}"
             ),
             "counters": CounterSpec(
                 stations=stations_ref,
@@ -261,7 +313,7 @@ def _write_proposal(
         }
     )
     header = (
-        f"Proposed by `planner optimise --mode {choice.mode}` from scenario {spec.name}.\n"
+        f"Proposed by `planner optimise --mode {choice.mode}` from scenario {spec.name}{fair}.\n"
         f"Exact MIP: status {choice.report.status}, gap {choice.report.gap:.1e}. The 24/7 counter of each "
         "borough is the one already 24/7, else the one nearest most residents."
     )

@@ -37,11 +37,12 @@ class SolveReport:
     objective
         Objective value of the solution found.
     bound
-        A proven lower bound on the optimum (HiGHS reports its dual bound;
-        for CBC, which PuLP does not ask for its bound, ``objective × (1 -
-        gap)``, which its stopping rule guarantees).
+        A proven bound on the optimum: lower when minimising, upper when
+        maximising (HiGHS reports its dual bound; for CBC, which PuLP does
+        not ask for its bound, ``objective × (1 ∓ gap)``, which its stopping
+        rule guarantees).
     gap
-        ``(objective - bound) / objective``.
+        ``|objective - bound| / |objective|``.
     seconds
         Wall-clock solve time.
     """
@@ -148,15 +149,16 @@ def solve(problem: pulp.LpProblem, solver: pulp.LpSolver, *, gap: float, what: s
             f"gap {gap:g}. Raise the time limit or the allowed gap."
         )
     objective = float(pulp.value(problem.objective) or 0.0)
-    bound = objective * (1 - gap)
+    maximise = problem.sense == pulp.LpMaximize
+    bound = objective * (1 + gap if maximise else 1 - gap)
     model = getattr(problem, "solverModel", None)
     if model is not None and hasattr(model, "getInfo"):
-        info = model.getInfo()
-        # HiGHS is not given PuLP's constant objective term, so its bound lacks it
-        dual = getattr(info, "mip_dual_bound", math.nan) + float(problem.objective.constant or 0.0)
+        dual = float(getattr(model.getInfo(), "mip_dual_bound", math.nan))
+        # PuLP hands HiGHS a maximisation negated and without the objective's constant term
+        dual = (-dual if maximise else dual) + float(problem.objective.constant or 0.0)
         if math.isfinite(dual):
-            bound = min(objective, float(dual))
-    achieved = (objective - bound) / abs(objective) if objective else 0.0
+            bound = max(objective, dual) if maximise else min(objective, dual)
+    achieved = abs(objective - bound) / abs(objective) if objective else 0.0
     if achieved > gap + 1e-9:
         raise SolverError(f"{what}: gap {achieved:.3g} exceeds the allowed {gap:g}")
     return SolveReport("optimal", objective, bound, max(achieved, 0.0), seconds)
