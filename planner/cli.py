@@ -997,6 +997,13 @@ def maps_cmd(
     marginal: Annotated[
         Path | None, typer.Option(help="critical_counters.csv of a marginal sweep of the last run's plan.")
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            help="Equality group whose residents beyond the threshold the access map offers as a layer "
+            "(default: the one with the largest disproportion ratio)."
+        ),
+    ] = None,
     allow_mixed: MixedOpt = False,
 ) -> None:
     """Write the access, hub and resident maps of runs, and a change map for several."""
@@ -1011,12 +1018,12 @@ def maps_cmd(
         for i, folder in enumerate(run_dirs):
             reference = run_dirs[0] if i > 0 else None
             layer = marginal if i == len(run_dirs) - 1 else None
-            written += write_maps(folder, reference_dir=reference, offline=not online, marginal=layer)
+            written += write_maps(folder, reference_dir=reference, offline=not online, marginal=layer, group=group)
         if len(run_dirs) > 1:
             target = (out or run_dirs[-1].parent / "maps") / "change.html"
             written.append(write_change_map(run_dirs, target, offline=not online, allow_mixed=allow_mixed))
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, {"group": "--group"}) from exc
     for path in written:
         console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
 

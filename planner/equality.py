@@ -39,7 +39,7 @@ import pandas as pd
 
 from planner.errors import DataError, PlannerWarning
 from planner.io import read_csv
-from planner.stats import access_figures
+from planner.stats import access_figures, beyond
 
 __all__ = [
     "GROUPS",
@@ -51,6 +51,7 @@ __all__ = [
     "equality_files",
     "equality_table",
     "group_residents",
+    "ward_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -425,6 +426,32 @@ def equality_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def ward_table(points: pd.DataFrame, groups: GroupResidents, *, threshold: float) -> pd.DataFrame:
+    """Residents of each group beyond ``threshold`` in each ward (the access map's group layer).
+
+    Parameters
+    ----------
+    points, groups, threshold
+        As for :func:`equality_table`; ``points`` also need ``ward_code``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code``, ``group``, ``residents``, ``beyond``: one row per ward and group, wards sorted.
+        A resident is beyond under the rule of :func:`planner.stats.beyond`, as everywhere.
+    """
+    table = groups.table.reindex(points["point_id"].astype(str).to_numpy())
+    if table.isna().any().any():
+        raise DataError("the equality groups were computed for other demand points; compute them again")
+    out = beyond(points["minutes"].to_numpy(float), threshold, points["reachable"].to_numpy(bool))
+    wards = points["ward_code"].to_numpy()
+    residents = table.groupby(wards, sort=True).sum()
+    away = table.mul(out, axis=0).groupby(wards, sort=True).sum()
+    frame = pd.concat({"residents": residents.stack(), "beyond": away.stack()}, axis=1)
+    frame.index.names = ["ward_code", "group"]
+    return frame.reset_index()
 
 
 def london_block(table: pd.DataFrame, groups: GroupResidents) -> dict:

@@ -45,11 +45,12 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from planner.equality import GROUPS
 from planner.errors import DataError, PlannerWarning
 from planner.runfolder import RunIdentity, check_run_set
 from planner.scenario import Scenario
 
-__all__ = ["BANDS", "write_change_map", "write_maps", "write_run_maps"]
+__all__ = ["BANDS", "GROUP_COLOURS", "default_group", "write_change_map", "write_maps", "write_run_maps"]
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,8 @@ class _Run:
     hubs: gpd.GeoDataFrame | None
     ward_hubs: pd.DataFrame | None
     sites: gpd.GeoDataFrame | None
+    group_wards: pd.DataFrame | None = None
+    equality: dict | None = None
 
     @property
     def threshold(self) -> float:
@@ -255,7 +258,11 @@ def _read_run(folder: str | os.PathLike[str]) -> _Run:
         hubs = pyogrio.read_dataframe(hub_file, layer="hubs")
         ward_hubs = pyogrio.read_dataframe(hub_file, layer="ward_hubs", read_geometry=False)
         sites = pyogrio.read_dataframe(hub_file, layer="hub_sites")
-    return _Run(folder, scenario, meta["engine"], wards, stations, hubs, ward_hubs, sites)
+    group_file = folder / f"equality_wards_{scenario.threshold:g}.csv"
+    group_wards = pd.read_csv(group_file, dtype={"ward_code": str, "group": str}) if group_file.is_file() else None
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    equality = summary.get("equality") or None
+    return _Run(folder, scenario, meta["engine"], wards, stations, hubs, ward_hubs, sites, group_wards, equality)
 
 
 def _text(value: object) -> str:
@@ -490,6 +497,7 @@ def write_maps(
     out: str | os.PathLike[str] | None = None,
     offline: bool = True,
     marginal: str | os.PathLike[str] | None = None,
+    group: str | None = None,
 ) -> list[Path]:
     """Write the access, hub and resident maps of a run.
 
@@ -508,6 +516,10 @@ def write_maps(
         ``critical_counters.csv`` of a marginal sweep (``planner sweep
         --kind marginal``): the access map gets a layer of each counter's
         marginal value.
+    group
+        The equality group (a key of :data:`planner.equality.GROUPS`) whose residents beyond the
+        threshold, by ward, the access map offers as a layer to switch on (default: the group with
+        the largest disproportion ratio, see :func:`default_group`).
 
     Returns
     -------
@@ -538,6 +550,9 @@ def write_maps(
     }
     if marginal is not None:
         access["marginal"] = _marginal(run, marginal)
+    layer = _group_layer(run, group)
+    if layer is not None:
+        access["group_layer"] = layer
     written.append(_write(folder / "access.html", access, offline))
     residents = {
         **common,
@@ -555,6 +570,87 @@ def write_maps(
     if run.hubs is not None:
         written.append(_write(folder / "hubs.html", _hub_data(run, boroughs), offline))
     return written
+
+
+#: Colours of the group layer: nobody beyond, then four classes of more residents beyond (ColorBrewer Purples).
+GROUP_COLOURS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+
+
+def default_group(equality: dict | None, threshold: float) -> str | None:
+    """The group a plan falls hardest on: the largest disproportion ratio in London at ``threshold``.
+
+    Ties go to the group listed first in :data:`planner.equality.GROUPS`; None when no group has a ratio.
+    """
+    block = ((equality or {}).get("thresholds") or {}).get(f"{threshold:g}") or {}
+    order = [g.key for g in GROUPS if g.key in block] + sorted(set(block) - {g.key for g in GROUPS})
+    ratios = [(block[k]["ratio"], k) for k in order if k != "all" and block[k].get("ratio") is not None]
+    if not ratios:
+        return None
+    best = max(r for r, _ in ratios)
+    return next(k for r, k in ratios if r == best)
+
+
+def _nice(value: float) -> int:
+    """Round up to one or two significant figures (1, 2, 5, 10, 15, 20, 25, 50 ...)."""
+    if value <= 1:
+        return 1
+    power = 10 ** int(np.floor(np.log10(value)))
+    return int(next(m * power for m in (1, 1.5, 2, 2.5, 5, 10) if m * power >= value))
+
+
+def _count_bands(counts: np.ndarray) -> list[dict]:
+    """Legend bands for residents beyond: nobody, then up to four classes at rounded quartiles."""
+    bands = [{"upto": 0, "color": GROUP_COLOURS[0], "label": "Nobody beyond"}]
+    positive = np.sort(counts[counts > 0])
+    if len(positive) == 0:
+        return bands
+    cuts = sorted({_nice(float(np.quantile(positive, q, method="inverted_cdf"))) for q in (0.25, 0.5, 0.75)})
+    low = 1
+    for colour, cut in zip(GROUP_COLOURS[1:], cuts, strict=False):
+        bands.append({"upto": cut, "color": colour, "label": f"{low:,} to {cut:,}" if cut > low else f"{cut:,}"})
+        low = cut + 1
+    bands.append({"upto": 1e12, "color": GROUP_COLOURS[len(bands)], "label": f"{low:,} or more"})
+    return bands
+
+
+def _group_layer(run: _Run, group: str | None) -> dict | None:
+    """One group's residents beyond the threshold, by ward, for the access map's toggle layer."""
+    if run.group_wards is None:
+        if group is not None:
+            raise DataError(
+                f"{run.folder}: no equality_wards_{run.threshold:g}.csv, so there is no group layer for "
+                f"{group!r}; run the scenario again with this version of planner"
+            )
+        warnings.warn(
+            f"{run.folder}: no equality_wards_{run.threshold:g}.csv (a run by an older planner): the access "
+            "map has no group layer",
+            PlannerWarning,
+            stacklevel=3,
+        )
+        return None
+    block = ((run.equality or {}).get("thresholds") or {}).get(f"{run.threshold:g}") or {}
+    available = [k for k in block if k != "all" and k in set(run.group_wards["group"])]
+    chosen = group if group is not None else default_group(run.equality, run.threshold)
+    if chosen is None:
+        chosen = available[0] if available else None
+    if chosen is None:
+        return None
+    if chosen not in available:
+        raise DataError(f"group {chosen!r} is not in {run.folder}; choose from {', '.join(available)}")
+    rows = run.group_wards.loc[run.group_wards["group"] == chosen]
+    beyond = rows["beyond"].to_numpy(float).round()
+    info = block[chosen]
+    return {
+        "key": chosen,
+        "label": str(info["label"]),
+        "estimate": bool(info.get("estimate")),
+        "ratio": info.get("ratio"),
+        "values": {
+            w: {"beyond": int(b), "residents": round(float(r))}
+            for w, b, r in zip(rows["ward_code"], beyond, rows["residents"].to_numpy(float), strict=True)
+        },
+        "bands": _count_bands(beyond),
+    }
 
 
 def _marginal(run: _Run, path: str | os.PathLike[str]) -> list[dict]:

@@ -22,7 +22,7 @@ import pandas as pd
 from planner.assess import AccessResult, assess
 from planner.clock import output_time
 from planner.context import RunContext, counter_boroughs, planner_version
-from planner.equality import equality_table, summary_entry
+from planner.equality import equality_table, summary_entry, ward_table
 from planner.errors import PlannerError, ScenarioError
 from planner.hubs import HubPlan, write_hubs
 from planner.io import (
@@ -93,6 +93,8 @@ class ScenarioRun:
         residents beyond and disproportion ratio in London, with the groups omitted and the sources.
     equality_tables
         Threshold label -> :func:`planner.equality.equality_table` (London and boroughs; in-memory runs).
+    equality_wards
+        Threshold label -> :func:`planner.equality.ward_table` (each group's residents beyond, by ward).
     """
 
     scenario: Scenario
@@ -108,6 +110,7 @@ class ScenarioRun:
     beyond_24_7: dict[str, dict] = field(default_factory=dict)
     equality: dict = field(default_factory=dict)
     equality_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    equality_wards: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -220,6 +223,7 @@ def run_scenario(
         beyond_24_7=_beyond_24_7(nearest_of, counters, demand.points, spec.thresholds),
         equality=summary_entry(tables, groups),
         equality_tables=tables,
+        equality_wards={f"{t:g}": ward_table(access[t].points, groups, threshold=t) for t in spec.thresholds},
     )
     step(f"{spec.name}: writing")
     final = Path(out) / spec.name
@@ -372,6 +376,8 @@ def _write_run(
     write_csv(pd.concat(london_rows, ignore_index=True), folder / "access_london.csv")
     for label, table in run.equality_tables.items():
         write_csv(table, folder / f"equality_{label}.csv")
+    for label, table in run.equality_wards.items():
+        write_csv(table, folder / f"equality_wards_{label}.csv")
     if plan is not None:
         write_hubs(plan, london.study_wards, london.study_demand, folder / "hubs", engine=hub_engine)
     write_json(_summary(run), folder / "summary.json")

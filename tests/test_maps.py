@@ -1,11 +1,13 @@
 """Maps: static checks, and the four maps opened in headless Chromium with every network request blocked."""
 
+import json
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -213,6 +215,58 @@ def test_marginal_value_layer(browser, mapped, data_dir, tmp_path):
         assert "Marginal value" in page.inner_text(".planner-legend")
     finally:
         context.close()
+
+
+@pytest.mark.data
+@pytest.mark.browser
+def test_group_layer_of_residents_beyond(browser, mapped, tmp_path):
+    """The access map's toggle layer: the group the plan falls hardest on (aged 65+, ratio 1.65), by ward."""
+    access, _ = mapped["access"]
+    run_dir = access.parent.parent
+    page_text = access.read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="planner-data">(.*?)</script>', page_text, re.S)
+    data = json.loads(block[1])
+    layer = data["group_layer"]
+    assert layer["key"] == "age_65_plus" and layer["label"] == "Aged 65 and over"
+    # the ward values add up to the London figure of equality_45.csv (rounded per ward)
+    london = pd.read_csv(run_dir / "equality_45.csv").query("area == 'London' and group == 'age_65_plus'")
+    assert sum(v["beyond"] for v in layer["values"].values()) == pytest.approx(float(london["beyond"].iloc[0]), abs=629)
+    assert len(layer["values"]) == 629
+    context, page, errors, dialogs, requests, _ = _open(browser, access, tmp_path)
+    try:
+        name = "Aged 65 and over: residents beyond 45 min, by ward"
+        assert "Minutes to nearest open counter" in page.inner_text(".planner-legend")  # off at first
+        page.hover(".leaflet-control-layers")
+        page.get_by_label(name).check()
+        legend = page.inner_text(".planner-legend")
+        assert name in legend and "Nobody beyond" in legend
+        page.get_by_label(name).uncheck()
+        assert "Minutes to nearest open counter" in page.inner_text(".planner-legend")
+        assert errors == [] and dialogs == [] and requests == []
+    finally:
+        context.close()
+    # another group on request, and a group the run lacks is refused with the choices
+    from planner.errors import DataError
+    from planner.maps import write_maps
+
+    [other, *_] = write_maps(run_dir, out=tmp_path / "maps", group="no_car")
+    assert '"key":"no_car"' in other.read_text(encoding="utf-8").replace(" ", "")
+    with pytest.raises(DataError, match=r"group 'martians' is not in .*; choose from age_65_plus, asian, black"):
+        write_maps(run_dir, out=tmp_path / "maps2", group="martians")
+
+
+def test_group_layer_bands_and_default_group():
+    from planner.maps import _count_bands, default_group
+
+    bands = _count_bands(np.array([0, 0, 3, 40, 120, 700, 2400.0]))
+    # quartiles of the positive counts (40, 120, 700 by the inverted CDF) rounded up to 50, 150, 1,000
+    assert [b["label"] for b in bands] == ["Nobody beyond", "1 to 50", "51 to 150", "151 to 1,000", "1,001 or more"]
+    assert [b["label"] for b in _count_bands(np.zeros(3))] == ["Nobody beyond"]
+    equality = {"thresholds": {"45": {
+        "all": {"ratio": 1.0}, "disability": {"ratio": 1.65}, "age_65_plus": {"ratio": 1.65}, "black": {"ratio": None},
+    }}}  # fmt: skip
+    assert default_group(equality, 45) == "age_65_plus"  # a tie goes to the group listed first in GROUPS
+    assert default_group(equality, 60) is None and default_group(None, 45) is None
 
 
 # ---------------------------------------------------------------- resident view: postcodes, search, phone, a11y

@@ -261,9 +261,50 @@
       overlays["Marginal value (residents losing access if it alone closes)"] = marginal.addTo(map);
       extra.push({ cls: "marginal-key", label: "Marginal value: larger circle, more residents lose access" });
     }
-    legend(minuteItems(),
-           data.kind === "residents" ? "Time to the nearest front counter" : "Minutes to nearest open counter (" + data.engine + ")",
-           extra);
+    var minutesHeading = data.kind === "residents" ? "Time to the nearest front counter" :
+      "Minutes to nearest open counter (" + data.engine + ")";
+    if (data.group_layer) {
+      // one equality group's residents beyond the threshold, by ward: off until switched on
+      var g = data.group_layer;
+      var what = g.label + ": residents beyond " + data.threshold + " min, by ward" + (g.estimate ? " (estimates)" : "");
+      var groupLayer = L.geoJSON(data.wards, {
+        pane: "hubs",
+        style: function (f) {
+          var v = g.values[f.properties.ward_code];
+          var n = v ? v.beyond : null;
+          var b = n === null ? g.bands.length : bandOf(n, g.bands);
+          return { pane: "hubs", color: "#555", weight: 0.6, fillOpacity: 0.92,
+                   fillColor: b < g.bands.length ? g.bands[b].color : "#bbbbbb" };
+        },
+        onEachFeature: function (f, layer) {
+          var p = f.properties;
+          var v = g.values[p.ward_code];
+          layer.bindPopup(function () {
+            var box = el("div");
+            box.appendChild(el("strong", null, p.ward_name + " (" + p.borough_name + ")"));
+            box.appendChild(el("div", null, g.label));
+            box.appendChild(definitionList([
+              ["Residents in the group", v ? fmt(v.residents) : "no data"],
+              ["Beyond " + data.threshold + " min", v ? fmt(v.beyond) : "no data"]
+            ]));
+            if (g.estimate) { box.appendChild(el("div", null, "Estimated from Census 2011 shares.")); }
+            return box;
+          });
+        }
+      });
+      overlays[what] = groupLayer;
+      var showLegend = function () {
+        if (map.hasLayer(groupLayer)) {
+          legend(g.bands.map(function (b) { return { color: b.color, label: b.label }; }), what, extra);
+        } else {
+          legend(minuteItems(), minutesHeading, extra);
+        }
+      };
+      map.on("overlayadd overlayremove", showLegend);
+      showLegend();
+    } else {
+      legend(minuteItems(), minutesHeading, extra);
+    }
   } else if (data.kind === "change") {
     data.scenarios.forEach(function (s, i) {
       var layer = wardLayer(s.values, s.name);
