@@ -28,6 +28,8 @@ the page contains: ``lang``, ``<title>``, a viewport that allows zoom, an
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import json
 import logging
 import os
@@ -316,11 +318,25 @@ def _bands() -> list[dict]:
     return [{"upto": u, "color": c, "label": label} for u, c, label in BANDS]
 
 
+#: The last ward and borough GeoJSON, by a digest of the wards they came from (the runs of one set share them).
+_WARD_GEO: dict[str, tuple[dict, dict]] = {}
+
+
 def _ward_geo(run: _Run) -> tuple[dict, dict]:
-    simple = _simplified(run.wards)
-    wards = _geojson(simple, ["ward_code", "ward_name", "borough_name", "population"])
-    boroughs = simple[["borough_code", "geometry"]].dissolve(by="borough_code", as_index=False)
-    return wards, _geojson(boroughs, ["borough_code"])
+    columns = ["ward_code", "ward_name", "borough_code", "borough_name", "population"]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(run.wards[columns], index=False).to_numpy().tobytes())
+    for geometry in shapely.to_wkb(run.wards.geometry.values):
+        digest.update(geometry)
+    digest.update(str(run.wards.crs).encode())
+    key = digest.hexdigest()
+    if key not in _WARD_GEO:
+        simple = _simplified(run.wards)
+        wards = _geojson(simple, ["ward_code", "ward_name", "borough_name", "population"])
+        boroughs = simple[["borough_code", "geometry"]].dissolve(by="borough_code", as_index=False)
+        _WARD_GEO.clear()
+        _WARD_GEO[key] = (wards, _geojson(boroughs, ["borough_code"]))
+    wards, boroughs = _WARD_GEO[key]
+    return copy.deepcopy(wards), copy.deepcopy(boroughs)
 
 
 def _minutes_words(minutes: float, threshold: float) -> str:

@@ -119,6 +119,7 @@ def postcode_access(
     engine: TravelEngine,
     *,
     wards: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Nearest open counter and minutes to it from every postcode point.
 
@@ -138,6 +139,9 @@ def postcode_access(
         postcodes Code-Point places in the City (``lad``), and points in or
         nearest to a City ward. Give every ward, the City's included, so that
         a City postcode is never put in a neighbouring borough's ward.
+    candidates
+        Every counter of the counter table, ``counters`` among them: the engine then searches among
+        them (``among``), so that the plans of one run set share the postcodes' graph.
 
     Returns
     -------
@@ -146,7 +150,11 @@ def postcode_access(
         (NaN when no counter is reachable) and, with ``wards``, ``ward_code``.
     """
     origins = gpd.GeoDataFrame({"point_id": postcodes["postcode"].to_numpy()}, geometry=postcodes.geometry.values)
-    nearest = engine.nearest(origins, counters[["station_id", "geometry"]]).table
+    if candidates is None:
+        nearest = engine.nearest(origins, counters[["station_id", "geometry"]]).table
+    else:
+        among = counters["station_id"].astype(str).tolist()
+        nearest = engine.nearest(origins, candidates[["station_id", "geometry"]], among=among).table
     out = pd.DataFrame(
         {
             "postcode": postcodes["postcode"].to_numpy(),
@@ -192,6 +200,7 @@ def write_postcode_access(
     engine: TravelEngine,
     *,
     wards: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> Path | None:
     """Write ``postcodes.parquet`` (see :func:`postcode_access`) into a run folder.
 
@@ -202,7 +211,8 @@ def write_postcode_access(
     if path is None:
         logger.warning("no %s in %s: the resident map will have no postcode search", POSTCODE_FILE, root)
         return None
-    table = postcode_access(_cached(str(path), path.stat().st_mtime), counters, engine, wards=wards)
+    postcodes = _cached(str(path), path.stat().st_mtime)
+    table = postcode_access(postcodes, counters, engine, wards=wards, candidates=candidates)
     out = Path(folder) / "postcodes.parquet"
     table.to_parquet(out, index=False)
     return out

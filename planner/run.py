@@ -238,7 +238,9 @@ def run_scenario(
                 from planner.postcodes import postcode_file, write_postcode_access
 
                 step(f"{spec.name}: postcodes")
-                if write_postcode_access(tmp, ctx.paths.root, counters, engine, wards=london.wards):
+                if write_postcode_access(
+                    tmp, ctx.paths.root, counters, engine, wards=london.wards, candidates=stations
+                ):
                     extra_inputs.append(postcode_file(ctx.paths.root))  # type: ignore[arg-type]
             _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source, extra_inputs)
             if maps:

@@ -534,3 +534,21 @@ def test_osm_xml_graph_does_not_depend_on_the_hash_seed(osm_dir):
         assert run.returncode == 0, stderr
         outputs.add(stdout)
     assert len(outputs) == 1
+
+
+def test_nearest_among_a_kept_graph_equals_a_graph_of_the_plan(london, transit_engine):
+    """Searching among a plan's counters on the graph of every counter gives the plan's own answers."""
+    from planner.stations import select_counters
+
+    points = london.study_demand.points
+    everyone = london.stations[["station_id", "geometry"]]
+    for plan in ("in_73_baseline=yes", "status_final_nov2017=retain,new"):
+        counters = select_counters(london.stations, plan)[["station_id", "geometry"]]
+        own = transit_engine.nearest(points, counters).table
+        among = transit_engine.nearest(points, everyone, among=counters["station_id"].tolist()).table
+        pd.testing.assert_frame_equal(own, among)
+    kept = transit_engine.__dict__["_graph_kept"]
+    transit_engine.nearest(points, everyone, among=["brixton"])
+    assert transit_engine.__dict__["_graph_kept"] is kept  # the same points: the graph is not built again
+    with pytest.raises(EngineError, match="no destinations"):
+        transit_engine.nearest(points, everyone, among=["nowhere"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,6 +201,13 @@ def points_xy(frame: gpd.GeoDataFrame, what: str) -> np.ndarray:
     return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
 
 
+def among_destinations(destinations: gpd.GeoDataFrame, among: Sequence[str] | None) -> gpd.GeoDataFrame:
+    """The destinations whose ``station_id`` is in ``among`` (all of them for None), in their order."""
+    if among is None:
+        return destinations
+    return destinations.loc[destinations["station_id"].astype(str).isin([str(a) for a in among]).to_numpy()]
+
+
 def _ids(frame: gpd.GeoDataFrame, column: str, what: str) -> np.ndarray:
     if column not in frame.columns:
         raise EngineError(f"{what} need a {column!r} column")
@@ -224,9 +233,27 @@ class TravelEngine(ABC):
         minutes, flags = self._matrix(points_xy(origins, "origins"), points_xy(destinations, "destinations"))
         return TravelMatrix(minutes, o_ids, d_ids, flags)
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, k: int = 1) -> NearestResult:
-        """Each origin's ``k`` nearest destinations."""
-        return self.matrix(origins, destinations).nearest(k=k)
+    def nearest(
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        *,
+        k: int = 1,
+        among: Sequence[str] | None = None,
+    ) -> NearestResult:
+        """Each origin's ``k`` nearest destinations.
+
+        Parameters
+        ----------
+        origins, destinations
+            Points with ``point_id`` and ``station_id``.
+        k
+            How many destinations per origin.
+        among
+            Only these ``station_id`` may be chosen (default: all).  Repeated searches from the same
+            origins to subsets of the same destinations (one plan after another) can then share work.
+        """
+        return self.matrix(origins, among_destinations(destinations, among)).nearest(k=k)
 
     @abstractmethod
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,6 +280,18 @@ class GraphSearchEngine(TravelEngine):
     def _reversed_graph(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[sp.csr_array, int, int]:
         """Return ``(graph, n_origins, first_destination_node)``; origins are nodes ``0 .. n_origins - 1``."""
 
+    def _kept_graph(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[sp.csr_array, int, int]:
+        """:meth:`_reversed_graph`, kept for the next call with the same points (one graph is kept)."""
+        key = (
+            hashlib.sha256(np.ascontiguousarray(origins, dtype=float).tobytes()).hexdigest(),
+            hashlib.sha256(np.ascontiguousarray(destinations, dtype=float).tobytes()).hexdigest(),
+        )
+        kept = self.__dict__.get("_graph_kept")
+        if kept is None or kept[0] != key:
+            kept = (key, self._reversed_graph(origins, destinations))
+            object.__setattr__(self, "_graph_kept", kept)
+        return kept[1]
+
     def _matrix(self, origins: np.ndarray, destinations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         graph, n_o, base_d = self._reversed_graph(origins, destinations)
         n_d = len(destinations)
@@ -264,20 +303,33 @@ class GraphSearchEngine(TravelEngine):
             minutes = dist[:, :n_o].T.copy()
         return minutes, np.full(n_o, "", dtype=object)
 
-    def nearest(self, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame, *, k: int = 1) -> NearestResult:
-        """Each origin's nearest destination by one multi-source search (``k > 1``: from the matrix)."""
+    def nearest(
+        self,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame,
+        *,
+        k: int = 1,
+        among: Sequence[str] | None = None,
+    ) -> NearestResult:
+        """Each origin's nearest destination by one multi-source search (``k > 1``: from the matrix).
+
+        With ``among``, the graph is built for every destination and kept (the last one only), and
+        the search starts from the chosen ones: a destination node has no arc into it, so the others
+        change nothing.  The next call with the same origins and destinations reuses the graph.
+        """
         if k > 1:
-            return super().nearest(origins, destinations, k=k)
+            return super().nearest(origins, destinations, k=k, among=among)
         o_ids = _ids(origins, "point_id", "origins")
         d_ids = _ids(destinations, "station_id", "destinations")
-        if len(d_ids) == 0:
+        chosen = np.arange(len(d_ids)) if among is None else np.flatnonzero(np.isin(d_ids, list(among)))
+        if len(chosen) == 0:
             raise EngineError("no destinations to choose from")
-        graph, n_o, base_d = self._reversed_graph(
-            points_xy(origins, "origins"), points_xy(destinations, "destinations")
-        )
-        dist, _, src = dijkstra(
-            graph, directed=True, indices=base_d + np.arange(len(d_ids)), min_only=True, return_predecessors=True
-        )
+        o_xy, d_xy = points_xy(origins, "origins"), points_xy(destinations, "destinations")
+        if among is None:
+            graph, n_o, base_d = self._reversed_graph(o_xy, d_xy)
+        else:
+            graph, n_o, base_d = self._kept_graph(o_xy, d_xy)
+        dist, _, src = dijkstra(graph, directed=True, indices=base_d + chosen, min_only=True, return_predecessors=True)
         minutes, which = dist[:n_o], src[:n_o]
         station = np.where(which >= 0, d_ids[np.clip(which - base_d, 0, len(d_ids) - 1)], None)
         return NearestResult.build(o_ids, minutes[:, None], station[:, None], np.full(n_o, "", dtype=object))

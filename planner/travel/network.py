@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 
 from planner.config import BNG
 from planner.errors import EngineError
-from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, points_xy
+from planner.travel.base import NearestResult, TravelEngine, TravelMatrix, _ids, among_destinations, points_xy
 
 __all__ = [
     "Mode",
@@ -439,8 +439,10 @@ class StreetNetwork(TravelEngine):
         node, leg, flags, _ = self._origin_legs(origins)
         return dist[:, node].T + leg[:, None], flags
 
-    def nearest(self, origins, destinations, *, k: int = 1) -> NearestResult:  # type: ignore[override]
-        """Nearest counter by one multi-source search (``k`` > 1 uses the full matrix)."""
+    def nearest(self, origins, destinations, *, k: int = 1, among=None) -> NearestResult:  # type: ignore[override]
+        """Nearest counter by one multi-source search (``k`` > 1 uses the full matrix; ``among`` as for
+        :meth:`TravelEngine.nearest <planner.travel.base.TravelEngine.nearest>`)."""
+        destinations = among_destinations(destinations, among)
         if k > 1:
             return super().nearest(origins, destinations, k=k)
         o_ids = _ids(origins, "point_id", "origins")

@@ -301,18 +301,21 @@ class _Arcs:
         self.vals.append(np.maximum(np.broadcast_to(np.asarray(minutes, dtype=float), a.shape), 1e-9))
 
     def reversed_csr(self, size: int) -> sp.csr_array:
-        r = np.concatenate(self.rows)
-        c = np.concatenate(self.cols)
+        """The arcs as a CSR matrix, keeping the quickest of parallel arcs (scipy would sum them)."""
+        key = np.concatenate(self.rows) * size + np.concatenate(self.cols)  # row-major arc number
         w = np.concatenate(self.vals)
-        graph = sp.csr_array((w, (r, c)), shape=(size, size))
-        if graph.nnz == len(w):
-            return graph
-        # parallel arcs were summed: keep the quickest of each instead
-        order = np.lexsort((w, c, r))
-        r, c, w = r[order], c[order], w[order]
-        first = np.ones(len(r), dtype=bool)
-        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-        return sp.csr_array((w[first], (r[first], c[first])), shape=(size, size))
+        order = np.argsort(key, kind="stable")
+        key, w = key[order], w[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(first)
+        quickest = np.minimum.reduceat(w, starts) if len(starts) else w
+        key = key[starts]
+        rows, cols = np.divmod(key, size)
+        indptr = np.searchsorted(rows, np.arange(size + 1), side="left")
+        graph = sp.csr_array((quickest, cols, indptr), shape=(size, size))
+        graph.has_sorted_indices = True
+        return graph
 
 
 def _pairs(a_xy: np.ndarray, b_xy: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
