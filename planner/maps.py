@@ -540,8 +540,8 @@ def write_maps(
     Returns
     -------
     list of Path
-        ``access.html``, ``residents.html`` and, when the run has a hub plan,
-        ``hubs.html``.
+        ``access.html``, ``residents.html``, ``hubs.html`` when the run has a hub plan, and the scenario
+        explorer ``explorer.html`` (see :mod:`planner.explorer`).
     """
     run = _read_run(run_dir)
     reference = _read_run(reference_dir) if reference_dir else None
@@ -585,7 +585,24 @@ def write_maps(
     written.append(_write(folder / "residents.html", residents, offline))
     if run.hubs is not None:
         written.append(_write(folder / "hubs.html", _hub_data(run, boroughs), offline))
+    written += _explorer(run, reference_dir, folder, offline)
     return written
+
+
+def _explorer(run: _Run, reference_dir: str | os.PathLike[str] | None, folder: Path, offline: bool) -> list[Path]:
+    """The scenario explorer, unless the run searched without a matrix (a stations file of many rows)."""
+    from planner.explorer import write_explorer
+    from planner.run import MATRIX_MAX_STATIONS
+
+    if len(run.stations) > MATRIX_MAX_STATIONS:
+        message = (
+            f"{run.folder}: no scenario explorer: the stations file has {len(run.stations)} rows (more than "
+            f"{MATRIX_MAX_STATIONS}), so the run searched from its open counters and wrote no travel-time matrix"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=3)
+        logger.warning(message)
+        return []
+    return [write_explorer(run.folder, reference_dir=reference_dir, out=folder, offline=offline)]
 
 
 #: Colours of the group layer: nobody beyond, then four classes of more residents beyond (ColorBrewer Purples).

@@ -39,7 +39,7 @@ from planner.io import (
     write_json,
 )
 from planner.london import London
-from planner.runfolder import check_points, check_summary, check_tables
+from planner.runfolder import check_points, check_summary, check_tables, write_travel_matrix
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures
 from planner.travel import NearestResult, TravelEngine
@@ -364,6 +364,8 @@ def _write_run(
     stations["open"] = stations["station_id"].isin(open_ids)
     stations["open_24_7"] = stations["station_id"].isin(set(counters.loc[counters["open_24_7"], "station_id"]))
     write_gpkg(stations, folder / "stations.gpkg", "stations")
+    if len(stations) <= MATRIX_MAX_STATIONS:  # the scenario explorer re-scores plans from it
+        write_travel_matrix(ctx.matrix(run.scenario, stations), folder)
     points = run.points.copy()
     for t in run.scenario.thresholds:
         points[f"beyond_{t:g}"] = run.access[t].points["beyond"].to_numpy()

@@ -12,45 +12,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from planner.maps import write_change_map
-from planner.run import run_scenario
-from tests.conftest import REPO
+from tests.conftest import EVIL, REPO
 
 # one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("maps")
-
-EVIL = "<img src=x onerror=alert(1)>"
-CHROMIUM = os.environ.get("PLANNER_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def mapped(data_dir, context, tmp_path_factory):
-    """Baseline and final 2017 runs with maps, with Brixton's counter renamed to an HTML payload."""
-    root = tmp_path_factory.mktemp("maps")
-    stations = pd.read_csv(data_dir / "stations" / "front_counters_2017.csv", dtype=str, keep_default_na=False)
-    stations.loc[stations["id"] == "brixton", "name"] = EVIL
-    evil_csv = root / "stations.csv"
-    stations.to_csv(evil_csv, index=False)
-    runs = []
-    for name in ("baseline-2017", "mopac-final-2017"):
-        text = (REPO / "scenarios" / f"{name}.toml").read_text()
-        text = text.replace("[counters]\n", f'[counters]\nstations = "{evil_csv}"\n')
-        path = root / f"{name}.toml"
-        path.write_text(text)
-        runs.append(run_scenario(path, out=root / "out", context=context, reference=runs[0].out_dir if runs else None))
-    change = write_change_map([r.out_dir for r in runs], root / "out" / "maps" / "change.html")
-    base, final = runs
-    folder = final.out_dir / "maps"
-    open_ref = set(base.counters["station_id"])
-    open_now = set(final.counters["station_id"])
-    counters = len(open_now) + len(open_ref - open_now)
-    return {
-        "root": (root, {}),
-        "access": (folder / "access.html", {"wards": 629, "counters": counters}),
-        "residents": (folder / "residents.html", {"wards": 629, "counters": counters}),
-        "hubs": (folder / "hubs.html", {"hubs": final.hubs.n_hubs}),
-        "change": (change, {"wards": 629, "counters": counters, "change": 629}),
-    }
 
 
 KINDS = ["access", "residents", "hubs", "change"]
@@ -66,32 +31,6 @@ def test_offline_light_and_escaped(mapped, kind):
     assert "L.map(" in page  # Leaflet is embedded and used
     assert EVIL not in page  # the payload never appears as markup
     assert "<img src=x" not in page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: install the Debian package chromium"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def _open(browser, path, tmp_path):
