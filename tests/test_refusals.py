@@ -426,6 +426,24 @@ def _no_postcodes(tmp: Path) -> None:
     _run(tmp, SCENARIO)  # --no-maps: no postcodes.parquet
 
 
+def _matrix(change: str) -> Callable[[Path], None]:
+    """A run whose ``travel_matrix.csv`` (the scenario explorer's input) is deleted or has a wrong minute."""
+
+    def spoil(tmp: Path) -> None:
+        folder = _run(tmp, SCENARIO)
+        path = folder / "travel_matrix.csv"
+        if change == "delete":
+            path.unlink()
+        else:
+            lines = path.read_text().splitlines()
+            cells = lines[1].split(",")
+            cells[1:] = ["999"] * (len(cells) - 1)
+            lines[1] = ",".join(cells)
+            path.write_text("\n".join(lines) + "\n")
+
+    return spoil
+
+
 def _compose(*spoils: Callable[[Path], None]) -> Callable[[Path], None]:
     def spoil(tmp: Path) -> None:
         for one in spoils:
@@ -907,6 +925,10 @@ CASES += [
     Case("report-minutes-text", "run folders", "minutes that are not a number in `access_points.csv`",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "line 3, minutes is 'abc'",
          _runs("none", edit=_points("minutes"))),
+    Case("maps-without-matrix", "run folders", "`maps` of a run without `travel_matrix.csv` (the explorer's input)",
+         ["maps", RUNS[0]], "no travel_matrix.csv (minutes from every resident to every counter", _matrix("delete")),
+    Case("maps-matrix-edited", "run folders", "a `travel_matrix.csv` that does not give the run's own minutes",
+         ["maps", RUNS[0]], "minutes to the run's open counters, but access_points.csv says", _matrix("edit")),
     Case("maps-without-postcodes", "run folders", "`maps` of a run without `postcodes.parquet` (warns)",
          ["maps", RUNS[0]], "residents.html", _no_postcodes, code=0,
          warning="has no postcodes.parquet (it was run without maps"),
