@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,11 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from planner.errors import DataError
+from planner.errors import DataError, PlannerWarning
 from planner.explorer import EXPLORER_FILE, write_explorer
 from planner.run import run_scenario
 from planner.runfolder import MATRIX_FILE, read_travel_matrix
+from planner.scenario import load_scenario, resolve_counters
 from planner.stats import access_figures
 from tests.conftest import EVIL, REPO
 
@@ -162,12 +164,17 @@ def test_missing_or_tampered_matrix_is_refused(runs, tmp_path):
 
 
 @pytest.mark.browser
-def test_fifty_random_plans_match_the_library(browser, runs, model):
-    """The page's figures for 50 random choices equal planner run's arithmetic on the float64 matrix."""
+def test_fifty_random_plans_match_the_library_and_their_plan_files(browser, runs, model, context, tmp_path):
+    """For 50 random choices: the page's figures equal planner run's arithmetic on the float64 matrix; the plan
+    file the page writes opens exactly the chosen counters (24/7: the retained ones among them) with no warning;
+    and three of those files, run end to end by planner run, give the page's figures."""
     _, final = runs
-    ids = model["stations"]["station_id"].tolist()
+    stations = model["stations"]
+    ids = stations["station_id"].tolist()
+    retained = set(stations.loc[stations["status_final_nov2017"] == "retain", "station_id"])
     rng = np.random.default_rng(2017)
-    context, page, errors, dialogs, requests = _open(browser, final / "maps" / EXPLORER_FILE)
+    page_ctx, page, errors, dialogs, requests = _open(browser, final / "maps" / EXPLORER_FILE)
+    shown_of, files = [], []
     try:
         assert _figures(page)["beyond_45"] == json.loads((final / "summary.json").read_text())["london"]["45"]["beyond"]
         for i in range(50):
@@ -177,10 +184,32 @@ def test_fifty_random_plans_match_the_library(browser, runs, model):
             page.wait_for_function(
                 "n => document.getElementById('explorer-caption').textContent.startsWith(n + ' counter')", arg=k
             )
-            _same(_figures(page), _expected(model, chosen), f"choice {i}: {chosen}")
+            shown = _figures(page)
+            _same(shown, _expected(model, chosen), f"choice {i}: {chosen}")
+            page.fill("#explorer-name", f"choice-{i}")
+            path = tmp_path / f"choice-{i}.toml"
+            path.write_text(page.evaluate("() => window.plannerExplorer.planToml()"))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                counters, all_day = resolve_counters(load_scenario(path), stations)
+            assert [w for w in caught if issubclass(w.category, PlannerWarning)] == [], i
+            assert counters["station_id"].tolist() == chosen
+            assert sorted(all_day) == sorted(retained & set(chosen))
+            shown_of.append(shown)
+            files.append(path)
         assert errors == [] and dialogs == [] and requests == []
     finally:
-        context.close()
+        page_ctx.close()
+    for shown, path in list(zip(shown_of, files, strict=True))[:3]:
+        run = run_scenario(path, out=tmp_path / "out", context=context, maps=False, hubs=False)
+        summary = json.loads((run.out_dir / "summary.json").read_text())
+        _same(shown, _summary_figures(summary), path.name)
+
+
+def _summary_figures(summary: dict) -> dict[str, float]:
+    kinds = ("beyond", "beyond_65_plus", "pct_within")
+    out = {f"{k}_{t}": summary["london"][t][k] for t in ("45", "60") for k in kinds}
+    return out | {k: summary["london"]["45"][k] for k in ("mean_minutes", "p95_minutes")}
 
 
 @pytest.mark.browser
@@ -210,11 +239,7 @@ def test_downloaded_plan_runs_with_the_same_figures(browser, runs, model, contex
     assert "charing-cross" in spec["counters"]["twenty_four_seven"]["remove"]
     run = run_scenario(toml_path, out=tmp_path / "out", context=context, maps=False, hubs=False)
     summary = json.loads((run.out_dir / "summary.json").read_text())
-    expected = {
-        f"{k}_{t}": summary["london"][t][k] for t in ("45", "60") for k in ("beyond", "beyond_65_plus", "pct_within")
-    }
-    expected |= {k: summary["london"]["45"][k] for k in ("mean_minutes", "p95_minutes")}
-    _same(shown, expected, "downloaded plan")
+    _same(shown, _summary_figures(summary), "downloaded plan")
     assert len(summary["boroughs_without_24_7"]) == no247
     assert set(run.counters["station_id"]) == (model["plan"] | {"chiswick"}) - {"charing-cross"}
 
@@ -318,7 +343,8 @@ def test_keyboard_alone(browser, runs):
         for _ in range(250):
             page.keyboard.press("Tab")
             what = page.evaluate(
-                "() => { const e = document.activeElement; return e.id || e.getAttribute('data-id') || String(e.getAttribute('class')); }"
+                "() => { const e = document.activeElement;"
+                " return e.id || e.getAttribute('data-id') || String(e.getAttribute('class')); }"
             )
             reached.add(what)
             if what == "barnet":

@@ -129,7 +129,12 @@ def test_maps_cli_rewrites_maps(mapped, tmp_path):
     shutil.rmtree(copy / "maps")
     result = CliRunner().invoke(app, ["maps", str(copy)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in (copy / "maps").iterdir()} == {"access.html", "residents.html", "hubs.html"}
+    assert {p.name for p in (copy / "maps").iterdir()} == {
+        "access.html",
+        "residents.html",
+        "hubs.html",
+        "explorer.html",
+    }
 
 
 @pytest.mark.data

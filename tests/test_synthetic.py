@@ -7,6 +7,7 @@ at the centres of Ash West, Ash East and Bram Central.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -250,7 +251,7 @@ def test_cli_run_and_compare_by_hand(synthetic_runs):
 def test_maps_by_hand(synthetic_runs, tmp_path):
     base, final = synthetic_runs / "syn-base", synthetic_runs / "syn-final"
     written = write_maps(final, reference_dir=base, out=tmp_path)
-    assert sorted(p.name for p in written) == ["access.html", "hubs.html", "residents.html"]
+    assert sorted(p.name for p in written) == ["access.html", "explorer.html", "hubs.html", "residents.html"]
     for path in written:
         page = path.read_text()
         assert not re.findall(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="https?://', page)  # offline
@@ -263,6 +264,20 @@ def test_maps_by_hand(synthetic_runs, tmp_path):
     assert status == {"ash-west": "open", "ash-east": "closing", "bram-central": "open"}
     residents = _page_data(tmp_path / "residents.html")
     assert "postcodes" in residents  # the synthetic Code-Point file reaches the resident view
+    # the explorer carries every station's minutes from every point, and each counter's status in both plans
+    explorer = _page_data(tmp_path / "explorer.html")
+    ids = [c["id"] for c in explorer["stations"]]
+    assert {c["id"]: (c["plan"], c["reference"]) for c in explorer["stations"]} == {
+        "ash-west": (True, True),
+        "ash-east": (False, True),
+        "bram-central": (True, True),
+    }
+    minutes = np.frombuffer(base64.b64decode(explorer["minutes"]), "<f4").reshape(-1, len(ids))
+    wards = [explorer["wards"]["features"][i]["properties"]["ward_code"] for i in explorer["points"]["ward"]]
+    east = wards.index(AE)
+    assert minutes[east, ids.index("bram-central")] == pytest.approx(SQRT2 * KM, abs=1e-2)
+    assert minutes[east, ids.index("ash-east")] == pytest.approx(0, abs=1e-3)
+    assert explorer["points"]["population"][east] == POP[AE] and explorer["points"]["old"][east] == OLD[AE]
 
     change = _page_data(write_change_map([base, final], tmp_path / "change.html"))
     assert change["change"][AE]["change"] == pytest.approx(SQRT2 * KM, abs=1e-2)
