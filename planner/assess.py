@@ -59,7 +59,7 @@ class AccessResult:
     threshold: float
     engine: dict
 
-    def write(self, out_dir: str | os.PathLike[str], wards: gpd.GeoDataFrame) -> list[Path]:
+    def write(self, out_dir: str | os.PathLike[str], wards: gpd.GeoDataFrame | None = None) -> list[Path]:
         """Write ward and borough results as GeoPackage and CSV, and points and London as CSV.
 
         Parameters
@@ -67,7 +67,8 @@ class AccessResult:
         out_dir
             Folder to write into (created if needed).
         wards
-            Ward polygons for the GeoPackage layer.
+            Ward polygons for the GeoPackage layer (not needed for a result made with
+            ``assess(..., wards=...)``).
 
         Returns
         -------
@@ -82,8 +83,7 @@ class AccessResult:
             )
         (out / "access.gpkg").unlink(missing_ok=True)
         ward_geo = self.ward_frame(wards)
-        borough_geo = ward_geo.dissolve(by="borough_code", as_index=False)[["borough_code", "geometry"]]
-        borough_geo = borough_geo.merge(self.boroughs, on="borough_code")
+        borough_geo = self.borough_frame(wards)
         return [
             write_gpkg(ward_geo, out / "access.gpkg", "wards"),
             write_gpkg(borough_geo, out / "access.gpkg", "boroughs"),
@@ -93,10 +93,58 @@ class AccessResult:
             write_csv(self.points, out / "access_points.csv"),
         ]
 
-    def ward_frame(self, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """Ward results joined to ward polygons."""
-        cols = [c for c in self.wards.columns if c not in ("ward_name", "borough_code", "borough_name")]
-        return wards.merge(self.wards[cols], on="ward_code", how="inner")
+    @property
+    def is_geo(self) -> bool:
+        """Whether the ward and borough tables carry their polygons (``assess(..., wards=...)``)."""
+        return isinstance(self.wards, gpd.GeoDataFrame)
+
+    def ward_frame(self, wards: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+        """Ward results as a GeoDataFrame in EPSG:27700 (for ``.explore()``, ``.plot()`` or a GeoPackage).
+
+        Parameters
+        ----------
+        wards
+            Ward polygons with ``ward_code``; not needed when the result was made with
+            ``assess(..., wards=...)``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per ward the result covers, with the figures of :attr:`wards`.
+
+        Raises
+        ------
+        OptionError
+            No ward polygons: the result has none and ``wards`` is not given.
+        """
+        if wards is None:
+            if not self.is_geo:
+                raise OptionError(
+                    "this access result has no ward polygons: pass wards (e.g. london.study_wards), or make it "
+                    "with assess(..., wards=london.study_wards)"
+                )
+            return self.wards  # type: ignore[return-value]
+        require_bng(wards, "wards")
+        cols = [c for c in self.wards.columns if c not in ("ward_name", "borough_code", "borough_name", "geometry")]
+        return wards.merge(pd.DataFrame(self.wards[cols]), on="ward_code", how="inner")
+
+    def borough_frame(self, wards: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+        """Borough results as a GeoDataFrame in EPSG:27700, each borough dissolved from its wards.
+
+        Parameters
+        ----------
+        wards
+            As for :meth:`ward_frame`.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            One row per borough, with the figures of :attr:`boroughs`.
+        """
+        if wards is None and isinstance(self.boroughs, gpd.GeoDataFrame):
+            return self.boroughs
+        shapes = self.ward_frame(wards)[["borough_code", "geometry"]].dissolve(by="borough_code", as_index=False)
+        return shapes.merge(pd.DataFrame(self.boroughs).drop(columns="geometry", errors="ignore"), on="borough_code")
 
 
 def summarise(points: pd.DataFrame, by: list[str] | None, *, threshold: float) -> pd.DataFrame:
@@ -150,6 +198,7 @@ def assess(
     *,
     threshold: float = 45.0,
     nearest: NearestResult | None = None,
+    wards: gpd.GeoDataFrame | None = None,
 ) -> AccessResult:
     """Run the 45-minute test (or any threshold).
 
@@ -166,11 +215,22 @@ def assess(
     nearest
         Precomputed nearest-counter result for these points, to skip the
         engine (used by cached sweeps).
+    wards
+        Ward polygons (EPSG:27700, e.g. ``london.study_wards``): the result's
+        points, wards and boroughs are then GeoDataFrames, so
+        ``result.wards.explore(column="mean_minutes")`` works.
 
     Returns
     -------
     AccessResult
         Per point, ward, borough and London-wide figures.
+
+    Raises
+    ------
+    EngineError
+        No open counters, or a result that does not match the points.
+    CRSError
+        ``counters`` or ``wards`` not in EPSG:27700.
     """
     threshold = check_threshold(threshold)
     if counters.empty:
@@ -203,10 +263,16 @@ def assess(
             result.unreachable,
             f"{points.loc[~points['reachable'], 'population'].sum():,}",
         )
-    wards = _wards(points, demand.wards, threshold)
+    ward_table = _wards(points, demand.wards, threshold)
     boroughs = summarise(points, ["borough_code", "borough_name"], threshold=threshold)
     london = summarise(points, None, threshold=threshold)
-    return AccessResult(points, wards, boroughs, london, float(threshold), engine.describe())
+    result = AccessResult(points, ward_table, boroughs, london, float(threshold), engine.describe())
+    if wards is None:
+        return result
+    require_bng(wards, "wards")
+    geo_points = gpd.GeoDataFrame(points, geometry=np.asarray(pts.geometry), crs=pts.crs)
+    geo_wards = result.ward_frame(wards)
+    return AccessResult(geo_points, geo_wards, result.borough_frame(wards), london, result.threshold, result.engine)
 
 
 def _wards(points: pd.DataFrame, ward_table: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -52,7 +52,15 @@ from planner.errors import DataError, PlannerWarning
 from planner.runfolder import RunIdentity, check_run_set
 from planner.scenario import Scenario
 
-__all__ = ["BANDS", "GROUP_COLOURS", "default_group", "write_change_map", "write_maps", "write_run_maps"]
+__all__ = [
+    "BANDS",
+    "GROUP_COLOURS",
+    "default_group",
+    "explore",
+    "write_change_map",
+    "write_maps",
+    "write_run_maps",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -825,3 +833,6 @@ def write_run_maps(
 ) -> list[Path]:
     """Maps for a run folder being written by :func:`planner.run.run_scenario`."""
     return write_maps(folder, reference_dir=reference, offline=offline)
+
+
+from planner.explore import explore  # noqa: E402  (folium maps for analysts; planner.explore reads this module lazily)

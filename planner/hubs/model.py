@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pulp
@@ -298,7 +299,54 @@ class HubPlan:
 
     @property
     def n_hubs(self) -> int:
+        """The number of hubs."""
         return int(self.assignment["hub_id"].nunique())
+
+    def ward_frame(self, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Each ward's polygon with its ``hub_id`` and ``site_id`` (EPSG:27700).
+
+        Parameters
+        ----------
+        wards
+            Ward polygons with ``ward_code`` (e.g. ``london.study_wards``).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            The wards the plan assigns, sorted by ward code.
+        """
+        from planner.config import require_bng
+
+        require_bng(wards, "wards")
+        cols = ["ward_code", "hub_id", "site_id"]
+        return wards.merge(self.assignment[cols], on="ward_code", how="inner").sort_values("ward_code")
+
+    def hub_frame(self, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """One polygon per hub, dissolved from its wards (EPSG:27700).
+
+        Parameters
+        ----------
+        wards
+            Ward polygons with ``ward_code``, ``ward_name`` and ``borough_name``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``hub_id``, ``borough_code``, ``borough_name``, ``site_id``, ``site_ward_name``, ``n_wards``
+            and ``wards`` (codes joined with ``;``).
+        """
+        joined = self.ward_frame(wards)
+        names = dict(zip(wards["ward_code"], wards["ward_name"], strict=False))
+        shapes = joined[["hub_id", "geometry"]].dissolve(by="hub_id", as_index=False)
+        info = joined.groupby("hub_id", as_index=False).agg(
+            borough_code=("borough_code", "first"),
+            borough_name=("borough_name", "first"),
+            site_id=("site_id", "first"),
+            n_wards=("ward_code", "size"),
+            wards=("ward_code", lambda c: ";".join(sorted(c))),
+        )
+        info["site_ward_name"] = info["site_id"].map(names).fillna(info["site_id"])
+        return shapes.merge(info, on="hub_id")
 
 
 @dataclass
