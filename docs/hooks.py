@@ -2,7 +2,8 @@
 
 - ``quickstart.md`` and ``methods.md``: the README's "Quickstart" and "Methods and their limits"
   sections (the README stays the one text; links into the repository become code names);
-- ``cli.md``: the command-line reference, from the typer app (:func:`planner.clidoc.cli_markdown`).
+- ``cli.md``: the command-line reference, from the typer app (:func:`planner.clidoc.cli_markdown`);
+- ``<!-- readme: TITLE -->`` in a page: that README section.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ def readme_section(title: str) -> str:
     return f"# {title}\n{body}"
 
 
-def on_files(files, config):  # noqa: ANN001, ANN201 (MkDocs hook signature)
+def on_page_markdown(markdown, page, config, files):
+    """``<!-- readme: TITLE -->`` in a page becomes that README section (one text, two places)."""
+    return re.sub(r"<!-- readme: (.+?) -->", lambda m: readme_section(m.group(1)).split("\n", 1)[1], markdown)
+
+
+def on_files(files, config):
     from planner.clidoc import cli_markdown
 
     pages = {

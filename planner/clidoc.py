@@ -69,9 +69,7 @@ def _walk(command: Any, path: list[str], ctx: Any) -> list[CliCommand]:
         elif param.param_type_name == "argument":
             arguments.append(str(param.name).upper() + ("..." if param.nargs == -1 else ""))
     usage = " ".join(["planner", *path, "[OPTIONS]", *arguments])
-    return [
-        CliCommand(" ".join(path), (command.help or "").strip(), usage, tuple(options), tuple(arguments))
-    ]
+    return [CliCommand(" ".join(path), (command.help or "").strip(), usage, tuple(options), tuple(arguments))]
 
 
 def cli_commands() -> list[CliCommand]:
