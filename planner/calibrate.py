@@ -733,7 +733,15 @@ def cross_validate(
 
 
 def best_settings(grid: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
-    """The best row of a calibration grid for each measure of :data:`MEASURES`."""
+    """The best row of a calibration grid for each measure of :data:`MEASURES`.
+
+    Parameters
+    ----------
+    grid
+        One row per parameter setting, with the measures of :data:`MEASURES`.
+    params
+        The grid's parameter columns.
+    """
     rows = []
     for measure, sense in MEASURES.items():
         pos = grid[measure].idxmin() if sense == "min" else grid[measure].idxmax()
@@ -742,7 +750,15 @@ def best_settings(grid: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
 
 
 def plot_calibration(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
-    """Scatter of model against DfT mean minutes, one point per borough, with the 1:1 line (PNG)."""
+    """Scatter of model against DfT mean minutes, one point per borough, with the 1:1 line (PNG).
+
+    Parameters
+    ----------
+    result
+        A calibration of one hospital set.
+    path
+        The PNG file to write.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

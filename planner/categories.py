@@ -26,7 +26,13 @@ logger = logging.getLogger(__name__)
 
 def canonical(value: object) -> str:
     """The form two spellings of one value share: Unicode compatibility forms (NFKC), invisible format
-    characters (zero-width spaces, marks) dropped, white space collapsed and trimmed, case folded."""
+    characters (zero-width spaces, marks) dropped, white space collapsed and trimmed, case folded.
+
+    Parameters
+    ----------
+    value
+        A categorical value as read (any type; ``None`` and NaN give ``""``).
+    """
     text = unicodedata.normalize("NFKC", str(value))
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return " ".join(text.split()).casefold()

@@ -46,7 +46,15 @@ def _engine_key(spec: object) -> str:
 
 
 def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
-    """Borough code of each counter: from its ``borough`` name column, else the ward it lies in."""
+    """Borough code of each counter: from its ``borough`` name column, else the ward it lies in.
+
+    Parameters
+    ----------
+    counters
+        Counters with point geometry (EPSG:27700) and, optionally, a ``borough`` name column.
+    wards
+        Ward polygons with ``borough_code`` and ``borough_name``.
+    """
     names = dict(zip(wards["borough_name"], wards["borough_code"], strict=False))
     if "borough" in counters.columns:
         codes = counters["borough"].map(names)

@@ -277,7 +277,15 @@ def group_residents(
 
 
 def equality_files(root: str | os.PathLike[str], *, imd_year: int = 2015) -> list[Path]:
-    """The equality files the groups read that exist under ``root`` (for manifests and cache keys)."""
+    """The equality files the groups read that exist under ``root`` (for manifests and cache keys).
+
+    Parameters
+    ----------
+    root
+        The data directory.
+    imd_year
+        The deprivation release (2015 or 2019).
+    """
     keys = dict.fromkeys(f"imd{imd_year}" if g.source == "imd" else g.source for g in GROUPS if g.source)
     return [Path(root) / SOURCES[k].path for k in keys if (Path(root) / SOURCES[k].path).is_file()]
 
@@ -352,6 +360,17 @@ def _check_values(path: Path, raw: pd.Series, lines: pd.Series, column: str, kin
 
 def disproportion(beyond: float, residents: float, beyond_all: float, residents_all: float) -> tuple[float | None, str]:
     """A group's share beyond a threshold divided by everyone's: above 1 the plan falls harder on the group.
+
+    Parameters
+    ----------
+    beyond
+        The group's residents beyond the threshold.
+    residents
+        The group's residents.
+    beyond_all
+        Everyone beyond the threshold.
+    residents_all
+        Everyone.
 
     Returns
     -------

@@ -110,7 +110,15 @@ def _warn(message: str) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table as CSV with a fixed float format (geometry dropped)."""
+    """Write a table as CSV with a fixed float format (geometry dropped).
+
+    Parameters
+    ----------
+    frame
+        The table (a ``geometry`` column is dropped).
+    path
+        The CSV file (its folder is created if needed).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(frame).drop(columns=["geometry"], errors="ignore")
@@ -119,7 +127,17 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 
 def write_gpkg(frame: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str) -> Path:
-    """Write (or replace) one layer of a GeoPackage."""
+    """Write (or replace) one layer of a GeoPackage.
+
+    Parameters
+    ----------
+    frame
+        The layer's features.
+    path
+        The GeoPackage (created if needed).
+    layer
+        The layer's name.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = frame.copy()
@@ -136,7 +154,15 @@ def write_gpkg(frame: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str
 
 
 def write_json(data: object, path: str | os.PathLike[str]) -> Path:
-    """Write JSON with sorted keys."""
+    """Write JSON with sorted keys.
+
+    Parameters
+    ----------
+    data
+        Anything :func:`json.dumps` takes.
+    path
+        The JSON file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
@@ -144,7 +170,13 @@ def write_json(data: object, path: str | os.PathLike[str]) -> Path:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file."""
+    """Hex sha256 of a file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 16), b""):
@@ -205,6 +237,11 @@ def locked_folder(folder: str | os.PathLike[str]) -> Iterator[Path]:
     A second planner process writing into the same folder waits until the
     first has finished, so concurrent runs neither fail nor mix their files.
     The lock is released when the process ends, even if it is killed.
+
+    Parameters
+    ----------
+    folder
+        The output folder (created if needed).
     """
     import fcntl
 
@@ -234,6 +271,13 @@ def staging_folder(parent: str | os.PathLike[str], name: str) -> Path:
 
     Rename it into place with :func:`finish_staging`; an interrupted run leaves it for
     :func:`remove_leftovers`, which removes only folders carrying the mark.
+
+    Parameters
+    ----------
+    parent
+        The folder the output will be renamed into.
+    name
+        The output's final name.
     """
     folder = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
     os.chmod(folder, 0o755)
@@ -251,6 +295,15 @@ def finish_staging(folder: Path, final: Path) -> None:
 
 def replaceable(path: str | os.PathLike[str], *, what: str = "run folder", marker: str = "manifest.json") -> None:
     """Refuse to replace ``path`` unless it is missing or an output of planner (it holds ``marker``).
+
+    Parameters
+    ----------
+    path
+        The folder about to be replaced.
+    what
+        What the folder is, for the message.
+    marker
+        The file planner writes into every such folder.
 
     Raises
     ------
@@ -286,6 +339,11 @@ def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
 
     Call it only while holding :func:`locked_folder`: then no live run is
     writing into such a folder.  Each removal is logged as a warning.
+
+    Parameters
+    ----------
+    folder
+        The output folder whose hidden leftovers to remove.
 
     Returns
     -------

@@ -621,6 +621,13 @@ def default_group(equality: dict | None, threshold: float) -> str | None:
     """The group a plan falls hardest on: the largest disproportion ratio in London at ``threshold``.
 
     Ties go to the group listed first in :data:`planner.equality.GROUPS`; None when no group has a ratio.
+
+    Parameters
+    ----------
+    equality
+        ``summary.json``'s ``equality`` entry of a run.
+    threshold
+        Minutes.
     """
     block = ((equality or {}).get("thresholds") or {}).get(f"{threshold:g}") or {}
     order = [g.key for g in GROUPS if g.key in block] + sorted(set(block) - {g.key for g in GROUPS})
@@ -831,7 +838,19 @@ def _write(path: Path, data: dict, offline: bool) -> Path:
 def write_run_maps(
     run: object, folder: Path, *, reference: str | os.PathLike[str] | None = None, offline: bool = True, **_: object
 ) -> list[Path]:
-    """Maps for a run folder being written by :func:`planner.run.run_scenario`."""
+    """Maps for a run folder being written by :func:`planner.run.run_scenario`.
+
+    Parameters
+    ----------
+    run
+        The run being written (unused: the maps read the folder).
+    folder
+        The run folder, already holding its tables.
+    reference
+        The reference run folder, as for :func:`write_maps`.
+    offline
+        Embed every script and stylesheet.
+    """
     return write_maps(folder, reference_dir=reference, offline=offline)
 
 

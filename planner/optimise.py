@@ -91,6 +91,15 @@ def check_choice(
 ) -> None:
     """Refuse a number of counters below 1, a coverage target outside (0, 100] % or a ratio bound below 1.
 
+    Parameters
+    ----------
+    k
+        The number of counters to keep.
+    target_pct
+        The share of residents to cover (%).
+    max_disproportion
+        The largest disproportion ratio allowed for any group.
+
     Raises
     ------
     OptionError
@@ -417,6 +426,21 @@ def tradeoff(
     **options: object,
 ) -> pd.DataFrame:
     """Mode (c): the most residents covered for each number of counters ``k``.
+
+    Parameters
+    ----------
+    matrix
+        Minutes from every demand point to every candidate counter.
+    points
+        The demand points (``point_id``, ``population``, ``pop_65_plus``), in the matrix's row order.
+    counter_borough
+        Borough code of each candidate counter, indexed by station id.
+    threshold
+        Minutes; a resident exactly at the threshold is covered.
+    k_values
+        The numbers of counters to solve for (default: 1 to the number of candidates).
+    **options
+        As for :func:`choose_counters` (``required``, ``forbidden``, ``solver``, ``groups``, ``max_disproportion`` ...).
 
     Returns
     -------

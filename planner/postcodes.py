@@ -46,13 +46,25 @@ _FULL = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 
 
 def postcode_file(root: str | os.PathLike[str]) -> Path | None:
-    """The Code-Point Open file of a data directory, or ``None`` when the mirror has none."""
+    """The Code-Point Open file of a data directory, or ``None`` when the mirror has none.
+
+    Parameters
+    ----------
+    root
+        The data directory.
+    """
     path = Path(root) / POSTCODE_FILE
     return path if path.is_file() else None
 
 
 def normalise_postcode(text: str) -> str | None:
-    """A full postcode in its standard form (``"ha90aa"`` -> ``"HA9 0AA"``), or ``None`` if it is not one."""
+    """A full postcode in its standard form (``"ha90aa"`` -> ``"HA9 0AA"``), or ``None`` if it is not one.
+
+    Parameters
+    ----------
+    text
+        A postcode as typed.
+    """
     value = _normalise_all(pd.Series([text], dtype=object)).iloc[0]
     return None if pd.isna(value) else str(value)
 
@@ -206,6 +218,22 @@ def write_postcode_access(
 
     Returns ``None`` (and writes nothing) when the data directory has no
     Code-Point Open file; the resident map then offers the ward search only.
+
+    Parameters
+    ----------
+    folder
+        The run folder being written.
+    root
+        The data directory (its Code-Point Open file).
+    counters
+        The run's open counters (EPSG:27700).
+    engine
+        The run's travel-time engine.
+    wards
+        Ward polygons, for each postcode's ward.
+    candidates
+        Every station of the run set, so that one graph serves several plans (see the ``among``
+        argument of :meth:`~planner.travel.base.TravelEngine.nearest`).
     """
     path = postcode_file(root)
     if path is None:
@@ -220,6 +248,13 @@ def write_postcode_access(
 
 def find_postcodes(texts: list[str], root: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     """The points of the given postcodes (any case, with or without the space).
+
+    Parameters
+    ----------
+    texts
+        Postcodes as typed.
+    root
+        The data directory (its Code-Point Open file).
 
     Raises
     ------

@@ -302,6 +302,11 @@ class SweepOutputs:
 def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
     """Read a sweep folder written by ``planner sweep`` (marginal, pairs or grid).
 
+    Parameters
+    ----------
+    folder
+        The sweep's output folder.
+
     Raises
     ------
     DataError
@@ -1416,7 +1421,13 @@ def render_html(
 
 
 def chromium_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The Chromium that prints the PDF: ``path``, else ``$PLANNER_CHROMIUM``, else ``/usr/bin/chromium``."""
+    """The Chromium that prints the PDF: ``path``, else ``$PLANNER_CHROMIUM``, else ``/usr/bin/chromium``.
+
+    Parameters
+    ----------
+    path
+        A Chromium executable, if given.
+    """
     found = Path(path or os.environ.get("PLANNER_CHROMIUM") or "/usr/bin/chromium")
     if not found.is_file():
         raise ReportError(
@@ -1508,6 +1519,15 @@ def print_pdf(
     html: str | os.PathLike[str], pdf: str | os.PathLike[str], *, chromium: str | os.PathLike[str] | None = None
 ) -> Path:
     """Print an HTML file to an A4 PDF with headless Chromium, with every network request blocked.
+
+    Parameters
+    ----------
+    html
+        The HTML file.
+    pdf
+        The PDF file to write.
+    chromium
+        The Chromium executable (see :func:`chromium_path`).
 
     Returns
     -------

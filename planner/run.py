@@ -414,7 +414,13 @@ def _manifest(run: ScenarioRun, ctx: RunContext, source: str, extra_inputs: Sequ
 
 
 def read_manifest(folder: str | os.PathLike[str]) -> tuple[Scenario, dict]:
-    """The scenario and manifest of a run folder written by :func:`run_scenario`."""
+    """The scenario and manifest of a run folder written by :func:`run_scenario`.
+
+    Parameters
+    ----------
+    folder
+        A run folder.
+    """
 
     manifest = Path(folder) / "manifest.json"
     if not manifest.is_file():

@@ -241,6 +241,21 @@ def check_tables(
     the borough tables must add up to London; the 24/7 figures cannot be better than any counter's;
     the engine must be one planner has, with parameters in their plausible ranges.
 
+    Parameters
+    ----------
+    folder
+        The run folder (for messages).
+    summary
+        Its ``summary.json``.
+    counters
+        Its ``counters.csv``.
+    points
+        Its ``access_points.csv``, checked by :func:`check_points`.
+    boroughs
+        Its ``access_boroughs_<T>.csv`` tables by threshold label.
+    engine
+        Its manifest's ``engine`` entry.
+
     Raises
     ------
     DataError
@@ -343,6 +358,11 @@ def run_differences(runs: Sequence[RunIdentity]) -> list[str]:
 
     Input files are compared where both runs list the same file; a file only
     one run read (another engine's data) shows through the engine line.
+
+    Parameters
+    ----------
+    runs
+        The runs; the first is the reference.
     """
     if not runs:
         return []
@@ -410,6 +430,13 @@ def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> 
 
 def check_run_folders(folders: Sequence[str | os.PathLike[str]], *, allow_mixed: bool = False) -> list[str]:
     """:func:`check_run_set` for run folders, from their ``manifest.json`` alone (nothing else is read).
+
+    Parameters
+    ----------
+    folders
+        Run folders.
+    allow_mixed
+        Return the differences instead of refusing them.
 
     Raises
     ------

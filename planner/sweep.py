@@ -249,6 +249,15 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, timeout
     The local cluster logs only errors, and closing it does not print the connection errors that
     Dask logs while its workers shut down.
 
+    Parameters
+    ----------
+    scheduler
+        A Dask scheduler address (``tcp://HOST:PORT``), or None for a local cluster.
+    workers
+        Workers of the local cluster (default: Dask's).
+    timeout
+        Seconds to wait for the scheduler.
+
     Raises
     ------
     SchedulerError

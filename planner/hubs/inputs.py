@@ -90,6 +90,13 @@ def ward_sites(demand: Demand, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Each ward's population-weighted centre, as candidate hub sites.
 
     Wards without a demand point use a point inside the polygon.
+
+    Parameters
+    ----------
+    demand
+        Demand points with ``ward_code`` and ``population``.
+    wards
+        Ward polygons (EPSG:27700).
     """
     pts = demand.points
     w = pts["population"].to_numpy(float)
@@ -120,6 +127,15 @@ def ward_costs(demand: Demand, sites: gpd.GeoDataFrame, engine: TravelEngine) ->
     the whole ward's cost to that site NaN, so the model may not send the
     ward there: unreachable residents never cost nothing.  Points with no
     residents cost nothing whatever their time.
+
+    Parameters
+    ----------
+    demand
+        Demand points with ``ward_code`` and ``population``.
+    sites
+        Candidate sites with ``site_id`` (EPSG:27700).
+    engine
+        Travel-time engine for residents' trips to the sites.
 
     Returns
     -------
@@ -157,6 +173,13 @@ def site_flags(sites: pd.DataFrame, column: str) -> set[str]:
     Booleans and 0/1 numbers are read as such; text must be ``true``,
     ``false``, ``yes``, ``no``, ``1`` or ``0`` (any case, surrounding spaces
     ignored); an empty cell means not set.
+
+    Parameters
+    ----------
+    sites
+        Candidate sites with ``site_id``.
+    column
+        ``must_use`` or ``must_not_use`` (a missing column means no site is flagged).
 
     Raises
     ------

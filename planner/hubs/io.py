@@ -29,6 +29,19 @@ def hub_outputs(
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Hubs table, ward → hub GeoDataFrame and dissolved hub polygons.
 
+    Parameters
+    ----------
+    plan
+        The solved hub plan.
+    wards
+        Study-area ward polygons (EPSG:27700).
+    demand
+        The demand points the plan was made for.
+    sites
+        The candidate sites (default: each ward's population-weighted centre).
+    engine
+        Travel-time engine for residents' trips to their hub site (default: crow-fly).
+
     Returns
     -------
     hubs
@@ -104,6 +117,21 @@ def write_hubs(
     engine: TravelEngine | None = None,
 ) -> list[Path]:
     """Write the hubs table, ward → hub layer and hub polygons as GeoPackage and CSV.
+
+    Parameters
+    ----------
+    plan
+        The solved hub plan.
+    wards
+        Study-area ward polygons (EPSG:27700).
+    demand
+        The demand points the plan was made for.
+    out_dir
+        Folder to write into (created if needed).
+    sites
+        The candidate sites the plan chose among (default: each ward's population-weighted centre).
+    engine
+        Travel-time engine for residents' trips to their hub site (default: crow-fly).
 
     Returns
     -------

@@ -52,7 +52,25 @@ def solve_borough_mip(
     solver: pulp.LpSolver,
     gap: float,
 ) -> BoroughSolution | None:
-    """Optimal contiguous hubs of one borough with ``h`` hubs (None: free); None if infeasible."""
+    """Optimal contiguous hubs of one borough with ``h`` hubs (None: free); None if infeasible.
+
+    Parameters
+    ----------
+    problem
+        The hub problem.
+    b
+        The borough code (or joined group) to solve.
+    h
+        The number of hubs, or None to let the model choose.
+    size
+        The smallest and largest number of wards in a hub.
+    population_bounds
+        The smallest and largest population of a hub, or None.
+    solver
+        The PuLP solver to use.
+    gap
+        The relative MIP gap accepted (0 for proven optimal).
+    """
     wards = sorted(problem.borough.index[problem.borough == b])
     ward_set = set(wards)
     sites = sorted(s for s in problem.site_borough.index[problem.site_borough == b] if s not in problem.must_not_use)

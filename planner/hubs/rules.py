@@ -19,7 +19,15 @@ __all__ = ["check_rules", "join_boroughs"]
 
 
 def join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProblem:
-    """Plan each group of boroughs as one, so that its hubs may cross the borough lines inside it."""
+    """Plan each group of boroughs as one, so that its hubs may cross the borough lines inside it.
+
+    Parameters
+    ----------
+    problem
+        The hub problem.
+    join
+        Groups of borough codes to plan together (None: none).
+    """
     if not join:
         return problem
     known = set(problem.borough)
@@ -49,6 +57,15 @@ def check_rules(
     """Explain infeasible boroughs before solving; return each borough's feasible hub counts.
 
     ``data`` is :func:`~planner.hubs.model.borough_data` of the problem, if already computed.
+
+    Parameters
+    ----------
+    problem
+        The hub problem.
+    size
+        The smallest and largest number of wards in a hub.
+    data
+        Each borough's :class:`~planner.hubs.model.BoroughData`, if already computed.
     """
     data = data if data is not None else borough_data(problem)
     lo_size, hi_size = size

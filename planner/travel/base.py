@@ -194,7 +194,15 @@ def require_coverage(population: np.ndarray, minutes: np.ndarray, *, engine: str
 
 
 def points_xy(frame: gpd.GeoDataFrame, what: str) -> np.ndarray:
-    """Coordinates of a point frame in British National Grid, as ``(n, 2)``."""
+    """Coordinates of a point frame in British National Grid, as ``(n, 2)``.
+
+    Parameters
+    ----------
+    frame
+        Points in EPSG:27700.
+    what
+        What the points are, for the message when the CRS is wrong.
+    """
     require_bng(frame, what)
     if len(frame) and not (frame.geom_type == "Point").all():
         raise EngineError(f"{what} must be points; found {sorted(frame.geom_type.unique())}")

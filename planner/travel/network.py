@@ -248,7 +248,17 @@ def graph_from_osm(
 
 
 def download_cache_path(polygon: object, mode: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Where :func:`graph_from_osm` caches the graph downloaded for ``polygon`` and ``mode``."""
+    """Where :func:`graph_from_osm` caches the graph downloaded for ``polygon`` and ``mode``.
+
+    Parameters
+    ----------
+    polygon
+        The area downloaded (a shapely polygon).
+    mode
+        ``walk``, ``bike`` or ``drive``.
+    cache_dir
+        The cache folder (default: the user cache).
+    """
     import hashlib
 
     key = hashlib.sha256(f"{mode}:{polygon.wkt}".encode()).hexdigest()[:16]  # type: ignore[attr-defined]

@@ -469,7 +469,13 @@ def _bus_stops(path: Path) -> np.ndarray:
 
 
 def station_key(name: str) -> str:
-    """A station name as a match key: no platform letter ('(B)'), punctuation or case; '&' is 'and'."""
+    """A station name as a match key: no platform letter ('(B)'), punctuation or case; '&' is 'and'.
+
+    Parameters
+    ----------
+    name
+        A station name.
+    """
     name = re.sub(r"\s*\([A-Z]\)$", "", name)
     return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
 
