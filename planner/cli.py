@@ -115,11 +115,39 @@ def entry(argv: list[str] | None = None) -> None:
     app(args=flags + [a for i, a in enumerate(args) if i >= cut or not _verbose(a)], prog_name="planner")
 
 
+#: Python arguments any library message may name -> the flag of the same meaning (every command that has them).
+COMMON_FLAGS = {"data": "--data", "osm": "--osm", "out": "--out"}
+#: ``planner hubs``: :class:`planner.hubs.HubOptions` fields -> flags.
+HUB_FLAGS = {
+    "size": "--wards-per-hub",
+    "join": "--join-boroughs",
+    "hubs": "--hubs",
+    "population_bounds": "--population-per-hub",
+}
+#: ``planner sweep``: :func:`planner.sweep.run_sweep` arguments -> flags.
+SWEEP_FLAGS = {"top": "--top", "scheduler": "--scheduler"}
+#: ``planner data fetch``: :func:`planner.datasets.fetch` arguments -> flags.
+FETCH_FLAGS = {"base_url": "--base-url", "retries": "--retries", "verify": "--no-verify"}
+
+
+def _with_flags(text: str, flags: dict[str, str] | None = None) -> str:
+    """A library text with the flag after each Python argument it names (``flags``: argument -> flag).
+
+    Library messages name arguments in backticks (`` `base_url` ``); each becomes `` `base_url` (--base-url) ``.
+    An argument with an underscore may also be named bare (``max_disproportion``): its first mention gets the flag.
+    """
+    for name, flag in {**COMMON_FLAGS, **(flags or {})}.items():
+        quoted = f"`{name}`"
+        if quoted in text:
+            text = text.replace(quoted, f"{quoted} ({flag})")
+        elif "_" in name:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", f"{name} ({flag})", text, count=1)
+    return text
+
+
 def _fail(exc: Exception, flags: dict[str, str] | None = None) -> typer.Exit:
-    """Print a library error, with the flag after each Python argument it names (``flags``: argument -> flag)."""
-    text = str(exc)
-    for name, flag in (flags or {}).items():
-        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", f"{name} ({flag})", text, count=1)
+    """Print a library error in the CLI's words (see :func:`_with_flags`) and exit with status 2."""
+    text = _with_flags(str(exc), flags)
     err.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
     return typer.Exit(code=2)
 
@@ -238,10 +266,10 @@ def data_fetch(
     if results:
         table = Table("dataset", "status", "file / detail", title="Fetched before the error" if failed else None)
         for r in results:
-            table.add_row(r.name, r.status, str(r.path) if r.path else r.detail)
+            table.add_row(r.name, r.status, str(r.path) if r.path else _with_flags(r.detail or "", FETCH_FLAGS))
         _show(table)
     if failed is not None:
-        raise _fail(failed) from failed
+        raise _fail(failed, FETCH_FLAGS) from failed
 
 
 def _steps(unit: str = "", *, transient: bool = True) -> Progress:
@@ -358,7 +386,7 @@ def access_cmd(
                     files = [*files, out / "access_postcodes.csv"]
             progress.update(task, advance=1)
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, {"Demand.in_boroughs": "--borough"}) from exc
     console.print(f"{len(counters)} open counters ({open_})")
     _print_access(result, total="Total (selected boroughs)" if borough else "London (Met area)")
     for r in answers.itertuples() if postcode else ():
@@ -475,7 +503,7 @@ def hubs_cmd(
         with locked_folder(out):  # another command writing into the same folder waits its turn
             files = write_hubs(plan, london.study_wards, london.study_demand, out, sites=site_frame, engine=eng)
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, HUB_FLAGS) from exc
     _print_hubs(plan)
     console.print(f"Wrote {len(files)} files to {out}")
 
@@ -681,7 +709,7 @@ def report_cmd(
             progress.add_task("writing the report", total=None)
             report = write_report(run_dirs, out=out, sweeps=sweep or [], pdf=pdf, title=title, allow_mixed=allow_mixed)
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, {"pdf": "--no-pdf"}) from exc
     console.print(f"Report ({report.pages} pages): {report.html}" + (f", {report.pdf}" if report.pdf else ""))
 
 
@@ -1081,7 +1109,7 @@ def sweep_cmd(
             }
         )
     except PlannerError as exc:
-        raise _fail(exc) from exc
+        raise _fail(exc, SWEEP_FLAGS) from exc
     with _steps("chunks", transient=False) as progress:
         task = progress.add_task(f"sweep ({kind})", total=None)
         try:
@@ -1100,7 +1128,7 @@ def sweep_cmd(
                 on_cluster=lambda client: progress.console.print(_dask_address(client)),
             )
         except PlannerError as exc:
-            raise _fail(exc) from exc
+            raise _fail(exc, SWEEP_FLAGS) from exc
     kept = f", {len(result.results):,} kept in results" if len(result.results) != result.scenarios else ""
     console.print(
         f"{result.scenarios:,} scenarios in {result.seconds:.1f}s ({result.computed} chunks computed, "

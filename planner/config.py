@@ -44,15 +44,15 @@ def resolve_data_dir(data: str | os.PathLike[str] | None = None) -> Path:
     raw = data if data is not None else os.environ.get(DATA_ENV)
     if raw is None or str(raw) == "":
         raise DataDirError(
-            "No data directory: pass --data DIR or set PLANNER_DATA to a folder laid out "
+            "No data directory: pass `data` or set PLANNER_DATA to a folder laid out "
             "like data/README.md describes (boundaries/, population/, stations/, transit/)."
         )
     path = Path(raw).expanduser()
     if not path.is_dir():
         raise DataDirError(
-            f"Data directory {path} does not exist; check --data or PLANNER_DATA, or make one with "
+            f"Data directory {path} does not exist; check `data` or PLANNER_DATA, or make one with "
             "`planner data fetch --dest DIR` (files without a public download come from a mirror: "
-            "add --base-url URL; see data/README.md)."
+            "`planner data fetch --dest DIR --base-url URL`; see data/README.md)."
         )
     return path
 
@@ -148,7 +148,7 @@ class DataPaths:
                 return base / name
         raise DataDirError(
             f"OSM extract {name!r} not found in {self.root / 'osm'} or {self.root.parent / 'osm'}; "
-            "give its path (--osm PATH, or engine.osm in a scenario); extracts come from download.geofabrik.de "
+            "give its path (`osm`, or engine.osm in a scenario); extracts come from download.geofabrik.de "
             "or an export on openstreetmap.org."
         )
 

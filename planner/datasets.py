@@ -158,9 +158,9 @@ def fetch(
         If ``retries`` is below 1 or ``base_url`` is not an http(s) address.
     """
     if retries < 1:
-        raise OptionError(f"--retries must be at least 1 (got {retries}): it is the number of attempts per file.")
+        raise OptionError(f"`retries` must be at least 1 (got {retries}): it is the number of attempts per file.")
     if base_url and urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
-        raise OptionError(f"--base-url must be an http:// or https:// address (got {base_url!r}).")
+        raise OptionError(f"`base_url` must be an http:// or https:// address (got {base_url!r}).")
     catalogue = sources if sources is not None else load_manifest()
     known = {s.name for s in catalogue}
     if names:
@@ -183,7 +183,7 @@ def fetch(
             if not url:
                 detail = (
                     f"no publisher download matches the reference copy: get it from {src.page}, "
-                    "or from a mirror of the reference data with --base-url URL"
+                    "or from a mirror of the reference data (`base_url`)"
                 )
                 results.append(FetchResult(src.name, None, "skipped", None, detail))
                 continue
@@ -261,16 +261,16 @@ def _fetch_file(
         raise FetchError(
             f"{src.name}: {url} answered HTTP {exc.response.status_code}, so {target} was not written. "
             + (
-                f"Check the --base-url address: the mirror should hold {src.dest}."
+                f"Check the `base_url` address: the mirror should hold {src.dest}."
                 if mirror
                 else f"The publisher may have moved the file: find it on {src.page}, or fetch from a mirror "
-                "with --base-url URL."
+                "(`base_url`)."
             )
         ) from exc
     except requests.RequestException as exc:
         raise FetchError(
             f"{src.name}: could not download {url} after {retries} attempt(s) ({exc}), so {target} was not "
-            "written. Check the network (and the --base-url address, if you gave one) and run the command again."
+            "written. Check the network (and the `base_url` address, if you gave one) and run the command again."
         ) from exc
     except ValueError as exc:  # pooch's hash check: the downloaded file was deleted, the old one left alone
         found = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
@@ -279,11 +279,11 @@ def _fetch_file(
             "The mirror's copy is not the reference file: check the mirror"
             if mirror
             else "The download was corrupt or the publisher changed the file: try again, or fetch the reference "
-            "copy from a mirror with --base-url URL"
+            "copy from a mirror (`base_url`)"
         )
         raise FetchError(
             f"{src.name}: the file from {url} has {got}, not the manifest's {src.sha256}, so nothing was written "
-            f"to {target}. {advice}; once you have checked the file, --no-verify accepts it."
+            f"to {target}. {advice}; once you have checked the file, fetching with `verify` off accepts it."
         ) from exc
     except OSError as exc:
         raise FetchError(f"{src.name}: could not write {target} ({exc}); check that the folder is writable.") from exc

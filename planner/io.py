@@ -184,7 +184,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def check_out_dir(path: str | os.PathLike[str], *, option: str = "--out") -> Path:
+def check_out_dir(path: str | os.PathLike[str], *, option: str = "`out`") -> Path:
     """Refuse an output folder that cannot be created or written, before any work starts.
 
     Nothing is created: the nearest existing folder on the path is checked by

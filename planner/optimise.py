@@ -124,17 +124,17 @@ def _fair_groups(
     """Check the fairness rule's inputs: residents per point (the matrix's rows) per group."""
     if max_disproportion is None:
         if groups is not None:
-            raise OptionError("groups are only used with max_disproportion; give both or neither")
+            raise OptionError("`groups` are only used with `max_disproportion`; give both or neither")
         return None
     check_choice(max_disproportion=max_disproportion)
     if groups is None or groups.shape[1] == 0:
         raise OptionError("max_disproportion needs groups: residents per demand point of each group")
     if len(groups) != len(points):
-        raise OptionError(f"groups has {len(groups)} rows but there are {len(points)} demand points")
+        raise OptionError(f"`groups` has {len(groups)} rows but there are {len(points)} demand points")
     values = groups.drop(columns=[c for c in groups.columns if c == "all"]).to_numpy(float)
     pop = points["population"].to_numpy(float)
     if not np.isfinite(values).all() or (values < 0).any() or (values > pop[:, None] + 1e-6).any():
-        raise OptionError("groups must hold residents between 0 and each point's population")
+        raise OptionError("`groups` must hold residents between 0 and each point's population")
     names = [c for c in groups.columns if c != "all"]
     keep = values.sum(axis=0) > 0  # a group without residents has no ratio to hold down
     return values[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
@@ -371,6 +371,8 @@ def _solve(model: _Model, *, k: int | None, target: float | None) -> _Raw:
     if k is not None:
         prob += covered
         prob += pulp.lpSum(y.values()) <= k
+        # a plan keeps a counter: with none, everyone is beyond and every ratio is 1, which would "meet" any bound
+        prob += pulp.lpSum(y.values()) >= 1
     else:
         prob += pulp.lpSum(y.values())
         prob += covered >= target - 1e-6

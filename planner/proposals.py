@@ -154,7 +154,7 @@ def propose(
     source = str(scenario)
     check_choice(k=k, target_pct=target_pct, max_disproportion=max_disproportion)
     if groups and max_disproportion is None:
-        raise OptionError("groups names the groups that max_disproportion bounds; give max_disproportion too")
+        raise OptionError("`groups` names the groups that `max_disproportion` bounds; give `max_disproportion` too")
     if threshold is not None:
         check_threshold(threshold)
     spec = load_scenario(scenario)
@@ -196,7 +196,7 @@ def propose(
     else:
         if mode == "min-counters":
             if target_pct is None:
-                raise ScenarioError("min-counters mode needs a target: --target PCT (e.g. 99)")
+                raise ScenarioError("min-counters mode needs a target: `target_pct` (e.g. 99)")
             choice = choose_counters(matrix, points, borough, threshold=t, target_pct=target_pct, **options)
         else:
             count = k or int(cur_mask.sum())
@@ -255,7 +255,7 @@ def _group_table(ctx: RunContext, spec: Scenario, points: pd.DataFrame, groups: 
         if unknown:
             why = "; ".join(f"{g}: {resident.omitted[g]}" for g in unknown if g in resident.omitted)
             raise OptionError(
-                f"groups {unknown} are not reported; choose from {', '.join(table.columns)}"
+                f"`groups` {unknown} are not reported; choose from {', '.join(table.columns)}"
                 + (f" ({why})" if why else "")
             )
         table = table[list(dict.fromkeys(groups))]

@@ -326,7 +326,10 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
             raise DataError(f"{folder}: the sweep folder has no results.parquet; {hint}")
         grid = pd.read_parquet(path)
         if "param_bus_speed_kmh" not in grid.columns:
-            raise DataError(f"{path}: the grid does not vary the bus speed (use --bus-speed 12,15,18)")
+            raise DataError(
+                f"{path}: the grid does not vary the bus speed "
+                "(sweep it with `planner sweep SCENARIO --kind grid --bus-speed 12,15,18`)"
+            )
         return SweepOutputs(folder, kind, grid=grid, plan=plan)
     if kind in ("marginal", "pairs"):
         path = folder / "critical_counters.csv"
@@ -1432,7 +1435,7 @@ def chromium_path(path: str | os.PathLike[str] | None = None) -> Path:
     if not found.is_file():
         raise ReportError(
             f"Chromium not found at {found}: install the Debian package chromium, set PLANNER_CHROMIUM, "
-            "or write the HTML only (--no-pdf)"
+            "or write the HTML only (`pdf` off)"
         )
     return found
 

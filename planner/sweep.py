@@ -271,7 +271,7 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, timeout
         except (OSError, TimeoutError, ValueError) as exc:
             raise SchedulerError(
                 f"could not reach a Dask scheduler at {scheduler!r} ({exc}). Check the address (tcp://HOST:PORT) "
-                "and that `dask scheduler` runs there, or leave out --scheduler to use a local cluster."
+                "and that `dask scheduler` runs there, or leave out `scheduler` to use a local cluster."
             ) from exc
     n = workers or os.cpu_count() or 1
     with _quiet_dask():
@@ -668,7 +668,7 @@ def run_sweep(
     """
     start = time.perf_counter()
     if top is not None and top < 1:
-        raise ScenarioError(f"--top must be at least 1 (got {top})")
+        raise ScenarioError(f"`top` must be at least 1 (got {top})")
     own = client is None
     if scheduler and client is None and not serial:
         client = connect(scheduler)  # fail fast on a bad address, before any work

@@ -80,7 +80,7 @@ def test_no_plan_meets_the_bound_is_said_plainly():
         ({"max_disproportion": 0.9}, "max_disproportion must be a ratio of at least 1"),
         ({"max_disproportion": float("nan")}, "max_disproportion must be a ratio of at least 1"),
         ({"max_disproportion": 1.2, "groups": None}, "max_disproportion needs groups"),
-        ({"groups": "toy"}, "groups are only used with max_disproportion"),
+        ({"groups": "toy"}, "`groups` are only used with `max_disproportion`"),
     ],
 )
 def test_bad_fairness_options_are_refused(options, message):

@@ -161,7 +161,7 @@ def test_hash_mismatch_is_refused_and_nothing_is_left(server, tmp_path):
     message = str(info.value)
     assert message.startswith("c.bin: the file from ")
     assert f"{url}/mirror/boundaries/c.bin" in message
-    assert src.sha256 in message and "--no-verify" in message and "check the mirror" in message
+    assert src.sha256 in message and "`verify` off" in message and "check the mirror" in message
     served = re.search(r"has sha256 ([0-9a-f]{64}), not", message)  # the corrupted file's own hash is named
     assert served and served[1] != src.sha256
     assert "Deleted download" not in message  # pooch's own text is not repeated
@@ -202,14 +202,14 @@ def test_missing_on_the_mirror_names_the_url_and_the_fix(server, tmp_path):
     with pytest.raises(FetchError) as info:
         fetch(tmp_path, base_url=f"{url}/mirror", sources=[src], retries=1)
     assert str(info.value).startswith(f"gone: {url}/mirror/boundaries/gone.zip answered HTTP 404")
-    assert "Check the --base-url address: the mirror should hold boundaries/gone.zip" in str(info.value)
+    assert "Check the `base_url` address: the mirror should hold boundaries/gone.zip" in str(info.value)
     assert _files(tmp_path) == []
 
 
 def test_moved_publisher_file_points_to_the_page(server, tmp_path):
     _, url = server
     src = Source("moved", "boundaries/m.zip", f"{url}/pub/m.zip", "https://publisher.example/page", "0" * 64, 1, "", "")
-    with pytest.raises(FetchError, match=r"HTTP 404.*find it on https://publisher\.example/page.*--base-url"):
+    with pytest.raises(FetchError, match=r"HTTP 404.*find it on https://publisher\.example/page.*`base_url`"):
         fetch(tmp_path, sources=[src], retries=1)
 
 
@@ -230,7 +230,7 @@ def test_source_without_url_is_skipped_with_the_way_to_get_it(tmp_path):
     src = Source("s", "stations/s.csv", "", "https://somewhere.example", "0" * 64, 1, "", "")
     [result] = fetch(tmp_path, sources=[src])
     assert result.status == "skipped"
-    assert "https://somewhere.example" in result.detail and "--base-url" in result.detail
+    assert "https://somewhere.example" in result.detail and "`base_url`" in result.detail
     assert _files(tmp_path) == []
 
 
@@ -244,7 +244,7 @@ def test_progress_reaches_the_file_size(server, tmp_path):
 
 
 def test_bad_options_are_refused(tmp_path):
-    with pytest.raises(OptionError, match="--retries must be at least 1"):
+    with pytest.raises(OptionError, match="`retries` must be at least 1"):
         fetch(tmp_path, retries=0, sources=[])
     with pytest.raises(OptionError, match="http:// or https://"):
         fetch(tmp_path, base_url="file:///mnt/mirror", sources=[])

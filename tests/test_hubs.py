@@ -112,7 +112,7 @@ def test_ward_count_that_cannot_split():
     with pytest.raises(
         InfeasibleError,
         match=r"Testham \(E09000099\): 7 wards cannot be split into hubs of 4-5.*"
-        r"--wards-per-hub 3-5",
+        r"`size` \(3, 5\)",
     ) as info:
         solve_hubs(problem)
     assert str(info.value).count("\n- ") == 1  # said once: not again for its one connected group of 7 wards
@@ -245,7 +245,7 @@ def test_joining_boroughs_lets_hubs_cross_the_line(method):
     # X has 7 wards (not a sum of 4s and 5s); with Y's 5 the 12 wards make three hubs of 4
     problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
     problem.costs = problem.costs.where(problem.borough.to_numpy()[:, None] == problem.borough.to_numpy()[None, :])
-    with pytest.raises(InfeasibleError, match=r"X: 7 wards cannot be split.*--join-boroughs"):
+    with pytest.raises(InfeasibleError, match=r"X: 7 wards cannot be split.*`join`"):
         solve_hubs(problem, method=method)
     problem = path_wards(12, lambda i: "X" if i < 7 else "Y")
     plan = solve_hubs(problem, method=method, join=[["X", "Y"]], hubs="free")

@@ -490,7 +490,8 @@ def test_partial_extract_is_refused(camden_walk, london):
     engine = StreetNetwork(camden_walk)
     demand = london.study_demand.in_boroughs(["Camden", "Islington"])  # a third of them are off the extract
     counters = select_counters(london.stations, "ids=kentish-town,holborn")
-    with pytest.raises(EngineError, match=r"33\.\d% of the study area's residents .* restrict it with --borough"):
+    words = r"33\.\d% of the study area's residents .* restrict the demand to the extract's boroughs"
+    with pytest.raises(EngineError, match=words):
         assess(demand, counters, engine)
     camden = assess(london.study_demand.in_boroughs(["Camden"]), counters, engine)  # the whole extract is fine
     assert camden.london.iloc[0]["unreachable"] == 0

@@ -406,8 +406,8 @@ def _choose_counts(
         raise InfeasibleError(
             f"{target.describe()} hubs is out of reach: with {size[0]}-{size[1]} wards per hub and hubs kept inside "
             f"boroughs, only {lowest}-{highest} hubs are possible (without borough lines, {free_lo}-"
-            f"{free_hi}). Ask for a total in {lowest}-{highest}, widen --wards-per-hub, or let "
-            "neighbouring boroughs share hubs (--join-boroughs CODE,CODE)."
+            f"{free_hi}). Ask for a total in {lowest}-{highest} (`hubs`), widen `size` (hubs.wards_per_hub in a "
+            "scenario), or let neighbouring boroughs share hubs (`join`)."
         )
     pick = min(wanted, key=lambda t: (best[t][0], t))
     if target.near is not None and pick != target.near:

@@ -112,8 +112,9 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
     if alone and lo_size > 1:
         message = (
             f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
-            f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (--wards-per-hub 1-{hi_size}) or "
-            "plan this borough together with a neighbour (--join-boroughs CODE,CODE) so hubs may cross the line."
+            f"contiguous hub of {lo_size}+ wards. Allow single-ward hubs (`size` (1, {hi_size}); "
+            f"hubs.wards_per_hub = [1, {hi_size}] in a scenario) or plan this borough together with a neighbour "
+            "(`join`) so hubs may cross the line."
         )
         return [message], True
     n = len(wards)
@@ -121,9 +122,9 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
     if lo > hi:  # the borough as a whole: its components need not be named as well
         return [
             f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
-            f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. --wards-per-hub "
-            f"{lo_size - 1}-{hi_size} or {lo_size}-{hi_size + 1}, or plan it with a neighbouring borough "
-            "(--join-boroughs CODE,CODE)."
+            f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. `size` "
+            f"({lo_size - 1}, {hi_size}) or ({lo_size}, {hi_size + 1}) (hubs.wards_per_hub in a scenario), or plan "
+            "it with a neighbouring borough (`join`)."
         ], False
     problems = []
     for comp in nx.connected_components(graph):
@@ -131,8 +132,8 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
         if low > high:
             problems.append(
                 f"{label}: the {len(comp)} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
-                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. --wards-per-hub "
-                f"{min(lo_size, len(comp))}-{max(hi_size, len(comp))})."
+                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. `size` "
+                f"({min(lo_size, len(comp))}, {max(hi_size, len(comp))}); hubs.wards_per_hub in a scenario)."
             )
     return problems, False
 

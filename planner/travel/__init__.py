@@ -106,7 +106,7 @@ def _crowfly(data: DataPaths | None, params: dict[str, Any], osm: object) -> Tra
 
 def _network(data: DataPaths | None, params: dict[str, Any], osm: str | os.PathLike[str] | None) -> TravelEngine:
     if osm is None:
-        raise EngineError("the network engine needs an OSM file (--osm FILE or engine.osm in a scenario)")
+        raise EngineError("the network engine needs an OSM file (`osm`, or engine.osm in a scenario)")
     path = osm
     if data is not None and not os.path.exists(osm):
         path = data.osm(str(osm))

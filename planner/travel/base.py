@@ -189,7 +189,8 @@ def require_coverage(population: np.ndarray, minutes: np.ndarray, *, engine: str
         raise EngineError(
             f"{missed / total:.1%} of the study area's residents ({missed:,.0f} of {total:,.0f}) are off the "
             f"street network{where} or reach no counter on it; at most {MAX_UNREACHED_SHARE:.0%} may be. The OSM "
-            "extract does not cover the study area: restrict it with --borough, or use a fuller extract."
+            "extract does not cover the study area: restrict the demand to the extract's boroughs "
+            "(`Demand.in_boroughs`), or use a fuller extract."
         )
 
 

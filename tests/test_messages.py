@@ -1,0 +1,100 @@
+"""Library messages in library words, the command line's in its own: a sample checked both ways, and a scan that
+keeps CLI flags out of every message the library raises or logs."""
+
+import ast
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.config import resolve_data_dir
+from planner.datasets import fetch
+from planner.errors import DataDirError, EngineError, InfeasibleError, OptionError
+from planner.hubs import solve_hubs
+from planner.travel import make_engine
+from tests.conftest import REPO
+from tests.test_hubs import path_wards
+
+runner = CliRunner()
+FLAG = re.compile(r"(?<![\w`-])--[a-z][a-z0-9-]+")
+
+
+def _cli(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    return " ".join(result.output.split())
+
+
+def test_no_data_directory(monkeypatch):
+    monkeypatch.delenv("PLANNER_DATA", raising=False)
+    with pytest.raises(DataDirError) as info:
+        resolve_data_dir(None)
+    assert "pass `data` or set PLANNER_DATA" in str(info.value) and "--data" not in str(info.value)
+    assert "pass `data` (--data) or set PLANNER_DATA" in _cli(["data", "check"])
+
+
+def test_fetch_retries(tmp_path):
+    with pytest.raises(OptionError) as info:
+        fetch(tmp_path, retries=0, sources=[])
+    assert str(info.value).startswith("`retries` must be at least 1") and "--" not in str(info.value)
+    shown = _cli(["data", "fetch", "--dest", str(tmp_path / "d"), "--retries", "0"])
+    assert "`retries` (--retries) must be at least 1" in shown
+
+
+def test_network_engine_without_osm():
+    with pytest.raises(EngineError) as info:
+        make_engine("network")
+    assert "(`osm`, or engine.osm in a scenario)" in str(info.value) and "--osm" not in str(info.value)
+
+
+def test_hub_rules_name_the_options_and_the_scenario_field():
+    problem = path_wards(7, lambda i: "X")
+    with pytest.raises(InfeasibleError) as info:
+        solve_hubs(problem)
+    text = str(info.value)
+    assert "`size` (3, 5)" in text and "hubs.wards_per_hub in a scenario" in text and "`join`" in text
+    assert not FLAG.search(text)
+
+
+@pytest.mark.data
+def test_hub_rules_from_the_command_line(data_dir, tmp_path):
+    shown = _cli(["hubs", "--data", str(data_dir), "--hubs", "10", "--out", str(tmp_path / "h")])
+    assert "(`hubs` (--hubs))" in shown and "`size` (--wards-per-hub)" in shown and "`join` (--join-boroughs)" in shown
+
+
+def _library_messages() -> list[tuple[str, int, str]]:
+    """Every string a library ``raise`` or log/warning call builds, outside the CLI modules."""
+    found = []
+    for path in sorted((REPO / "planner").rglob("*.py")):
+        if path.name in ("cli.py", "clidoc.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                if name not in ("warn", "warning", "info", "error"):
+                    continue
+            elif not isinstance(node, ast.Raise):
+                continue
+            text = "".join(s.value for s in ast.walk(node) if isinstance(s, ast.Constant) and isinstance(s.value, str))
+            found.append((str(path.relative_to(REPO)), node.lineno, text))
+    return found
+
+
+def test_library_messages_name_no_cli_flag():
+    """A flag may appear only inside a quoted command line (`planner data fetch --dest DIR`): advice to run it."""
+    messages = _library_messages()
+    assert len(messages) > 300
+    bad = [(f, line, m.group(0)) for f, line, text in messages for m in FLAG.finditer(re.sub(r"`[^`]*`", "", text))]
+    assert bad == []
+
+
+def test_cli_adds_the_flag_only_to_named_arguments():
+    from planner.cli import _with_flags
+
+    text = "No data directory: pass `data` or set PLANNER_DATA (data/README.md)"
+    assert _with_flags(text) == "No data directory: pass `data` (--data) or set PLANNER_DATA (data/README.md)"
+    assert _with_flags("max_disproportion is 0.5", {"max_disproportion": "--max-disproportion"}) == (
+        "max_disproportion (--max-disproportion) is 0.5"
+    )
+    assert _with_flags("the data directory", {}) == "the data directory"
