@@ -335,7 +335,7 @@ def test_no_chromium_is_a_clear_error(runs, tmp_path, monkeypatch):
     from planner.errors import ReportError
 
     monkeypatch.setenv("PLANNER_CHROMIUM", str(tmp_path / "no-chromium"))
-    with pytest.raises(ReportError, match=r"Chromium not found at .*no-chromium.*--no-pdf"):
+    with pytest.raises(ReportError, match=r"Chromium not found at .*no-chromium.*`pdf` off"):
         write_report(runs[:1], out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
     assert write_report(runs[:1], out=tmp_path / "r", pdf=False).pdf is None
