@@ -1053,7 +1053,7 @@ def maps_cmd(
     except PlannerError as exc:
         raise _fail(exc, {"group": "--group"}) from exc
     for path in written:
-        console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+        console.print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)", soft_wrap=True)  # a path is never broken
 
 
 def _dask_address(client: object) -> str:

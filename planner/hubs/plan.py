@@ -34,7 +34,7 @@ from planner.hubs.model import (
     HubTarget,
     borough_data,
 )
-from planner.hubs.rules import check_rules, count_range, join_boroughs
+from planner.hubs.rules import check_rules, check_workload, count_range, join_boroughs
 from planner.solvers import make_solver
 from planner.travel.base import TravelEngine
 from planner.travel.crowfly import CrowFly
@@ -296,6 +296,7 @@ def solve_hubs(
     problem = join_boroughs(problem, opts.join_groups)
     data = borough_data(problem)
     ranges = check_rules(problem, size, data)
+    check_workload(problem, size, population_bounds)
     lp_solver = make_solver(opts.solver, gap=opts.gap, time_limit=opts.time_limit)
     start = time.perf_counter()
     per_borough: dict[str, dict[int, BoroughSolution]] = {}
@@ -316,7 +317,8 @@ def solve_hubs(
             raise InfeasibleError(
                 f"{problem.label(b)}: no split of its {int((problem.borough == b).sum())} wards into contiguous hubs "
                 f"of {size[0]}-{size[1]} wards exists{' within the workload bounds' if population_bounds else ''} "
-                "(the wards' shape does not allow it). Widen the size bounds or the workload bounds."
+                f"(the wards' shape{' and residents' if population_bounds else ''} do not allow it). Widen `size`"
+                f"{' or `population_bounds`' if population_bounds else ''}."
             )
         per_borough[b] = found
     # the rules' range by ward counts, narrowed where solves showed a count to be impossible

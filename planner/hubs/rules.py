@@ -34,13 +34,29 @@ def join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProbl
     mapping: dict[str, str] = {}
     names = dict(problem.borough_names)
     for group in join:
+        twice = sorted({c for c in group if list(group).count(c) > 1})
+        if twice:
+            raise InfeasibleError(
+                f"`join` group {list(group)} names {twice} more than once; a group joins two or more different boroughs"
+            )
+        if len(group) < 2:
+            raise InfeasibleError(f"`join` group {list(group)} holds one borough; a group joins two or more")
         unknown = sorted(set(group) - known)
         if unknown:
-            raise InfeasibleError(f"cannot join unknown borough code(s) {unknown}; use GSS codes such as E09000007")
+            city = (
+                " (E09000001 is the City of London, which has its own police force)" if "E09000001" in unknown else ""
+            )
+            raise InfeasibleError(
+                f"`join` names borough code(s) {unknown} that are not boroughs of the study area{city}; use the "
+                f"GSS codes of its boroughs, such as E09000007 (Camden)"
+            )
         key = "+".join(sorted(group))
         for code in group:
             if code in mapping:
-                raise InfeasibleError(f"borough {code} is in more than one joined group")
+                raise InfeasibleError(
+                    f"`join`: borough {code} ({problem.borough_names.get(code, code)}) is in more than one group; "
+                    "merge the groups into one"
+                )
             mapping[code] = key
         names[key] = " + ".join(problem.borough_names.get(c, c) for c in sorted(group))
     return replace(
@@ -95,6 +111,76 @@ def check_rules(
     return ranges
 
 
+def _widened(n: int, size: tuple[int, int]) -> str:
+    """The nearest size bounds that do split ``n`` wards: the smallest lowered, or the largest raised."""
+    lo_size, hi_size = size
+    options = []
+    lower = next((lo for lo in range(lo_size - 1, 0, -1) if _splits(n, (lo, hi_size))), None)
+    if lower is not None:
+        options.append(f"({lower}, {hi_size})")
+    higher = next((hi for hi in range(hi_size + 1, n + 1) if _splits(n, (lo_size, hi))), None)
+    if higher is not None:
+        options.append(f"({lo_size}, {higher})")
+    return " or ".join(options) if options else f"(1, {hi_size})"
+
+
+def _splits(n: int, size: tuple[int, int]) -> bool:
+    lo, hi = count_range(n, size)
+    return lo <= hi
+
+
+def check_workload(problem: HubProblem, size: tuple[int, int], bounds: tuple[float, float] | None) -> None:
+    """Refuse workload bounds no hub of the allowed size can meet, naming the borough and its wards' residents.
+
+    Parameters
+    ----------
+    problem
+        The hub problem (``population`` per ward).
+    size
+        The smallest and largest number of wards in a hub.
+    bounds
+        The fewest and most residents a hub may serve (``population_bounds``), or None.
+
+    Raises
+    ------
+    InfeasibleError
+        Listing every borough where even the least (most) populated wards break the bounds, or where its
+        residents cannot be shared among a possible number of hubs within them.
+    """
+    if bounds is None:
+        return
+    low, high = bounds
+    if not 0 <= low <= high:
+        raise InfeasibleError(f"`population_bounds` ({low:,.0f}, {high:,.0f}) are not a range of residents")
+    lo_size, hi_size = size
+    problems = []
+    for b, group in problem.borough.groupby(problem.borough):
+        pop = np.sort(problem.population.reindex(group.index).fillna(0).to_numpy(float))
+        label = problem.label(str(b))
+        fewest, most = count_range(len(pop), size)
+        if pop[:lo_size].sum() > high:
+            problems.append(
+                f"{label}: its {lo_size} least populated wards alone hold {pop[:lo_size].sum():,.0f} residents, "
+                f"more than a hub may serve ({high:,.0f}), so no hub of {lo_size}+ wards fits"
+            )
+        elif pop[-hi_size:].sum() < low:
+            problems.append(
+                f"{label}: its {hi_size} most populated wards together hold {pop[-hi_size:].sum():,.0f} residents, "
+                f"fewer than a hub must serve ({low:,.0f})"
+            )
+        elif fewest <= most and not any(h * low <= pop.sum() <= h * high for h in range(fewest, most + 1)):
+            problems.append(
+                f"{label}: its {pop.sum():,.0f} residents cannot be shared among {fewest}-{most} hubs of "
+                f"{low:,.0f}-{high:,.0f} residents each"
+            )
+    if problems:
+        raise InfeasibleError(
+            "No hub plan meets the workload bounds (`population_bounds`):\n- "
+            + "\n- ".join(problems)
+            + "\nWiden them, or the hub sizes (`size`)."
+        )
+
+
 def count_range(n: int, size: tuple[int, int]) -> tuple[int, int]:
     """Fewest and most hubs of ``size[0]``-``size[1]`` wards that ``n`` wards make, contiguity aside
     (empty when the fewest is above the most)."""
@@ -109,6 +195,15 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
     graph.add_nodes_from(wards)
     graph.add_edges_from((i, k) for i in wards for k in problem.adjacency.get(i, ()) if k in wards)
     alone = sorted(w for w in wards if graph.degree(w) == 0)
+    n = len(wards)
+    lo, hi = count_range(n, size)
+    if lo > hi:  # the borough as a whole first: then neither its isolated wards nor its components are the cause
+        why = f"fewer than {lo_size}" if n < lo_size else f"not a sum of {lo_size}s and {hi_size}s"
+        return [
+            f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards ({n} is {why}). "
+            f"Widen the bounds, e.g. `size` {_widened(n, size)} (hubs.wards_per_hub in a scenario), or plan it with "
+            "a neighbouring borough (`join`)."
+        ], False
     if alone and lo_size > 1:
         message = (
             f"{label}: ward {problem.wards_label(alone)} has no neighbour in its borough, so it cannot join a "
@@ -117,23 +212,14 @@ def _split_problems(problem: HubProblem, b: str, wards: set[str], size: tuple[in
             "(`join`) so hubs may cross the line."
         )
         return [message], True
-    n = len(wards)
-    lo, hi = count_range(n, size)
-    if lo > hi:  # the borough as a whole: its components need not be named as well
-        return [
-            f"{label}: {n} wards cannot be split into hubs of {lo_size}-{hi_size} wards "
-            f"({n} is not a sum of {lo_size}s and {hi_size}s). Widen the bounds, e.g. `size` "
-            f"({lo_size - 1}, {hi_size}) or ({lo_size}, {hi_size + 1}) (hubs.wards_per_hub in a scenario), or plan "
-            "it with a neighbouring borough (`join`)."
-        ], False
     problems = []
     for comp in nx.connected_components(graph):
         low, high = count_range(len(comp), size)
         if low > high:
             problems.append(
                 f"{label}: the {len(comp)} connected ward(s) {problem.wards_label(list(comp))} cannot be split into "
-                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. `size` "
-                f"({min(lo_size, len(comp))}, {max(hi_size, len(comp))}); hubs.wards_per_hub in a scenario)."
+                f"groups of {lo_size}-{hi_size}. Widen the bounds (e.g. `size` {_widened(len(comp), size)}; "
+                "hubs.wards_per_hub in a scenario)."
             )
     return problems, False
 
