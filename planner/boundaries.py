@@ -16,6 +16,7 @@ import logging
 import os
 import warnings
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -268,13 +269,20 @@ def met_wards(wards: gpd.GeoDataFrame, *, include_city: bool = False) -> gpd.Geo
     return out
 
 
-def load_boroughs(source: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+def load_boroughs(source: str | os.PathLike[str], *, expected: Iterable[str] | None = None) -> gpd.GeoDataFrame:
     """Load borough boundaries as ``borough_code``, ``borough_name``, ``geometry``.
 
     Parameters
     ----------
     source
         An OGR source with ``LAD22CD``/``LAD22NM`` (or ``borough_code``/``borough_name``).
+    expected
+        Borough codes that must be present (e.g. the ward file's).
+
+    Raises
+    ------
+    DataError
+        No code/name columns, a borough code given twice, or an ``expected`` borough missing.
 
     Returns
     -------
@@ -288,5 +296,22 @@ def load_boroughs(source: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         if code in raw.columns and name in raw.columns:
             out = raw.rename(columns={code: "borough_code", name: "borough_name"})
             out = out[["borough_code", "borough_name", "geometry"]].to_crs(BNG)
+            _check_borough_set(path, out, code, expected)
             return out.sort_values("borough_code").reset_index(drop=True)
     raise DataError(f"{path}: no borough code/name columns (looked for LAD22CD/LAD22NM).")
+
+
+def _check_borough_set(path: Path, boroughs: gpd.GeoDataFrame, column: str, expected: object) -> None:
+    """One row per borough, and every borough the wards name."""
+    codes = boroughs["borough_code"].astype(str)
+    twice = sorted(codes[codes.duplicated()].unique())
+    if twice:
+        raise DataError(f"{path}: {column} {twice} appear more than once; each borough is one row (dissolve them)")
+    if expected is not None:
+        missing = sorted(set(map(str, expected)) - set(codes))  # type: ignore[call-overload]
+        if missing:
+            raise DataError(
+                f"{path}: {len(missing)} borough(s) of the ward file are missing ({', '.join(missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''}); their union is London's boundary for the rail and tram "
+                "data and the maps, so a missing borough drops its area: restore the file (planner data fetch)"
+            )

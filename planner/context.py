@@ -126,6 +126,8 @@ class RunContext:
         if scenario.counters.stations is None:
             return self.london(scenario).stations
         path = self.stations_file(scenario)
+        if path.is_dir():
+            raise ScenarioError(f"{where}: counters.stations: {path} is a folder; name the stations file itself")
         if not path.is_file():
             raise ScenarioError(f"{where}: counters.stations: file {path} does not exist")
         key = str(path)

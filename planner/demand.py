@@ -65,6 +65,13 @@ class Demand:
     def in_boroughs(self, boroughs: list[str]) -> Demand:
         """The part of the demand in these boroughs (names or GSS codes)."""
         wanted = set(boroughs)
+        city = {"City of London", "E09000001"} & wanted
+        if city and not (self.wards["borough_code"] == "E09000001").any():
+            raise DataError(
+                f"{sorted(city)[0]}: the City of London has its own police force (City of London Police), so its "
+                "residents are not in the Met's study area; choose Met boroughs, or include the City in the study "
+                "area (include_city = true in a scenario)"
+            )
         keep = self.wards["borough_name"].isin(wanted) | self.wards["borough_code"].isin(wanted)
         if not keep.any():
             known = sorted(self.wards["borough_name"].unique())

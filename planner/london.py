@@ -48,7 +48,7 @@ class London:
     @cached_property
     def boroughs(self) -> gpd.GeoDataFrame:
         """Borough polygons (generalised, clipped to the coast)."""
-        return load_boroughs(self.paths.boroughs)
+        return load_boroughs(self.paths.boroughs, expected=self.study_wards["borough_code"].unique())
 
     @cached_property
     def study_wards(self) -> gpd.GeoDataFrame:
@@ -145,7 +145,7 @@ def data_summary(data: str | os.PathLike[str] | None = None, *, demand_year: int
         "data_dir": str(paths.root),
         "ward_sets": ward_sets,
         "boroughs": int(wards["borough_code"].nunique()),
-        "borough_polygons": len(load_boroughs(paths.boroughs)),
+        "borough_polygons": len(load_boroughs(paths.boroughs, expected=wards["borough_code"].unique())),
         "met_wards": int(wards["in_met"].sum()),
         "stations": len(stations),
         "stations_rejected": len(stations.attrs["rejected"]),

@@ -91,6 +91,8 @@ def load_stations(
         On a vector file without a CRS.
     """
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a stations file; give the CSV, GeoPackage or GeoJSON file itself.")
     if not path.is_file():
         raise DataError(f"{path} does not exist.")
     if path.stat().st_size == 0:

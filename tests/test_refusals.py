@@ -426,6 +426,21 @@ def _no_postcodes(tmp: Path) -> None:
     _run(tmp, SCENARIO)  # --no-maps: no postcodes.parquet
 
 
+def _boroughs(change: str) -> Callable[[Path], None]:
+    """A ``boroughs.gpkg`` with the borough given twice, or with another borough's code only."""
+
+    def spoil(tmp: Path) -> None:
+        codes = {"duplicate": [BOROUGH[0], BOROUGH[0]], "missing": ["E09000099"]}[change]
+        frame = gpd.GeoDataFrame(
+            {"LAD22CD": codes, "LAD22NM": [BOROUGH[1]] * len(codes)},
+            geometry=[shapely.box(X0, Y0, X0 + 3000, Y0 + 1000)] * len(codes),
+            crs="EPSG:27700",
+        )
+        pyogrio.write_dataframe(frame, tmp / "data" / "boundaries" / "boroughs.gpkg", layer="boroughs")
+
+    return spoil
+
+
 def _matrix(change: str) -> Callable[[Path], None]:
     """A run whose ``travel_matrix.csv`` (the scenario explorer's input) is deleted or has a wrong minute."""
 
@@ -938,6 +953,14 @@ CASES += [
     Case("report-minutes-text", "run folders", "minutes that are not a number in `access_points.csv`",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "line 3, minutes is 'abc'",
          _runs("none", edit=_points("minutes"))),
+    Case("boroughs-duplicate", "data files", "a borough given twice in `boroughs.gpkg` (`data check`)", CHECK,
+         "LAD22CD ['E09000002'] appear more than once; each borough is one row", _boroughs("duplicate")),
+    Case("boroughs-missing", "data files", "a borough of the ward file missing from `boroughs.gpkg` (`data check`)",
+         CHECK, "1 borough(s) of the ward file are missing (E09000002)", _boroughs("missing")),
+    Case("stations-folder", "stations", "`access --stations` naming a folder", [*ACCESS, "--stations", "{tmp}"],
+         "is a folder, not a stations file"),
+    Case("access-city-borough", "options", "`access --borough \"City of London\"`",
+         [*ACCESS, "--borough", "City of London"], "the City of London has its own police force"),
     Case("maps-without-matrix", "run folders", "`maps` of a run without `travel_matrix.csv` (the explorer's input)",
          ["maps", RUNS[0]], "no travel_matrix.csv (minutes from every resident to every counter", _matrix("delete")),
     Case("maps-matrix-edited", "run folders", "a `travel_matrix.csv` that does not give the run's own minutes",
