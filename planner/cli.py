@@ -116,7 +116,7 @@ def entry(argv: list[str] | None = None) -> None:
 
 
 #: Python arguments any library message may name -> the flag of the same meaning (every command that has them).
-COMMON_FLAGS = {"data": "--data", "osm": "--osm", "out": "--out"}
+COMMON_FLAGS = {"data": "--data", "osm": "--osm", "out": "--out", "allow_mixed": "--allow-mixed"}
 #: ``planner hubs``: :class:`planner.hubs.HubOptions` fields -> flags.
 HUB_FLAGS = {
     "size": "--wards-per-hub",
@@ -676,6 +676,12 @@ def compare_cmd(
     _out(out / "compare")
     try:
         files = [p for p in items if p.is_file()]
+        if files:  # a set that would be refused once run is refused before any run folder is written
+            from planner.runfolder import check_planned_set
+            from planner.scenario import load_scenario
+
+            planned = [(str(p), load_scenario(p)) for p in files]
+            check_planned_set(planned, [p for p in items if not p.is_file()], allow_mixed=allow_mixed)
         fresh = {p: r for p, r in zip(files, _run_many(files, data, out, True, False), strict=True)} if files else {}
         runs = [fresh[p] if p in fresh else load_run(p) for p in items]
         comparison = compare_runs(runs, allow_mixed=allow_mixed)

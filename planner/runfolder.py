@@ -25,6 +25,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -34,9 +35,13 @@ from planner.travel import ENGINES
 from planner.travel.base import TravelMatrix
 from planner.travel.bounds import check_bounds
 
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+
 __all__ = [
     "MATRIX_FILE",
     "RunIdentity",
+    "check_planned_set",
     "check_points",
     "check_run_folders",
     "check_run_set",
@@ -422,10 +427,44 @@ def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> 
             "these runs cannot be compared as plans: "
             + "; ".join(differences)
             + ". A difference in figures would mix the plan's effect with the data's or the engine's: run the "
-            "scenarios again with the same data and engine, or allow mixed runs to set them side by side anyway "
-            "(the differences are then stated with the figures)"
+            "scenarios again with the same data and engine, or allow mixed runs (`allow_mixed`) to set them side "
+            "by side anyway (the differences are then stated with the figures)"
         )
     return differences
+
+
+def check_planned_set(
+    scenarios: Sequence[tuple[str, object]], folders: Sequence[str | os.PathLike[str]], *, allow_mixed: bool = False
+) -> list[str]:
+    """Before scenario files are run to join run folders: refuse a set that would be refused once run.
+
+    Only what a scenario file says is compared (demand year, ward set, study area, engine name); input
+    files and engine parameters are compared after the runs, as for any run set.  So a mixed set is
+    refused before a run folder is written.
+
+    Parameters
+    ----------
+    scenarios
+        ``(source, Scenario)`` pairs of the files to run.
+    folders
+        The run folders they will be compared with.
+    allow_mixed
+        Return the differences instead of refusing them.
+
+    Returns
+    -------
+    list of str
+        The differences (empty when the set matches).
+    """
+    planned = []
+    for folder in folders:
+        run = _manifest_identity(Path(folder))
+        engine = run.engine.split(" (")[0]
+        planned.append(RunIdentity(run.folder, run.name, {}, run.demand_year, run.ward_year, engine, run.include_city))
+    for source, spec in scenarios:
+        s = cast("Scenario", spec)
+        planned.append(RunIdentity(Path(source), s.name, {}, s.demand_year, s.ward_year, s.engine.name, s.include_city))
+    return check_run_set(planned, allow_mixed=allow_mixed)
 
 
 def check_run_folders(folders: Sequence[str | os.PathLike[str]], *, allow_mixed: bool = False) -> list[str]:
@@ -443,20 +482,20 @@ def check_run_folders(folders: Sequence[str | os.PathLike[str]], *, allow_mixed:
     DataError
         When a folder has no readable manifest, or as :func:`check_run_set`.
     """
-    identities = []
-    for folder in map(Path, folders):
-        manifest = folder / "manifest.json"
-        try:
-            meta = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError(
-                f"{folder} is not a run folder ({manifest} cannot be read: {exc}); give folders written by "
-                "`planner run`"
-            ) from exc
-        if not isinstance(meta, dict):
-            raise DataError(f"{manifest}: not a run manifest; run the scenario again")
-        identities.append(RunIdentity.from_manifest(folder, meta))
-    return check_run_set(identities, allow_mixed=allow_mixed)
+    return check_run_set([_manifest_identity(Path(f)) for f in folders], allow_mixed=allow_mixed)
+
+
+def _manifest_identity(folder: Path) -> RunIdentity:
+    manifest = folder / "manifest.json"
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(
+            f"{folder} is not a run folder ({manifest} cannot be read: {exc}); give folders written by `planner run`"
+        ) from exc
+    if not isinstance(meta, dict):
+        raise DataError(f"{manifest}: not a run manifest; run the scenario again")
+    return RunIdentity.from_manifest(folder, meta)
 
 
 #: The run folder's travel-time matrix: one row per demand point (``point_id``), one column per station id of

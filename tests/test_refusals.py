@@ -1330,3 +1330,29 @@ def test_a_run_with_many_counters_searches_instead_of_building_a_matrix(tiny, tm
     assert "searching from each run's open counters, without a matrix" in caplog.text
     assert by_search.points["minutes"].tolist() == by_matrix.points["minutes"].tolist()
     assert by_search.beyond_24_7 == by_matrix.beyond_24_7
+
+
+def test_compare_refuses_a_mixed_scenario_file_before_running_it(tiny, tmp_path):
+    """`compare RUN other.toml` with another demand year: refused before other.toml is run, so no folder is
+    written; with --allow-mixed it runs and the difference is stated."""
+    data, _ = tiny
+    _run(tmp_path, SCENARIO)
+    other = tmp_path / "other.toml"
+    other.write_text(_other(**{"thresholds = [45]": "thresholds = [45]\ndemand_year = 2020"}))
+    args = [
+        "compare",
+        str(tmp_path / "runs" / "tiny"),
+        str(other),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "runs"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "differ in demand year: mid-2019 against mid-2020" in _plain(result.output)
+    assert "`allow_mixed` (--allow-mixed)" in _plain(result.output)
+    assert not (tmp_path / "runs" / "other").exists()
+    result = runner.invoke(app, [*args, "--allow-mixed"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "other" / "summary.json").is_file()
