@@ -177,6 +177,13 @@ def _hub_count(value: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from exc
 
 
+def _folder(text: str) -> Path:
+    """An output folder as typed: an empty one would silently mean the current folder, so it is refused."""
+    if not str(text).strip():
+        raise typer.BadParameter("is empty; give a folder (it is created if needed), or . for the current one")
+    return Path(text)
+
+
 def _out(path: Path | None, option: str = "--out") -> None:
     """Refuse an output folder that cannot be written, before any work starts."""
     from planner.io import check_out_dir
@@ -221,7 +228,7 @@ def data_check(
 
 @data_app.command("fetch")
 def data_fetch(
-    dest: Annotated[Path, typer.Option(help="Data directory to fill.")] = Path("data"),
+    dest: Annotated[Path, typer.Option(help="Data directory to fill.", parser=_folder)] = Path("data"),
     name: Annotated[list[str] | None, typer.Option("--name", help="Only this dataset (repeatable).")] = None,
     base_url: Annotated[
         str | None,
@@ -347,7 +354,7 @@ def access_cmd(
         list[str] | None,
         typer.Option(help="Only residents of this borough (repeatable), e.g. with a borough OSM extract."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/access"),
+    out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/access"),
     postcode: Annotated[
         list[str] | None,
         typer.Option(help="Also answer for this postcode's own point (repeatable); writes access_postcodes.csv."),
@@ -458,7 +465,7 @@ def hubs_cmd(
         typer.Option(help="Plan these boroughs as one (CODE,CODE), so hubs may cross their line; repeatable."),
     ] = None,
     year: Annotated[int, typer.Option(help="Population year.")] = 2019,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/hubs"),
+    out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/hubs"),
 ) -> None:
     """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
     from planner.hubs import HubOptions, HubTarget, plan_hubs, site_flags, write_hubs
@@ -592,7 +599,7 @@ def pd_isna(value: object) -> bool:
     return bool(pd.isna(value))
 
 
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per scenario).")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (one subfolder per scenario).", parser=_folder)]
 MixedOpt = Annotated[
     bool,
     typer.Option(
@@ -698,7 +705,9 @@ def compare_cmd(
 @app.command("report")
 def report_cmd(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders; the first is the reference.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and report.pdf.")] = Path("report"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and report.pdf.", parser=_folder)] = Path(
+        "report"
+    ),
     sweep: Annotated[
         list[Path] | None,
         typer.Option("--sweep", help="A sweep folder (marginal, or grid over --bus-speed) to include; repeatable."),
@@ -866,7 +875,7 @@ def calibrate_cmd(
         typer.Option(help="Search parameters: NAME=V1,V2 [NAME=V1,V2 ...]; reports the best setting per measure."),
     ] = None,
     year: Annotated[int, typer.Option(help="JTS04 year (2015 or 2016; the 2014 table lacks Hosp_pop).")] = 2016,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/calibration"),
+    out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/calibration"),
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
     from planner.calibrate import (
@@ -1027,7 +1036,9 @@ def sessions_cmd(
 def maps_cmd(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run folders; with several, the first is the reference.")],
     online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder for the change map (default: beside the runs).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the change map (default: beside the runs).", parser=_folder)
+    ] = None,
     marginal: Annotated[
         Path | None, typer.Option(help="critical_counters.csv of a marginal sweep of the last run's plan.")
     ] = None,

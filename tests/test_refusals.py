@@ -957,6 +957,8 @@ CASES += [
          "LAD22CD ['E09000002'] appear more than once; each borough is one row", _boroughs("duplicate")),
     Case("boroughs-missing", "data files", "a borough of the ward file missing from `boroughs.gpkg` (`data check`)",
          CHECK, "1 borough(s) of the ward file are missing (E09000002)", _boroughs("missing")),
+    Case("run-out-empty", "output folders", '`run --out ""` (would write into the current folder)',
+         ["run", "{scenario}", "--data", "{data}", "--out", "", "--no-maps"], "Invalid value for '--out': is empty"),
     Case("stations-folder", "stations", "`access --stations` naming a folder", [*ACCESS, "--stations", "{tmp}"],
          "is a folder, not a stations file"),
     Case("access-city-borough", "options", "`access --borough \"City of London\"`",
