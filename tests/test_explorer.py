@@ -288,6 +288,7 @@ def test_rules_undo_reset_and_refused_links(browser, ruled, runs):
         ("#open=pinner", "forbidden, cannot be opened"),
         ("#t=-3", "not a number of minutes above 0"),
         ("#colour=red", "a part this page does not know: colour"),
+        ("#open=barnet&close=barnet", "both opens and closes barnet"),
     ]:
         context, page, errors, _, _ = _open(browser, ruled, fragment=fragment)
         try:

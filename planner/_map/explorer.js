@@ -416,6 +416,10 @@
       return source + " names " + (unknown.length === 1 ? "a counter" : "counters") + " this page does not have: " +
         unknown.join(", ") + ". Nothing was changed; check the link or file, or open it on the page of the run it came from.";
     }
+    var both = opened.filter(function (id) { return closed.indexOf(id) >= 0; });
+    if (both.length) {
+      return source + " both opens and closes " + both.join(", ") + ". Nothing was changed.";
+    }
     var next = planState();
     var bad = [];
     opened.forEach(function (id) { var j = byId[id]; if (stations[j].forbidden) { bad.push(stations[j].name + " (forbidden, cannot be opened)"); } next[j] = 1; });
