@@ -284,3 +284,24 @@ def test_workload_bounds(method):
     assert groups == ["W00,W01", "W02,W03,W04,W05,W06,W07"]
     with pytest.raises(InfeasibleError, match="workload bounds"):
         solve_hubs(problem, method=method, size=(2, 6), hubs="2", population_bounds=(250, 260))
+
+
+@METHODS
+def test_sites_missing_from_a_borough_or_all_barred_name_the_cause(method):
+    """A borough with no candidate site at all is told to add one, not to lift flags it does not have."""
+    problem = path_wards(8, lambda i: "A" if i < 4 else "B", roots=False)
+    problem.costs = pd.DataFrame({"S1": [1.0] * 4 + [np.nan] * 4}, index=problem.costs.index)
+    problem.site_borough = pd.Series("A", index=["S1"])
+    with pytest.raises(InfeasibleError) as info:
+        solve_hubs(problem, method=method, size=(4, 4))
+    assert "B: the candidate sites (`sites`) hold no site in this borough" in str(info.value)
+    assert "must_not_use" not in str(info.value)
+    problem.costs = pd.DataFrame(
+        {"S1": [1.0] * 4 + [np.nan] * 4, "S2": [np.nan] * 4 + [1.0] * 4}, index=problem.costs.index
+    )
+    problem.site_borough = pd.Series(["A", "B"], index=["S1", "S2"])
+    problem.must_not_use = frozenset({"S2"})
+    with pytest.raises(InfeasibleError, match=r"B: all 1 of its candidate sites are marked must_not_use \(S2\)"):
+        solve_hubs(problem, method=method, size=(4, 4))
+    problem.must_not_use = frozenset()
+    assert solve_hubs(problem, method=method, size=(4, 4)).n_hubs == 2

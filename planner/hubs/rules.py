@@ -233,7 +233,18 @@ def _site_problems(
     required = [s for s in sites if s in problem.must_use]
     problems = []
     if not sites:
-        problems.append(f"{label}: no allowed candidate site; add a site in the borough or lift must_not_use.")
+        here = sorted(problem.site_borough.index[problem.site_borough == b].astype(str))
+        barred = [x for x in here if x in problem.must_not_use]
+        if barred:
+            problems.append(
+                f"{label}: all {len(barred)} of its candidate sites are marked must_not_use "
+                f"({', '.join(barred[:5])}{' ...' if len(barred) > 5 else ''}); lift the flag on one or add a site."
+            )
+        else:
+            problems.append(
+                f"{label}: the candidate sites (`sites`) hold no site in this borough, and a hub's site must lie in "
+                "its own borough; add one, or use the default sites (each ward's population-weighted centre)."
+            )
     else:
         served = np.isfinite(part.costs).any(axis=1)
         stranded = [w for w, ok in zip(part.wards, served, strict=True) if not ok]
@@ -252,6 +263,11 @@ def _site_problems(
     if sites and len(sites) < lo:
         problems.append(
             f"{label}: its {n} wards need at least {lo} hubs but only {len(sites)} candidate site(s) are allowed "
-            f"({', '.join(sites)}); add candidate sites or lift must_not_use flags."
+            f"({', '.join(sites)}); add candidate sites"
+            + (
+                " or lift must_not_use flags."
+                if any(x in problem.must_not_use for x in problem.site_borough.index[problem.site_borough == b])
+                else "."
+            )
         )
     return problems, required
