@@ -1502,6 +1502,7 @@ class _Printer:
                 footer_template=_FOOTER,
                 margin={"top": "14mm", "bottom": "14mm", "left": "14mm", "right": "14mm"},
             )
+            _pin_pdf_dates(tmp)
             os.replace(tmp, pdf)
         finally:
             context.close()
@@ -1516,6 +1517,20 @@ class _Printer:
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join(timeout=60)
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[+-]\d{2}'\d{2}'\)")
+
+
+def _pin_pdf_dates(path: Path) -> None:
+    """Chromium stamps the PDF with the time it printed: put the output time there instead (``SOURCE_DATE_EPOCH``
+    when set), so the same inputs give a byte-identical PDF.  The stamps keep their length, so no offset moves."""
+    stamp = output_time().strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    data = path.read_bytes()
+    pinned = _PDF_DATE.sub(lambda m: b"/" + m.group(1) + b" (" + stamp + b")", data)
+    if len(pinned) != len(data):
+        raise ReportError(f"{path}: the PDF's date stamps are not in the expected form; nothing was changed")
+    path.write_bytes(pinned)
 
 
 def print_pdf(

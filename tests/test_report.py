@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -235,7 +236,7 @@ def test_pdf_pages_and_first_page_not_blank(report, tmp_path):
 @pytest.mark.data
 @pytest.mark.browser
 def test_same_inputs_same_report(context, report, tmp_path, monkeypatch):
-    """Two runs of the same inputs: byte-identical HTML and the same PDF text and pages."""
+    """Two runs of the same inputs: byte-identical HTML and PDF (Chromium's print time replaced by the output time)."""
     _need_poppler()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     again = write_report(_run_all(context, tmp_path / "runs"), out=tmp_path / "report")
@@ -245,6 +246,9 @@ def test_same_inputs_same_report(context, report, tmp_path, monkeypatch):
     ]
     assert text[0] == text[1] and b"baseline-2017" in text[0]
     assert _pdf_pages(again.pdf) == _pdf_pages(report.pdf)
+    assert again.pdf.read_bytes() == report.pdf.read_bytes()
+    stamp = dt.datetime.fromtimestamp(int(EPOCH), dt.UTC).strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    assert b"/CreationDate (" + stamp + b")" in again.pdf.read_bytes()
 
 
 # --------------------------------------------------------------------------- bad inputs
