@@ -30,6 +30,7 @@ from planner.assess import AccessResult
 from planner.config import require_bng
 from planner.errors import OptionError
 from planner.hubs import HubPlan
+from planner.runfolder import check_outputs
 
 if TYPE_CHECKING:
     import folium
@@ -176,6 +177,7 @@ def _from_folder(folder: Path, layer: str, counters: gpd.GeoDataFrame | None, re
     from planner.maps import _read_run
 
     run = _read_run(folder)
+    check_outputs(folder, run.manifest or {})
     if layer == "hubs" and run.hubs is None:
         raise OptionError(f"{folder}: the run has no hub plan (hubs/hubs.gpkg); run it with hubs enabled")
     out = _Inputs(run.wards, counters, hubs=run.hubs)

@@ -52,7 +52,7 @@ from planner.maps import (
     _text,
     _ward_geo,
 )
-from planner.runfolder import MATRIX_FILE, read_travel_matrix
+from planner.runfolder import MATRIX_FILE, check_outputs, read_travel_matrix
 from planner.scenario import _select, scenario_to_toml
 
 __all__ = ["EXPLORER_FILE", "explorer_data", "write_explorer"]
@@ -220,6 +220,7 @@ def explorer_data(run_dir: str | os.PathLike[str], *, reference_dir: str | os.Pa
     points = _points(run)
     station_ids = run.stations["station_id"].astype(str).tolist()
     matrix = read_travel_matrix(run.folder, points=points, station_ids=station_ids, open_ids=_open_ids(run))
+    check_outputs(run.folder, run.manifest or {})  # after the matrix's own checks, which say what is wrong in it
     minutes = np.where(np.isnan(matrix.minutes), np.inf, matrix.minutes).astype("<f4")
     wards, boroughs = _ward_geo(run)
     ward_pos = {f["properties"]["ward_code"]: i for i, f in enumerate(wards["features"])}

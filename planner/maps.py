@@ -49,7 +49,7 @@ import shapely
 
 from planner.equality import GROUPS
 from planner.errors import DataError, PlannerWarning
-from planner.runfolder import RunIdentity, check_run_set
+from planner.runfolder import RunIdentity, check_outputs, check_run_set
 from planner.scenario import Scenario
 
 __all__ = [
@@ -238,6 +238,7 @@ class _Run:
     sites: gpd.GeoDataFrame | None
     group_wards: pd.DataFrame | None = None
     equality: dict | None = None
+    manifest: dict | None = None
 
     @property
     def threshold(self) -> float:
@@ -272,7 +273,7 @@ def _read_run(folder: str | os.PathLike[str]) -> _Run:
     group_wards = pd.read_csv(group_file, dtype={"ward_code": str, "group": str}) if group_file.is_file() else None
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     equality = summary.get("equality") or None
-    return _Run(folder, scenario, meta["engine"], wards, stations, hubs, ward_hubs, sites, group_wards, equality)
+    return _Run(folder, scenario, meta["engine"], wards, stations, hubs, ward_hubs, sites, group_wards, equality, meta)
 
 
 def _text(value: object) -> str:
@@ -553,6 +554,9 @@ def write_maps(
     """
     run = _read_run(run_dir)
     reference = _read_run(reference_dir) if reference_dir else None
+    for one in (run, reference):
+        if one is not None:
+            check_outputs(one.folder, one.manifest)
     folder = Path(out) if out else run.folder / "maps"
     folder.mkdir(parents=True, exist_ok=True)
     wards, boroughs = _ward_geo(run)
@@ -795,6 +799,8 @@ def write_change_map(
         them (see :func:`planner.runfolder.check_run_set`).
     """
     runs = [_read_run(d) for d in run_dirs]
+    for one in runs:
+        check_outputs(one.folder, one.manifest or {})
     if len(runs) < 2:
         raise DataError("a change map needs at least two runs")
     from planner.run import read_manifest

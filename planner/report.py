@@ -38,7 +38,7 @@ from planner.clock import output_time
 from planner.compare import equality_comparison, worsening_wards
 from planner.errors import DataError, PlannerError, ReportError
 from planner.maps import BANDS, CHANGE_BANDS
-from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary, check_tables
+from planner.runfolder import RunIdentity, check_outputs, check_points, check_run_set, check_summary, check_tables
 from planner.scenario import Scenario, closure_savings
 
 __all__ = [
@@ -264,6 +264,7 @@ def read_run_outputs(folder: str | os.PathLike[str]) -> RunOutputs:
     if hub_file.is_file():
         hubs = pyogrio.read_dataframe(hub_file, layer="hubs")
         sites = pyogrio.read_dataframe(hub_file, layer="hub_sites")
+    check_outputs(folder, meta)  # after the checks above, which name what is wrong in a file they read
     return RunOutputs(folder, scenario, meta, summary, counters, points, wards, boroughs, layer, stations, hubs, sites)
 
 

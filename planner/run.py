@@ -39,7 +39,14 @@ from planner.io import (
     write_json,
 )
 from planner.london import London
-from planner.runfolder import check_points, check_summary, check_tables, write_travel_matrix
+from planner.runfolder import (
+    check_outputs,
+    check_points,
+    check_summary,
+    check_tables,
+    output_hashes,
+    write_travel_matrix,
+)
 from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stats import access_figures
 from planner.travel import NearestResult, TravelEngine
@@ -385,7 +392,9 @@ def _write_run(
     if plan is not None:
         write_hubs(plan, london.study_wards, london.study_demand, folder / "hubs", engine=hub_engine)
     write_json(_summary(run), folder / "summary.json")
-    write_json(_manifest(run, ctx, source, extra_inputs), folder / "manifest.json")
+    manifest = _manifest(run, ctx, source, extra_inputs)
+    manifest["outputs"] = output_hashes(folder)  # every file but the maps: an edit after the run is caught on read
+    write_json(manifest, folder / "manifest.json")
 
 
 def _manifest(run: ScenarioRun, ctx: RunContext, source: str, extra_inputs: Sequence[Path] = ()) -> dict:
@@ -460,6 +469,7 @@ def load_run(folder: str | os.PathLike[str]) -> ScenarioRun:
     check_summary(summary, path=folder / "summary.json", labels=labels)
     points = check_points(points, path=folder / "access_points.csv", summary=summary, labels=labels)
     check_tables(folder, summary=summary, counters=counters, points=points, engine=meta.get("engine") or {})
+    check_outputs(folder, meta)
     boroughs = wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code")
     hubs_csv = folder / "hubs" / "hubs.csv"
     return ScenarioRun(

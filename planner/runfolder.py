@@ -41,12 +41,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MATRIX_FILE",
     "RunIdentity",
+    "check_outputs",
     "check_planned_set",
     "check_points",
     "check_run_folders",
     "check_run_set",
     "check_summary",
     "check_tables",
+    "output_hashes",
     "read_travel_matrix",
     "run_differences",
     "write_travel_matrix",
@@ -431,6 +433,71 @@ def check_run_set(runs: Sequence[RunIdentity], *, allow_mixed: bool = False) -> 
             "by side anyway (the differences are then stated with the figures)"
         )
     return differences
+
+
+#: Files of a run folder that are not hashed into its manifest: the manifest itself, and the maps, which
+#: ``planner maps`` may rewrite.
+_UNHASHED = ("manifest.json", "maps")
+
+
+def output_hashes(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """sha256 of every file a run wrote into its folder (but the manifest and ``maps/``), by relative path.
+
+    Parameters
+    ----------
+    folder
+        The run folder being written, before its manifest.
+
+    Returns
+    -------
+    dict
+        Relative path (``/``-separated) -> sha256, sorted.
+    """
+    from planner.io import sha256_file
+
+    root = Path(folder)
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.parts[0] not in _UNHASHED and not rel.name.startswith("."):
+            out[rel.as_posix()] = sha256_file(path)
+    return out
+
+
+def check_outputs(folder: str | os.PathLike[str], manifest: dict) -> None:
+    """Refuse a run folder whose files were changed, deleted or added after the run wrote them.
+
+    Runs made before the manifest listed its outputs are not checked.
+
+    Parameters
+    ----------
+    folder
+        The run folder.
+    manifest
+        Its ``manifest.json``.
+
+    Raises
+    ------
+    DataError
+        Naming the files that differ from the manifest's ``outputs``.
+    """
+    listed = manifest.get("outputs")
+    if not isinstance(listed, dict):
+        return
+    now = output_hashes(folder)
+    changed = sorted(k for k in listed if k in now and now[k] != listed[k])
+    missing = sorted(set(listed) - set(now))
+    added = sorted(set(now) - set(listed))
+    if changed or missing or added:
+        parts = [
+            f"changed: {changed[:5]}" if changed else "",
+            f"missing: {missing[:5]}" if missing else "",
+            f"added: {added[:5]}" if added else "",
+        ]
+        raise DataError(
+            f"{folder}: files differ from those the run wrote ({'; '.join(p for p in parts if p)}), so its figures "
+            f"cannot be trusted; {_rerun(Path(folder))}"
+        )
 
 
 def check_planned_set(

@@ -17,7 +17,7 @@ import pytest
 from planner.errors import DataError, PlannerWarning
 from planner.explorer import EXPLORER_FILE, write_explorer
 from planner.run import run_scenario
-from planner.runfolder import MATRIX_FILE, read_travel_matrix
+from planner.runfolder import MATRIX_FILE, output_hashes, read_travel_matrix
 from planner.scenario import load_scenario, resolve_counters
 from planner.stats import access_figures
 from tests.conftest import EVIL, REPO
@@ -51,6 +51,12 @@ def model(runs):
         "stations": stations,
         "plan": set(stations.loc[stations["open"], "station_id"]),
     }
+
+
+def _rehash(folder: Path) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["outputs"] = output_hashes(folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _open(browser, path, viewport=DESKTOP, fragment=""):
@@ -146,7 +152,7 @@ def test_matrix_file_gives_the_run_figures(runs, model):
 def test_missing_or_tampered_matrix_is_refused(runs, tmp_path):
     _, final = runs
     copy = tmp_path / "mopac-final-2017"
-    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps", "postcodes.parquet"))
+    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps"))
     (copy / MATRIX_FILE).unlink()
     with pytest.raises(DataError, match=rf"{re.escape(str(copy))}: no {MATRIX_FILE}.*run the scenario again"):
         write_explorer(copy)
@@ -249,7 +255,7 @@ def ruled(runs, tmp_path_factory):
     """The final run with counters.required and counters.forbidden added to its scenario."""
     _, final = runs
     copy = tmp_path_factory.mktemp("ruled") / "mopac-final-2017"
-    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps", "postcodes.parquet"))
+    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps"))
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["parameters"]["counters"]["required"] = ["charing-cross"]
     manifest["parameters"]["counters"]["forbidden"] = ["pinner"]
@@ -477,7 +483,7 @@ def test_unreachable_residents_count_as_beyond(browser, runs, tmp_path):
     access_figures; the rest of the page's figures move accordingly."""
     _, final = runs
     copy = tmp_path / "mopac-final-2017"
-    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps", "postcodes.parquet"))
+    shutil.copytree(final, copy, ignore=shutil.ignore_patterns("maps"))
     matrix = pd.read_csv(copy / MATRIX_FILE, index_col=0)
     points = pd.read_csv(copy / "access_points.csv", dtype={"point_id": str, "station_id": str})
     cut = points["point_id"].iloc[[10, 2000, 4000]].tolist()
@@ -486,6 +492,7 @@ def test_unreachable_residents_count_as_beyond(browser, runs, tmp_path):
     points.loc[points["point_id"].isin(cut), ["minutes", "station_id"]] = np.nan
     points.loc[points["point_id"].isin(cut), "reachable"] = False
     points.to_csv(copy / "access_points.csv", index=False)
+    _rehash(copy)  # as if a run had written these files
     page_path = write_explorer(copy)
     pop = points["population"].to_numpy()
     minutes = points["minutes"].to_numpy(float)

@@ -385,6 +385,19 @@ def _summary(key: str, value: object) -> Callable[[Path], None]:
     return edit
 
 
+def _table(name: str, column: str, value: object) -> Callable[[Path], None]:
+    """A plausible edit of one cell of a run folder's CSV (first row), which no table check can see."""
+
+    def edit(folder: Path) -> None:
+        import pandas as pd
+
+        table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        table.loc[0, column] = str(value)
+        table.to_csv(folder / name, index=False)
+
+    return edit
+
+
 def _points(how: str) -> Callable[[Path], None]:
     def edit(folder: Path) -> None:
         path = folder / "access_points.csv"
@@ -938,6 +951,13 @@ CASES += [
     Case("maps-same-run-twice", "run sets", "`maps RUN RUN` (would rewrite a run's maps as a self-comparison)",
          ["maps", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
     # run folders
+    Case("report-ward-table-edited", "run folders", "a ward's mean minutes edited in `access_wards_45.csv` (`report`)",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"],
+         "files differ from those the run wrote (changed: ['access_wards_45.csv'])",
+         _runs("none", edit=_table("access_wards_45.csv", "mean_minutes", 95.1))),
+    Case("compare-counters-edited", "run folders", "a counter's crime figure edited in `counters.csv` (`compare`)",
+         ["compare", *RUNS, "--out", "{out}"], "files differ from those the run wrote (changed: ['counters.csv'])",
+         _runs("same", edit=_table("counters.csv", "name", "Alpha Station"))),
     Case("report-negative-beyond", "run folders", "`beyond = -5` in `summary.json`",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "london.45.beyond is -5, a negative count",
          _runs("none", edit=_summary("beyond", -5))),
@@ -964,9 +984,10 @@ CASES += [
     Case("access-city-borough", "options", "`access --borough \"City of London\"`",
          [*ACCESS, "--borough", "City of London"], "the City of London has its own police force"),
     Case("maps-without-matrix", "run folders", "`maps` of a run without `travel_matrix.csv` (the explorer's input)",
-         ["maps", RUNS[0]], "no travel_matrix.csv (minutes from every resident to every counter", _matrix("delete")),
+         ["maps", RUNS[0]], "files differ from those the run wrote (missing: ['travel_matrix.csv'])",
+         _matrix("delete")),
     Case("maps-matrix-edited", "run folders", "a `travel_matrix.csv` that does not give the run's own minutes",
-         ["maps", RUNS[0]], "minutes to the run's open counters, but access_points.csv says", _matrix("edit")),
+         ["maps", RUNS[0]], "files differ from those the run wrote (changed: ['travel_matrix.csv'])", _matrix("edit")),
     Case("maps-without-postcodes", "run folders", "`maps` of a run without `postcodes.parquet` (warns)",
          ["maps", RUNS[0]], "residents.html", _no_postcodes, code=0,
          warning="has no postcodes.parquet (it was run without maps"),
