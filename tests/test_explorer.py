@@ -295,6 +295,9 @@ def test_rules_undo_reset_and_refused_links(browser, ruled, runs):
         ("#t=-3", "not a number of minutes above 0"),
         ("#colour=red", "a part this page does not know: colour"),
         ("#open=barnet&close=barnet", "both opens and closes barnet"),
+        ("#open=chiswick&open=holborn", "The link gives its open part twice"),
+        ("#t=0x32", "threshold t=0x32 is not a number of minutes"),
+        ("#t=45,60", "threshold t=45,60 is not a number of minutes"),
     ]:
         context, page, errors, _, _ = _open(browser, ruled, fragment=fragment)
         try:
@@ -324,6 +327,11 @@ def test_plan_file_back_in(browser, runs, tmp_path):
         page.wait_for_function("() => document.getElementById('explorer-message').textContent.includes('nowhere')")
         assert "Nothing was changed" in page.inner_text("#explorer-message")
         assert page.evaluate("location.hash") == "#open=hornsey"  # the refused file changed nothing
+        edited = tmp_path / "edited.toml"  # the hostile pass: a selection and an engine parameter changed too
+        edited.write_text(text.replace('"new",\n', "").replace('name = "transit"', 'name = "transit"\nosm = "x"'))
+        page.set_input_files("#explorer-load", str(edited))
+        page.wait_for_function("() => document.getElementById('explorer-message').textContent.includes('more than')")
+        assert page.evaluate("location.hash") == "#open=hornsey"
         other = tmp_path / "other.toml"
         other.write_text((REPO / "scenarios" / "baseline-2017.toml").read_text())
         page.set_input_files("#explorer-load", str(other))
@@ -505,6 +513,27 @@ def test_unreachable_residents_count_as_beyond(browser, runs, tmp_path):
         assert shown["beyond_65_plus_45"] == fig["beyond_65_plus"]
         assert abs(shown["mean_minutes"] - fig["mean_minutes"]) < 1e-3
         assert abs(shown["p95_minutes"] - fig["p95_minutes"]) < 1e-3
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_typed_threshold_keeps_its_own_label(browser, runs, model):
+    """44.996 minutes is not 45: its rows say 44.996, and its figure is the library's at 44.996."""
+    _, final = runs
+    context, page, errors, _, _ = _open(browser, final / "maps" / EXPLORER_FILE, fragment="#t=44.996")
+    try:
+        labels = page.eval_on_selector_all("#explorer-figures tbody th", "hs => hs.map(h => h.textContent)")
+        assert "Residents beyond 44.996 minutes" in labels and "Residents beyond 45 minutes" in labels
+        shown = _figures(page)
+        expected = _expected(model, sorted(model["plan"]), thresholds=(44.996,))
+        assert shown["beyond_44.996"] == expected["beyond_44.996"] != shown["beyond_45"]
+        page.evaluate("() => { location.hash = '#t=Infinity'; }")
+        page.wait_for_function("() => document.getElementById('explorer-message').textContent.includes('Infinity')")
+        assert page.input_value("#explorer-threshold") == "45"  # the refused link leaves no stale threshold
+        page.evaluate("() => { location.hash = '#t=50'; }")
+        page.wait_for_function("() => document.getElementById('explorer-message').textContent === ''")
         assert errors == []
     finally:
         context.close()

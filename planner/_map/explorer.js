@@ -32,7 +32,15 @@
     if (Number(shown.replace(/,/g, "")) === 0) { return "no change"; }
     return (n > 0 ? "+" : "\u2212") + shown;
   }
-  function mins(t) { return Number(t).toLocaleString("en-GB", { maximumFractionDigits: 2 }); }
+  // minutes as given (45, 44.996): never rounded, so two thresholds never share a label
+  function mins(t) { return String(Number(t)); }
+  // a number of minutes as typed: plain decimals only (no exponent, hex, sign or list), above 0 and at most 600
+  function parseMinutes(text) {
+    var clean = String(text).trim();
+    if (!/^\d+(\.\d+)?$/.test(clean)) { return null; }
+    var t = Number(clean);
+    return t > 0 && t <= 600 ? t : null;
+  }
   function message(text) {
     document.getElementById("explorer-message").textContent = text || "";
   }
@@ -230,8 +238,8 @@
     thresholdButtons.appendChild(b);
   });
   thresholdInput.addEventListener("change", function () {
-    var t = Number(thresholdInput.value);
-    if (!(t > 0 && t <= 600)) {
+    var t = parseMinutes(thresholdInput.value);
+    if (t === null) {
       message("The threshold must be a number of minutes above 0 and at most 600.");
       thresholdInput.value = String(threshold);
       return;
@@ -433,19 +441,30 @@
   function readHash() {
     var hash = location.hash.replace(/^#/, "");
     if (!hash) { return; }
-    var opened = [], closed = [], t = data.threshold, problem = null;
+    var opened = [], closed = [], t = data.threshold, problem = null, seen = {};
     hash.split("&").forEach(function (part) {
       var kv = part.split("=");
       var key = kv[0], values = kv.slice(1).join("=");
       var ids;
+      if (seen[key]) { problem = problem || "The link gives its " + key + " part twice."; return; }
+      seen[key] = true;
       try { ids = values ? values.split(",").map(decodeURIComponent) : []; } catch (e) { problem = "The link's " + key + " part is not readable."; return; }
       if (key === "open") { opened = ids; }
       else if (key === "close") { closed = ids; }
-      else if (key === "t") { t = Number(ids[0]); if (!(t > 0 && t <= 600)) { problem = "The link's threshold t=" + ids[0] + " is not a number of minutes above 0 and at most 600."; } }
+      else if (key === "t") {
+        t = parseMinutes(values);
+        if (t === null) { problem = "The link's threshold t=" + values + " is not a number of minutes above 0 and at most 600."; }
+      }
       else { problem = "The link has a part this page does not know: " + key + "."; }
     });
     if (!problem) { problem = applyChanges(opened, closed, "The link"); }
-    if (problem) { message(problem + " The plan is shown."); return; }
+    if (problem) {
+      message(problem + " The plan is shown.");
+      threshold = data.threshold;
+      thresholdInput.value = String(threshold);
+      return;
+    }
+    message("");
     threshold = t;
     thresholdInput.value = String(t);
   }
@@ -516,6 +535,27 @@
     while ((hit = re.exec(m[1])) !== null) { out.push(JSON.parse('"' + hit[1] + '"')); }
     return out;
   }
+  function arrayIn(text, table, key, token) {
+    var start = text.search(new RegExp("^\\[" + table.replace(/\./g, "\\.") + "\\]\\s*$", "m"));
+    if (start < 0) { return text; }
+    var bodyStart = text.indexOf("\n", start) + 1;
+    var next = text.slice(bodyStart).search(/^\[/m);
+    var end = next < 0 ? text.length : bodyStart + next;
+    var body = text.slice(bodyStart, end).replace(new RegExp("^" + key + " = \\[[\\s\\S]*?\\]$", "m"),
+      key + ' = [\n    "' + token + '",\n]');
+    return text.slice(0, bodyStart) + body + text.slice(end);
+  }
+  // the file with its name, description and changed counters put back as placeholders: the run's own template
+  function templateOf(text) {
+    var ph = data.placeholders;
+    var out = text.replace(/\r\n/g, "\n");
+    out = out.replace(/^name = "(?:[^"\\]|\\.)*"$/m, 'name = "' + ph.name + '"');
+    out = out.replace(/^description = "(?:[^"\\]|\\.)*"$/m, 'description = "' + ph.description + '"');
+    out = arrayIn(out, "counters.open", "add", ph.add);
+    out = arrayIn(out, "counters.open", "remove", ph.remove);
+    if (data.selection.has_24_7) { out = arrayIn(out, "counters.twenty_four_seven", "remove", ph.remove_24_7); }
+    return out;
+  }
   function readPlanFile(text) {
     if (text.indexOf("scenario explorer of run " + data.plan + ":") < 0) {
       return "This file was not downloaded from the explorer of " + data.plan + ": open it with planner run, or open it on the page of its own run.";
@@ -525,6 +565,11 @@
     var rest = text.slice(start).split("\n").slice(1);
     var end = rest.findIndex(function (line) { return /^\[/.test(line); });
     var section = (end < 0 ? rest : rest.slice(0, end)).join("\n");
+    if (templateOf(text) !== data.toml) {
+      return "The file changes more than which counters are open: its other settings (engine, thresholds, " +
+        "selection, hubs ...) differ from " + data.plan + "'s scenario, which this page's minutes come from. " +
+        "Nothing was changed; run the file with planner run instead.";
+    }
     var add = parseArray(section, "add"), remove = parseArray(section, "remove");
     var sel = data.selection;
     return applyChanges(minus(minus(add, sel.add), remove), minus(remove, sel.remove), "The file");
