@@ -360,11 +360,17 @@ class RunIdentity:
         )
 
 
+#: Folders of the data directory that every run of one engine and demand year reads alike (the counters and
+#: postcodes a run reads depend on its scenario and maps, so they are left out).
+_SHARED_DIRS = ("boundaries/", "population/", "transit/", "osm/", "equality/")
+
+
 def run_differences(runs: Sequence[RunIdentity]) -> list[str]:
     """What differs between the first run and each other one, in words (empty when nothing does).
 
     Input files are compared where both runs list the same file; a file only
-    one run read (another engine's data) shows through the engine line.
+    one run read (another engine's data) shows through the engine line, unless both
+    runs used the same engine and years: then the data files they share must be listed by both.
 
     Parameters
     ----------
@@ -379,6 +385,12 @@ def run_differences(runs: Sequence[RunIdentity]) -> list[str]:
         changed = sorted(f for f in set(first.inputs) & set(run.inputs) if first.inputs[f] != run.inputs[f])
         if changed:
             out.append(f"{pair} were made from different copies of {', '.join(changed)}")
+        same_kind = (first.engine, first.demand_year, first.ward_year) == (run.engine, run.demand_year, run.ward_year)
+        if first.inputs and run.inputs and same_kind:
+            # the same engine and years read the same data files: one listed by one run only means a lost entry
+            lone = sorted(f for f in set(first.inputs) ^ set(run.inputs) if f.startswith(_SHARED_DIRS))
+            if lone:
+                out.append(f"{pair} list different input files (only one lists {', '.join(lone[:5])})")
         for what, a, b in (
             ("demand year", f"mid-{first.demand_year}", f"mid-{run.demand_year}"),
             ("ward set", first.ward_year, run.ward_year),

@@ -75,6 +75,13 @@ class Selection(_Model):
             dup = sorted({i for i in items if items.count(i) > 1})
             if dup:
                 raise ValueError(f"duplicate station ids in {name}: {dup}")
+        for name in ("ids", "add"):
+            both = sorted(set(getattr(self, name)) & set(self.remove))
+            if both:  # remove would win without a word: the file contradicts itself
+                raise ValueError(
+                    f"station ids {both} are in both {name} and remove; keep each id in one list "
+                    f"({name} opens it, remove closes it)"
+                )
         return self
 
 

@@ -385,6 +385,19 @@ def _summary(key: str, value: object) -> Callable[[Path], None]:
     return edit
 
 
+def _drop_input(prefix: str) -> Callable[[Path], None]:
+    """A manifest whose ``inputs`` lost the files under ``prefix``."""
+
+    def edit(folder: Path) -> None:
+        import json
+
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["inputs"] = {k: v for k, v in manifest["inputs"].items() if not k.startswith(prefix)}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    return edit
+
+
 def _table(name: str, column: str, value: object) -> Callable[[Path], None]:
     """A plausible edit of one cell of a run folder's CSV (first row), which no table check can see."""
 
@@ -908,6 +921,9 @@ CASES += [
     Case("scenario-name-too-long", "scenarios", "a 300-character scenario name", BAD,
          "name: String should have at most 80 characters",
          _scenario(SCENARIO.replace('name = "tiny"', f'name = "{NAME_300}"'))),
+    Case("scenario-add-and-remove", "scenarios", "a counter in both `counters.open.add` and `remove`", BAD,
+         "station ids ['s1'] are in both add and remove",
+         _scenario(SCENARIO.replace('values = ["retain"] }', 'values = ["retain"], add = ["s1"], remove = ["s1"] }'))),
     Case("scenario-name-reserved", "scenarios", '`name = "maps"` (a folder planner writes beside the runs)', BAD,
          "'maps' is the name of a folder planner writes beside the run folders",
          _scenario(SCENARIO.replace('name = "tiny"', 'name = "maps"'))),
@@ -951,6 +967,9 @@ CASES += [
     Case("maps-same-run-twice", "run sets", "`maps RUN RUN` (would rewrite a run's maps as a self-comparison)",
          ["maps", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
     # run folders
+    Case("compare-manifest-inputs-deleted", "run sets", "an input file deleted from one run's manifest",
+         ["compare", *RUNS, "--out", "{out}"], "list different input files (only one lists population/",
+         _runs("same", edit=_drop_input("population/"))),
     Case("report-ward-table-edited", "run folders", "a ward's mean minutes edited in `access_wards_45.csv` (`report`)",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"],
          "files differ from those the run wrote (changed: ['access_wards_45.csv'])",
