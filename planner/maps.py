@@ -706,7 +706,12 @@ def _group_layer(run: _Run, group: str | None) -> dict | None:
 
 
 def _marginal(run: _Run, path: str | os.PathLike[str]) -> list[dict]:
-    """Marginal value per open counter, from a marginal sweep's ``critical_counters.csv``."""
+    """Marginal value per open counter, from a marginal sweep's ``critical_counters.csv`` (or its folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "critical_counters.csv"
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; give a marginal sweep's critical_counters.csv or its folder")
     table = pd.read_csv(path, dtype={"station_id": str})
     missing = {"station_id", "residents_losing_access"} - set(table.columns)
     if missing:
@@ -715,6 +720,19 @@ def _marginal(run: _Run, path: str | os.PathLike[str]) -> list[dict]:
     unknown = sorted(set(table["station_id"]) - set(st.index))
     if unknown:
         raise DataError(f"{path}: counters {unknown} are not in this run's stations; sweep the same plan")
+    open_ids = set(st.index[st["open"].astype(bool)])
+    if set(table["station_id"]) != open_ids:
+        odd = len(set(table["station_id"]) ^ open_ids)
+        raise DataError(
+            f"{path}: a sweep of another plan ({len(table)} counters, {odd} of them not matching the "
+            f"{len(open_ids)} open in {run.folder.name}); the layer shows what closing each of this plan's counters "
+            f"costs: sweep {run.scenario.name} itself (`planner sweep SCENARIO --kind marginal`)"
+        )
+    lost = pd.to_numeric(table["residents_losing_access"], errors="coerce")
+    if lost.isna().any() or (lost < 0).any():
+        row = int(np.flatnonzero(lost.isna() | (lost < 0))[0])
+        value = table.iloc[row]["residents_losing_access"]
+        raise DataError(f"{path}: row {row + 2}: residents_losing_access is {value!r}, not a count of 0 or more")
     return [
         {
             "name": str(st.at[r.station_id, "name"]),

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from planner.errors import DataError
 from tests.conftest import EVIL, REPO
 
 # one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
@@ -159,6 +160,10 @@ def test_marginal_value_layer(browser, mapped, data_dir, tmp_path):
         assert "Marginal value" in page.inner_text(".planner-legend")
     finally:
         context.close()
+    # the sweep's folder is taken as well; another plan's sweep is refused (the hostile pass): 41 + 2 differ
+    assert write_maps(final_dir, out=tmp_path / "maps2", marginal=sweep.folder)
+    with pytest.raises(DataError, match=r"a sweep of another plan \(34 counters, 43 of them not matching the 73"):
+        write_maps(root / "out" / "baseline-2017", out=tmp_path / "maps3", marginal=sweep.folder)
 
 
 @pytest.mark.data
