@@ -226,6 +226,14 @@ def test_bus_sequences_read_with_bom_and_trailing_eof(tmp_path):
     assert clean.stops["virtual"].tolist() == [False, False, True, False]
 
 
+def test_repeated_rows_are_dropped_with_a_warning(tmp_path):
+    """Every row given twice (a copy appended): the same routes as once, and a counted warning."""
+    clean = load_bus_routes(seq_file(tmp_path, ROWS))
+    with pytest.warns(PlannerWarning, match=r"4 row\(s\) repeat an earlier row's route, run, sequence and stop"):
+        doubled = load_bus_routes(seq_file(tmp_path, [*ROWS, *ROWS]))
+    pd.testing.assert_frame_equal(clean.stops, doubled.stops)
+
+
 def test_bus_sequences_without_header_are_refused(tmp_path):
     with pytest.raises(DataError, match="not a TfL bus-sequences file"):
         load_bus_routes(seq_file(tmp_path, ROWS, header=""))

@@ -154,6 +154,17 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
             f"{path}: {int(bad_key.sum())} row(s) have no route, run or sequence number (first at line {first}); "
             "fix or remove them."
         )
+    twice = frame.duplicated(["route", "run", "seq", "stop"])
+    if twice.any():  # the same stop at the same place of a run: a copy of rows (the hostile pass: every row twice)
+        first = int(np.flatnonzero(twice.to_numpy())[0]) + 2
+        note = (
+            f"{int(twice.sum())} row(s) repeat an earlier row's route, run, sequence and stop (the first at line "
+            f"{first}) and were dropped: each ride would otherwise go there and back"
+        )
+        warnings.warn(f"{path.name}: {note}", PlannerWarning, stacklevel=2)
+        logger.warning("%s: %s", path.name, note)
+        notes.append(note)
+        frame = frame.loc[~twice]
     bad_xy = ~(frame["x"] > 0) | ~(frame["y"] > 0)
     if bad_xy.any():
         first = int(np.flatnonzero(bad_xy.to_numpy())[0]) + 2
