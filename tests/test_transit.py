@@ -498,3 +498,30 @@ def test_what_limits_the_calibration(london, transit_engine):
     without, _ = _fit(demand, _model_minutes(demand, rule, off), dft)
     gain = without["diff_min"].to_numpy() - table["diff_min"].to_numpy()
     assert gain.min() >= -1e-9 and gain.max() == pytest.approx(1.1, abs=0.05)
+
+
+def test_tube_times_in_seconds_are_refused(tmp_path):
+    """The hostile pass: every tube link time multiplied by 60 (seconds) gave 244,378 beyond instead of 126,920."""
+    from planner.travel.transit_data import _check_tube_times
+
+    stations = pd.DataFrame({"id": [1, 2, 3], "latitude": [51.50, 51.51, 51.52], "longitude": [-0.10] * 3})
+    minutes = pd.DataFrame({"station1": [1, 2], "station2": [2, 3], "time": [2, 2]})  # 1.1 km in 2 min: 33 km/h
+    _check_tube_times(tmp_path / "tube_connections.csv", stations, minutes)
+    seconds = minutes.assign(time=minutes["time"] * 60)
+    with pytest.raises(DataError, match=r"median speed of 0\.6 km/h .* they look like seconds, not minutes"):
+        _check_tube_times(tmp_path / "tube_connections.csv", stations, seconds)
+    with pytest.raises(DataError, match=r"line 3: time is '0', not a number of minutes above 0"):
+        _check_tube_times(tmp_path / "tube_connections.csv", stations, minutes.assign(time=[2, 0]))
+
+
+def test_tram_track_in_metres_is_refused():
+    from planner.travel.tram import _lengths
+
+    stops = pd.DataFrame({"id": ["a", "b"], "name": ["A", "B"]})
+    links = pd.DataFrame(
+        {"segment_id": ["s1"], "from_id": ["a"], "to_id": ["b"], "track_km": [0.5], "straight_km": [0.47]}
+    )
+    lengths, _ = _lengths(stops, links)
+    assert lengths[frozenset(("A", "B"))] == 0.5
+    with pytest.raises(DataError, match=r"track length over three times the straight line, the first s1 \(500 km"):
+        _lengths(stops, links.assign(track_km=500.0))

@@ -111,6 +111,14 @@ def _lengths(stops: pd.DataFrame, links: pd.DataFrame) -> tuple[dict[frozenset[s
     """Each stop pair's length (km): the longest of its copies' track lengths and the straight line."""
     track = pd.to_numeric(links["track_km"], errors="coerce")
     straight = pd.to_numeric(links["straight_km"], errors="coerce")
+    too_long = track > 3 * straight + 0.5  # a tram does not run three times the straight line between stops
+    if too_long.any():
+        row = int(np.flatnonzero(too_long.to_numpy())[0])
+        raise DataError(
+            f"tram_links.csv: {int(too_long.sum())} link(s) have a track length over three times the straight "
+            f"line, the first {links['segment_id'].iloc[row]} ({track.iloc[row]:g} km against "
+            f"{straight.iloc[row]:g} km): track_km looks like metres; give kilometres"
+        )
     km = np.fmax(track, straight).to_numpy()
     short = int((track < straight).sum())
     name_of = dict(zip(stops["id"], stops["name"], strict=True))

@@ -491,6 +491,37 @@ def station_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
 
 
+#: The tube's typical speed between stations (km/h) must lie in this range, or the times are not in minutes.
+TUBE_MEDIAN_KMH = (10.0, 120.0)
+
+
+def _check_tube_times(path: Path, stations: pd.DataFrame, conn: pd.DataFrame) -> None:
+    """Refuse link times that are not minutes: the median speed they imply, station to station, is implausible."""
+    minutes = pd.to_numeric(conn["time"], errors="coerce")
+    bad = minutes.isna() | ~(minutes > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{path}: line {row + 2}: time is {str(conn['time'].iloc[row])!r}, not a number of minutes above 0"
+        )
+    xy = stations.set_index("id")[["latitude", "longitude"]].astype(float)
+    known = conn["station1"].isin(xy.index) & conn["station2"].isin(xy.index)
+    if not known.any():
+        return
+    a = np.radians(xy.loc[conn.loc[known, "station1"]].to_numpy())
+    b = np.radians(xy.loc[conn.loc[known, "station2"]].to_numpy())
+    h = np.sin((b[:, 0] - a[:, 0]) / 2) ** 2 + np.cos(a[:, 0]) * np.cos(b[:, 0]) * np.sin((b[:, 1] - a[:, 1]) / 2) ** 2
+    km = 2 * 6371.0 * np.arcsin(np.sqrt(h))
+    speed = float(np.median(km / (minutes[known].to_numpy() / 60.0)))
+    low, high = TUBE_MEDIAN_KMH
+    if not low <= speed <= high:
+        unit = "seconds" if speed < low else "hours"
+        raise DataError(
+            f"{path}: the link times imply a median speed of {speed:.1f} km/h between stations (the tube's is about "
+            f"30); they look like {unit}, not minutes: restore the file (`planner data fetch`)"
+        )
+
+
 def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[Path], list[str]]:
     """Timetable link minutes where both stations match the tube data by name."""
     root = data.root / "transit"
@@ -506,6 +537,7 @@ def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[
         return np.full(len(links), np.nan), [], [note]
     st = pd.read_csv(paths[0])
     conn = pd.read_csv(paths[1])
+    _check_tube_times(paths[1], st, conn)
     name = dict(zip(st["id"], st["name"].map(station_key), strict=True))
     times: dict[frozenset[str], float] = {}
     for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
