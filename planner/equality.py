@@ -332,6 +332,7 @@ def _read_source(root: Path, source: Source, codes: pd.Series, known: set[str]) 
             f"{path}, line {lines[stray.index[0]]}: London LSOA {stray.iat[0]} is not in the population file "
             f"({len(stray)} such code(s)); the files describe different areas: use the 2011 LSOA editions of both."
         )
+    _check_consistency(path, table, lines)
     table = table.set_index(code)
     lack = codes[~codes.isin(table.index)]
     if len(lack):
@@ -343,6 +344,53 @@ def _read_source(root: Path, source: Source, codes: pd.Series, known: set[str]) 
     for col in source.values:
         _check_values(path, values[col], lines.set_axis(code.to_numpy()).loc[codes.to_numpy()], col, source.kind)
     return values.apply(pd.to_numeric).reset_index(drop=True)
+
+
+#: Ethnic-group columns of the Census 2011 table: with the groups left out (e.g. Gypsy or Irish Traveller) they
+#: sum to at most ``Persons``.
+_ETHNIC = (
+    "WhiteBrit",
+    "Irish",
+    "OtherWhite",
+    "Mixed",
+    "Indian",
+    "Pakistani",
+    "Bangladeshi",
+    "Chinese",
+    "OtherAsian",
+    "BlkAfrican",
+    "BlkCaribbean",
+    "OtherBlk",
+    "Arab",
+    "Other",
+)
+
+
+def _check_consistency(path: Path, table: pd.DataFrame, lines: pd.Series) -> None:
+    """Columns that must agree with each other: an IMD decile with its rank, ethnic groups with ``Persons``."""
+    if {"IMD_rank", "IMD_decile"} <= set(table.columns):
+        rank = pd.to_numeric(table["IMD_rank"], errors="coerce")
+        decile = pd.to_numeric(table["IMD_decile"], errors="coerce")
+        expected = np.ceil(rank * 10 / rank.max())
+        wrong = rank.notna() & decile.notna() & (decile != expected)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise DataError(
+                f"{path}, line {int(lines.iat[i])}: IMD_decile {decile.iat[i]:g} contradicts IMD_rank "
+                f"{rank.iat[i]:g} (decile {expected.iat[i]:g} of {rank.max():g} ranks; {int(wrong.sum())} such "
+                "row(s)); correct the file or download it again."
+            )
+    if "Persons" in table.columns and set(_ETHNIC) <= set(table.columns):
+        groups = table[list(_ETHNIC)].apply(pd.to_numeric, errors="coerce").sum(axis=1)
+        persons = pd.to_numeric(table["Persons"], errors="coerce")
+        over = groups > persons
+        if over.any():
+            i = int(np.flatnonzero(over.to_numpy())[0])
+            raise DataError(
+                f"{path}, line {int(lines.iat[i])}: the ethnic groups add up to {groups.iat[i]:,.0f}, more than "
+                f"Persons ({persons.iat[i]:,.0f}; {int(over.sum())} such row(s)); correct the file or download it "
+                "again."
+            )
 
 
 def _check_values(path: Path, raw: pd.Series, lines: pd.Series, column: str, kind: str) -> None:

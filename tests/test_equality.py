@@ -154,6 +154,21 @@ def test_a_demand_lsoa_the_file_lacks_is_refused(data_dir, london, tmp_path):
         group_residents(root, london.study_demand.points, population_codes=london.demand.points["point_id"])
 
 
+def test_a_decile_that_contradicts_its_rank_is_refused(data_dir, london, tmp_path):
+    """The hostile pass: decile 3 made 1 moved 4,515 residents into the "10% most deprived" group silently."""
+    imd = "imd2015_lsoa11_england.csv"
+    root = _spoiled(data_dir, tmp_path, imd, lambda lines: _set(lines, "E01002532", "IMD_decile", "1"))
+    with pytest.raises(DataError, match=r"IMD_decile 1 contradicts IMD_rank 8832 \(decile 3 of 32844 ranks"):
+        group_residents(root, london.study_demand.points, population_codes=london.demand.points["point_id"])
+
+
+def test_ethnic_groups_above_persons_are_refused(data_dir, london, tmp_path):
+    ethnic = "census2011_ethnic_group_lsoa11_ew.csv"
+    root = _spoiled(data_dir, tmp_path, ethnic, lambda lines: _set(lines, "E01002532", "Persons", "1144"))
+    with pytest.raises(DataError, match=r"the ethnic groups add up to 2,283, more than Persons \(1,144"):
+        group_residents(root, london.study_demand.points, population_codes=london.demand.points["point_id"])
+
+
 def test_the_2019_indices_can_be_chosen(data_dir, london):
     groups = group_residents(
         data_dir, london.study_demand.points, imd_year=2019, population_codes=london.demand.points["point_id"]
