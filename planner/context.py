@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,7 +23,7 @@ import pandas as pd
 
 from planner.config import DataPaths, resolve_data_dir
 from planner.equality import GroupResidents, equality_files, group_residents
-from planner.errors import ScenarioError
+from planner.errors import PlannerWarning, ScenarioError
 from planner.hubs import HubOptions, HubPlan, plan_hubs
 from planner.io import sha256_file
 from planner.london import London, load_london
@@ -29,6 +31,8 @@ from planner.scenario import Scenario
 from planner.stations import load_stations
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 from planner.travel.base import require_coverage
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RunContext", "counter_boroughs", "planner_version"]
 
@@ -48,6 +52,9 @@ def _engine_key(spec: object) -> str:
 def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
     """Borough code of each counter: from its ``borough`` name column, else the ward it lies in.
 
+    A name no ward's borough has, or a name that contradicts the ward the counter lies in, is said in a
+    warning naming the counters (each borough's 24/7 counter depends on it).
+
     Parameters
     ----------
     counters
@@ -56,13 +63,47 @@ def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.
         Ward polygons with ``borough_code`` and ``borough_name``.
     """
     names = dict(zip(wards["borough_name"], wards["borough_code"], strict=False))
-    if "borough" in counters.columns:
-        codes = counters["borough"].map(names)
-        if codes.notna().all():
-            return codes
     joined = gpd.sjoin_nearest(counters[["station_id", "geometry"]], wards[["borough_code", "geometry"]], how="left")
-    joined = joined[~joined.index.duplicated()]
-    return joined["borough_code"]
+    located = joined[~joined.index.duplicated()]["borough_code"].reindex(counters.index)
+    if "borough" not in counters.columns:
+        return located
+    codes = counters["borough"].map(names)
+    named = counters["borough"].notna() & (counters["borough"].astype(str).str.strip() != "")
+    unknown = codes.isna() & named
+    if unknown.any():
+        _say(
+            f"counter(s) {_listed(counters, unknown)}: no borough of the ward file has that name, so the borough "
+            "is taken from where the counter lies; check the spelling (e.g. 'Kingston upon Thames')"
+        )
+    against = codes.notna() & located.notna() & (codes != located)
+    accuracy = pd.to_numeric(counters["coord_accuracy_m"], errors="coerce") if "coord_accuracy_m" in counters else None
+    for i in counters.index[against]:  # within its stated accuracy (or 200 m) of the named borough: a border case
+        stated = accuracy[i] if accuracy is not None and pd.notna(accuracy[i]) else 0.0
+        named_area = wards.loc[wards["borough_code"] == codes[i]]
+        if len(named_area) and counters.geometry[i].distance(named_area.union_all()) <= max(200.0, float(stated)):
+            against[i] = False
+    if against.any():
+        lies = {c: n for n, c in names.items()}
+        where = ", ".join(
+            f"{counters.at[i, 'station_id']} (borough {counters.at[i, 'borough']!r}, lies in {lies.get(located[i])})"
+            for i in counters.index[against][:5]
+        )
+        _say(
+            f"{int(against.sum())} counter(s) lie outside the borough their borough column names: {where}; the "
+            "column is used (it decides each borough's 24/7 counter): correct it, or the coordinates"
+        )
+    return codes.fillna(located)
+
+
+def _listed(frame: pd.DataFrame, mask: pd.Series) -> str:
+    rows = frame.loc[mask]
+    shown = ", ".join(f"{r.station_id} ({r.borough!r})" for r in rows.head(5).itertuples())
+    return shown + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+
+def _say(message: str) -> None:
+    warnings.warn(message, PlannerWarning, stacklevel=3)
+    logger.warning(message)
 
 
 @dataclass

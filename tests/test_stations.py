@@ -95,3 +95,21 @@ def test_real_stations_every_row_accounted(data_dir):
     # the file's lat/lon and easting/northing are the same points
     ll = gpd.GeoSeries(gpd.points_from_xy(raw["lon"], raw["lat"]), crs=4326).to_crs(27700)
     assert ll.distance(st.geometry.set_crs(27700, allow_override=True)).max() < 1.0
+
+
+@pytest.mark.data
+def test_a_borough_column_against_the_coordinates_is_said(london):
+    """The hostile pass: Bromley's counter labelled Croydon left Bromley without a 24/7 counter, silently."""
+    from planner.context import counter_boroughs
+    from planner.errors import PlannerWarning
+
+    stations = london.stations.copy()
+    assert counter_boroughs(stations, london.wards).notna().all()  # the real file: border cases within accuracy
+    stations.loc[stations["station_id"] == "bromley", "borough"] = "Croydon"
+    with pytest.warns(PlannerWarning, match=r"bromley \(borough 'Croydon', lies in Bromley\); the column is used"):
+        counter_boroughs(stations, london.wards)
+    stations.loc[stations["station_id"] == "bromley", "borough"] = "Bromly"
+    with pytest.warns(PlannerWarning, match=r"bromley \('Bromly'\): no borough of the ward file has that name"):
+        codes = counter_boroughs(stations, london.wards)
+    assert codes[stations["station_id"] == "bromley"].iat[0] == "E09000006"  # from where it lies
+    assert codes[stations["station_id"] == "worcester-park"].iat[0] == "E09000029"  # the others keep their column
