@@ -270,6 +270,12 @@ def assess(
     if wards is None:
         return result
     require_bng(wards, "wards")
+    lacking = sorted(set(ward_table["ward_code"]) - set(wards["ward_code"]))
+    if lacking:
+        raise OptionError(
+            f"`wards` lacks {len(lacking)} of the demand's {len(ward_table)} wards (e.g. {lacking[:3]}): the ward and "
+            "borough tables would leave them out; pass the polygons of every ward (e.g. london.study_wards)"
+        )
     geo_points = gpd.GeoDataFrame(points, geometry=np.asarray(pts.geometry), crs=pts.crs)
     geo_wards = result.ward_frame(wards)
     return AccessResult(geo_points, geo_wards, result.borough_frame(wards), london, result.threshold, result.engine)

@@ -141,6 +141,8 @@ def test_in_memory_results_are_geodataframes(london, transit_engine, context, tm
     assert len(joined) == len(result.wards) == 629 and (joined["beyond"] == joined["beyond_geo"]).all()
     m = explore(result, counters=counters, tiles=None)
     assert isinstance(m, folium.Map)
+    with pytest.raises(OptionError, match=r"`wards` lacks 529 of the demand's 629 wards"):  # the hostile pass
+        assess(london.study_demand, counters, transit_engine, wards=london.study_wards.iloc[:100])
     with pytest.raises(OptionError, match=r"no ward polygons: pass wards"):
         explore(plain)
     assert isinstance(explore(plain, wards=london.study_wards, tiles=None), folium.Map)
