@@ -300,6 +300,20 @@ class SweepOutputs:
     threshold: float | None = None
 
 
+def _check_sweeps(sweeps: Sequence[SweepOutputs], runs: Sequence[RunOutputs]) -> None:
+    """A marginal sweep shows what closing each counter of one plan costs: that plan must be one of the report's."""
+    plans = {r.scenario.name: set(r.counters["station_id"].astype(str)) for r in runs}
+    for sweep in sweeps:
+        if sweep.kind != "marginal" or sweep.critical is None or "station_id" not in sweep.critical.columns:
+            continue
+        ids = set(sweep.critical["station_id"].astype(str))
+        if not any(ids == opened for opened in plans.values()):
+            raise DataError(
+                f"{sweep.folder}: a marginal sweep of {sweep.plan or 'a plan'} ({len(ids)} counters), whose counters "
+                f"are those of none of the report's runs ({', '.join(plans)}); sweep one of them"
+            )
+
+
 def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
     """Read a sweep folder written by ``planner sweep`` (marginal, pairs or grid).
 
@@ -1331,6 +1345,7 @@ def render_html(
         runs = [read_run_outputs(d) for d in run_dirs or []]
     differences = _check_runs(runs, allow_mixed=allow_mixed)
     sweep_data = [read_sweep(s) for s in sweeps]
+    _check_sweeps(sweep_data, runs)
     first, last = runs[0], runs[-1]
     geo = _Geo()
     figures = [_scenario_figures(r, first) for r in runs]

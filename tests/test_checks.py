@@ -237,9 +237,16 @@ def test_matching_runs_pass_and_each_difference_is_named():
         check_run_set([_identity("a"), _identity("a")], allow_mixed=True)
 
 
-def test_a_file_only_one_run_read_is_no_difference():
-    """Another engine's data files differ by engine, not by copy: only files both runs read are compared."""
+def test_a_file_only_one_run_read_is_said_once():
+    """Another engine's data files differ by engine, not by copy: the engine line says it, and nothing else. With
+    the same engine, a data file only one manifest lists means a lost entry: said (the hostile pass)."""
+    a = _identity("a", engine={"engine": "transit"}, inputs={"population/p.csv": "aaa", "transit/bus.csv": "ccc"})
+    differences = check_run_set([a, _identity("b")], allow_mixed=True)
+    assert len(differences) == 1 and "differ in engine: transit against crowfly" in differences[0]
     a = _identity("a", inputs={"population/p.csv": "aaa", "transit/bus.csv": "ccc"})
+    differences = check_run_set([a, _identity("b")], allow_mixed=True)
+    assert differences == ["a (out/a) and b (out/b) list different input files (only one lists transit/bus.csv)"]
+    a = _identity("a", inputs={"population/p.csv": "aaa", "stations/mine.csv": "ddd"})  # a scenario's own counters
     assert check_run_set([a, _identity("b")]) == []
 
 

@@ -366,3 +366,6 @@ def test_report_with_sweeps(runs, data_dir, tmp_path):
     assert "The most critical counters of mopac-final-2017" in html
     with pytest.raises(DataError, match=r"definition\.json"):
         render_html(runs, sweeps=[tmp_path])
+    # the hostile pass: the final plan's sweep in a report of the baseline alone is refused, not titled as if it fit
+    with pytest.raises(DataError, match=r"a marginal sweep of mopac-final-2017 \(34 counters\), whose counters"):
+        render_html(runs[:1], sweeps=[marginal.folder])
