@@ -72,6 +72,25 @@ class Source:
 
 
 #: Every equality file, by the key the groups name (``imd`` takes the scenario's ``imd_year``).
+#: Ethnic-group columns of the Census 2011 table that the groups read (the White groups are only checked).
+_ETHNIC_MINORITY = (
+    "Mixed",
+    "Indian",
+    "Pakistani",
+    "Bangladeshi",
+    "Chinese",
+    "OtherAsian",
+    "BlkAfrican",
+    "BlkCaribbean",
+    "OtherBlk",
+    "Arab",
+    "Other",
+)
+#: Every ethnic-group column: with the groups left out (e.g. Gypsy or Irish Traveller) they sum to at most
+#: ``Persons``.
+_ETHNIC = ("WhiteBrit", "Irish", "OtherWhite", *_ETHNIC_MINORITY)
+
+
 SOURCES: dict[str, Source] = {
     "imd2015": Source("equality/imd2015_lsoa11_england.csv", "lsoa11_code", ("IMD_decile",), "decile", "IMD 2015"),
     "imd2019": Source("equality/imd2019_lsoa11_england.csv", "lsoa_code", ("IMD_decile",), "decile", "IMD 2019"),
@@ -92,20 +111,7 @@ SOURCES: dict[str, Source] = {
     "ethnicity": Source(
         "equality/census2011_ethnic_group_lsoa11_ew.csv",
         "LSOA",
-        (
-            "Persons",
-            "Mixed",
-            "Indian",
-            "Pakistani",
-            "Bangladeshi",
-            "Chinese",
-            "OtherAsian",
-            "BlkAfrican",
-            "BlkCaribbean",
-            "OtherBlk",
-            "Arab",
-            "Other",
-        ),
+        ("Persons", *_ETHNIC_MINORITY),
         "count",
         "Census 2011 (KS201EW)",
     ),
@@ -344,26 +350,6 @@ def _read_source(root: Path, source: Source, codes: pd.Series, known: set[str]) 
     for col in source.values:
         _check_values(path, values[col], lines.set_axis(code.to_numpy()).loc[codes.to_numpy()], col, source.kind)
     return values.apply(pd.to_numeric).reset_index(drop=True)
-
-
-#: Ethnic-group columns of the Census 2011 table: with the groups left out (e.g. Gypsy or Irish Traveller) they
-#: sum to at most ``Persons``.
-_ETHNIC = (
-    "WhiteBrit",
-    "Irish",
-    "OtherWhite",
-    "Mixed",
-    "Indian",
-    "Pakistani",
-    "Bangladeshi",
-    "Chinese",
-    "OtherAsian",
-    "BlkAfrican",
-    "BlkCaribbean",
-    "OtherBlk",
-    "Arab",
-    "Other",
-)
 
 
 def _check_consistency(path: Path, table: pd.DataFrame, lines: pd.Series) -> None:

@@ -243,3 +243,30 @@ def browser():
         )
         yield b
         b.close()
+
+
+class OfflinePage:
+    """A page opened in its own browser context with every network request blocked (or served by ``serve``).
+
+    Attributes: ``context``, ``page``, ``errors`` (console errors and page errors), ``dialogs`` and ``requests``
+    (the URLs the page asked for).
+    """
+
+    def __init__(self, browser, url: str, *, viewport: dict, serve=None, online: bool = False) -> None:
+        self.context = browser.new_context(viewport=viewport, accept_downloads=True)
+        if not online:
+            self.context.set_offline(True)
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+
+        def route(r):
+            self.requests.append(r.request.url)
+            serve(r) if serve else r.abort()
+
+        self.context.route(re.compile(r"^(https?|wss?)://"), route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(url)

@@ -20,7 +20,7 @@ from planner.run import run_scenario
 from planner.runfolder import MATRIX_FILE, output_hashes, read_travel_matrix
 from planner.scenario import load_scenario, resolve_counters
 from planner.stats import access_figures
-from tests.conftest import EVIL, REPO
+from tests.conftest import EVIL, REPO, OfflinePage
 
 pytestmark = [pytest.mark.xdist_group("maps"), pytest.mark.data]
 
@@ -60,23 +60,9 @@ def _rehash(folder: Path) -> None:
 
 
 def _open(browser, path, viewport=DESKTOP, fragment=""):
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    context.set_offline(True)
-    requests = []
-
-    def block(route):
-        requests.append(route.request.url)
-        route.abort()
-
-    context.route(re.compile(r"^(https?|wss?)://"), block)
-    page = context.new_page()
-    errors, dialogs = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(path.as_uri() + fragment)
-    page.wait_for_selector("body[data-ready=true]")
-    return context, page, errors, dialogs, requests
+    opened = OfflinePage(browser, path.as_uri() + fragment, viewport=viewport)
+    opened.page.wait_for_selector("body[data-ready=true]")
+    return opened.context, opened.page, opened.errors, opened.dialogs, opened.requests
 
 
 def _figures(page) -> dict[str, float]:

@@ -2,7 +2,6 @@
 saved and opened in headless Chromium; in-memory results; hostile names stay text; refusals."""
 
 import os
-import re
 from pathlib import Path
 
 import folium
@@ -13,7 +12,7 @@ from planner import HubPlan, assess, select_counters
 from planner.errors import OptionError
 from planner.maps import explore
 from planner.scenario import load_scenario
-from tests.conftest import EVIL, REPO
+from tests.conftest import EVIL, REPO, OfflinePage
 
 pytestmark = [pytest.mark.xdist_group("maps"), pytest.mark.data]
 
@@ -41,28 +40,20 @@ def _cdn_files() -> dict[str, tuple[bytes, str]]:
 def _open_saved(browser, path: Path):
     """Open a saved folium map with its CDN files served locally; every other request gets an empty file."""
     files = _cdn_files()
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    served = []
 
     def serve(route):
         url = route.request.url
         name = url.rsplit("/", 1)[-1]
-        served.append(name)
         if name in files:
             body, kind = files[name]
         else:  # bootstrap, jquery, fonts, awesome-markers: decoration the map does not need here
             body, kind = b"", "text/css" if url.endswith(".css") else "application/javascript"
         route.fulfill(status=200, body=body, content_type=kind)
 
-    context.route(re.compile(r"^(https?|wss?)://"), serve)
-    page = context.new_page()
-    errors, dialogs = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(path.as_uri())
-    page.wait_for_selector("path.planner-ward")
-    return context, page, errors, dialogs, served
+    opened = OfflinePage(browser, path.as_uri(), viewport={"width": 1200, "height": 800}, serve=serve, online=True)
+    opened.page.wait_for_selector("path.planner-ward")
+    served = [u.rsplit("/", 1)[-1] for u in opened.requests]
+    return opened.context, opened.page, opened.errors, opened.dialogs, served
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from planner.errors import DataError
-from tests.conftest import EVIL, REPO
+from tests.conftest import EVIL, REPO, OfflinePage
 
 # one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("maps")
@@ -35,26 +35,12 @@ def test_offline_light_and_escaped(mapped, kind):
 
 
 def _open(browser, path, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_offline(True)
-    requests = []
-
-    def block(route):
-        requests.append(route.request.url)
-        route.abort()
-
-    context.route(re.compile(r"^(https?|wss?)://"), block)
-    page = context.new_page()
-    errors, dialogs = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     start = time.perf_counter()
-    page.goto(path.as_uri())
-    page.wait_for_load_state("load")
-    page.wait_for_selector(".planner-legend")
+    opened = OfflinePage(browser, path.as_uri(), viewport={"width": 1280, "height": 900})
+    opened.page.wait_for_load_state("load")
+    opened.page.wait_for_selector(".planner-legend")
     seconds = time.perf_counter() - start
-    return context, page, errors, dialogs, requests, seconds
+    return opened.context, opened.page, opened.errors, opened.dialogs, opened.requests, seconds
 
 
 def _count(page, selector):
@@ -250,17 +236,9 @@ DESKTOP = {"width": 1280, "height": 800}
 
 
 def _open_at(browser, path, viewport):
-    context = browser.new_context(viewport=viewport)
-    context.set_offline(True)
-    requests = []
-    context.route(re.compile(r"^(https?|wss?)://"), lambda route: (requests.append(route.request.url), route.abort()))
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri())
-    page.wait_for_selector(".planner-legend")
-    return context, page, errors, requests
+    opened = OfflinePage(browser, path.as_uri(), viewport=viewport)
+    opened.page.wait_for_selector(".planner-legend")
+    return opened.context, opened.page, opened.errors, opened.requests
 
 
 def _ask(page, text):

@@ -156,32 +156,27 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
         )
     twice = frame.duplicated(["route", "run", "seq", "stop"])
     if twice.any():  # the same stop at the same place of a run: a copy of rows (the hostile pass: every row twice)
-        first = int(np.flatnonzero(twice.to_numpy())[0]) + 2
-        note = (
-            f"{int(twice.sum())} row(s) repeat an earlier row's route, run, sequence and stop (the first at line "
-            f"{first}) and were dropped: each ride would otherwise go there and back"
+        _say(
+            path,
+            notes,
+            f"{int(twice.sum())} row(s) repeat an earlier row's route, run, sequence and stop (the "
+            f"first at line {int(frame.index[twice][0]) + 2}) and were dropped: each ride would otherwise go there "
+            "and back",
         )
-        warnings.warn(f"{path.name}: {note}", PlannerWarning, stacklevel=2)
-        logger.warning("%s: %s", path.name, note)
-        notes.append(note)
         frame = frame.loc[~twice]
     bad_xy = ~(frame["x"] > 0) | ~(frame["y"] > 0)
     if bad_xy.any():
-        first = int(np.flatnonzero(bad_xy.to_numpy())[0]) + 2
-        note = (
-            f"{int(bad_xy.sum())} route-stop(s) without coordinates (blank, text or 0) dropped, "
-            f"the first at line {first}; the rides on either side are joined"
+        _say(
+            path,
+            notes,
+            f"{int(bad_xy.sum())} route-stop(s) without coordinates (blank, text or 0) dropped, the "
+            f"first at line {int(frame.index[bad_xy][0]) + 2}; the rides on either side are joined",
         )
-        warnings.warn(f"{path.name}: {note}", PlannerWarning, stacklevel=2)
-        logger.warning("%s: %s", path.name, note)
-        notes.append(note)
     frame = frame.loc[~bad_xy]
     frame = frame.sort_values(["route", "run", "seq"], kind="stable")
     frame, moved = _drop_moved_stops(frame)
     if moved:
-        warnings.warn(f"{path.name}: {moved}", PlannerWarning, stacklevel=2)
-        logger.warning("%s: %s", path.name, moved)
-        notes.append(moved)
+        _say(path, notes, moved)
     frame = frame.reset_index(drop=True)
     size = frame.groupby(["route", "run"])["seq"].transform("size")
     short = size < 2
@@ -200,6 +195,13 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
     frame["kind"] = frame["route"].map(bus_route_kind)
     logger.info("%s: %d route-stops on %d routes", path.name, len(frame), frame["route"].nunique())
     return BusRoutes(frame, tuple(notes))
+
+
+def _say(path: Path, notes: list[str], note: str) -> None:
+    """A visible, counted note on the bus file: a warning, a log line and one of the routes' notes."""
+    warnings.warn(f"{path.name}: {note}", PlannerWarning, stacklevel=3)
+    logger.warning("%s: %s", path.name, note)
+    notes.append(note)
 
 
 #: A route-stop is taken as misplaced when going through it is this much longer than going past it.
