@@ -270,3 +270,15 @@ class OfflinePage:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         self.page.goto(url)
+
+
+def axe_script() -> Path:
+    """axe-core's script for the accessibility checks: ``$PLANNER_AXE`` or /tmp/planner-axe (as ``.ci/run``
+    installs it); missing, the test is skipped, or fails under CI=true."""
+    for candidate in (os.environ.get("PLANNER_AXE", ""), "/tmp/planner-axe/node_modules/axe-core/axe.min.js"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    message = "axe-core not found: npm install --prefix /tmp/planner-axe axe-core (or set PLANNER_AXE)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)

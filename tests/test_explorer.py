@@ -20,7 +20,7 @@ from planner.run import run_scenario
 from planner.runfolder import MATRIX_FILE, output_hashes, read_travel_matrix
 from planner.scenario import load_scenario, resolve_counters
 from planner.stats import access_figures
-from tests.conftest import EVIL, REPO, OfflinePage
+from tests.conftest import EVIL, REPO, OfflinePage, axe_script
 
 pytestmark = [pytest.mark.xdist_group("maps"), pytest.mark.data]
 
@@ -436,14 +436,7 @@ def test_layout(browser, runs, size):
 
 @pytest.mark.browser
 def test_axe_no_serious_or_critical(browser, runs):
-    from tests.test_maps import _axe_script
-
-    axe = _axe_script()
-    if axe is None:
-        message = "axe-core not found: npm install --prefix /tmp/planner-axe axe-core (or set PLANNER_AXE)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    axe = axe_script()
     _, final = runs
     for viewport in (DESKTOP, PHONE):
         context, page, _, _, _ = _open(browser, final / "maps" / EXPLORER_FILE, viewport, "#open=chiswick")

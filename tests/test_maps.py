@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from planner.errors import DataError
-from tests.conftest import EVIL, REPO, OfflinePage
+from tests.conftest import EVIL, REPO, OfflinePage, axe_script
 
 # one worker runs the whole module, so its expensive module fixtures are built once (--dist loadgroup)
 pytestmark = pytest.mark.xdist_group("maps")
@@ -602,24 +602,11 @@ def test_readme_screenshot(browser, mapped):
         context.close()
 
 
-def _axe_script() -> Path | None:
-    candidates = [os.environ.get("PLANNER_AXE", ""), "/tmp/planner-axe/node_modules/axe-core/axe.min.js"]
-    for c in candidates:
-        if c and Path(c).is_file():
-            return Path(c)
-    return None
-
-
 @pytest.mark.data
 @pytest.mark.browser
 @pytest.mark.parametrize("kind", KINDS)
 def test_axe_no_serious_or_critical(browser, mapped, kind):
-    axe = _axe_script()
-    if axe is None:
-        message = "axe-core not found: npm install --prefix /tmp/planner-axe axe-core (or set PLANNER_AXE)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    axe = axe_script()
     path, _ = mapped[kind]
     for viewport in (DESKTOP, PHONE):
         context, page, _, _ = _open_at(browser, path, viewport)
