@@ -59,7 +59,6 @@ __all__ = [
     "explore",
     "write_change_map",
     "write_maps",
-    "write_run_maps",
 ]
 
 logger = logging.getLogger(__name__)
@@ -857,25 +856,6 @@ def _write(path: Path, data: dict, offline: bool) -> Path:
     path.write_text(_html(data, offline=offline), encoding="utf-8")
     logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
-
-
-def write_run_maps(
-    run: object, folder: Path, *, reference: str | os.PathLike[str] | None = None, offline: bool = True, **_: object
-) -> list[Path]:
-    """Maps for a run folder being written by :func:`planner.run.run_scenario`.
-
-    Parameters
-    ----------
-    run
-        The run being written (unused: the maps read the folder).
-    folder
-        The run folder, already holding its tables.
-    reference
-        The reference run folder, as for :func:`write_maps`.
-    offline
-        Embed every script and stylesheet.
-    """
-    return write_maps(folder, reference_dir=reference, offline=offline)
 
 
 from planner.explore import explore  # noqa: E402  (folium maps for analysts; planner.explore reads this module lazily)

@@ -251,10 +251,10 @@ def run_scenario(
                     extra_inputs.append(postcode_file(ctx.paths.root))  # type: ignore[arg-type]
             _write_run(run, tmp, london, counters, plan, hub_engine if plan else None, ctx, source, extra_inputs)
             if maps:
-                from planner.maps import write_run_maps
+                from planner.maps import write_maps
 
                 step(f"{spec.name}: maps")
-                write_run_maps(run, tmp, reference=reference, offline=offline_maps)
+                write_maps(tmp, reference_dir=reference, offline=offline_maps)
             finish_staging(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
