@@ -40,10 +40,12 @@ from planner.io import (
 )
 from planner.london import London
 from planner.runfolder import (
+    MANIFEST_BODY,
     check_outputs,
     check_points,
     check_summary,
     check_tables,
+    manifest_digest,
     output_hashes,
     write_travel_matrix,
 )
@@ -394,6 +396,7 @@ def _write_run(
     write_json(_summary(run), folder / "summary.json")
     manifest = _manifest(run, ctx, source, extra_inputs)
     manifest["outputs"] = output_hashes(folder)  # every file but the maps: an edit after the run is caught on read
+    manifest["outputs"][MANIFEST_BODY] = manifest_digest(manifest)  # and the manifest's own parameters and engine
     write_json(manifest, folder / "manifest.json")
 
 

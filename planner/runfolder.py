@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from planner.scenario import Scenario
 
 __all__ = [
+    "MANIFEST_BODY",
     "MATRIX_FILE",
     "RunIdentity",
     "check_outputs",
@@ -48,6 +49,7 @@ __all__ = [
     "check_run_set",
     "check_summary",
     "check_tables",
+    "manifest_digest",
     "output_hashes",
     "read_travel_matrix",
     "run_differences",
@@ -476,6 +478,29 @@ def output_hashes(folder: str | os.PathLike[str]) -> dict[str, str]:
     return out
 
 
+#: The key of ``outputs`` that holds :func:`manifest_digest`: the manifest cannot hold its own file's hash.
+MANIFEST_BODY = "manifest.json#body"
+
+
+def manifest_digest(manifest: dict) -> str:
+    """sha256 of a manifest without its ``outputs``: its parameters, engine, inputs and times.
+
+    Parameters
+    ----------
+    manifest
+        A run's manifest.
+
+    Returns
+    -------
+    str
+        The hex digest of its canonical JSON (sorted keys).
+    """
+    import hashlib
+
+    body = {k: v for k, v in manifest.items() if k != "outputs"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def check_outputs(folder: str | os.PathLike[str], manifest: dict) -> None:
     """Refuse a run folder whose files were changed, deleted or added after the run wrote them.
 
@@ -496,6 +521,14 @@ def check_outputs(folder: str | os.PathLike[str], manifest: dict) -> None:
     listed = manifest.get("outputs")
     if not isinstance(listed, dict):
         return
+    listed = dict(listed)
+    body = listed.pop(MANIFEST_BODY, None)
+    if body is not None and body != manifest_digest(manifest):
+        raise DataError(
+            f"{Path(folder) / 'manifest.json'}: its parameters, engine or inputs were changed after the run (they "
+            "no longer match the digest it was written with), so they no longer describe its figures; "
+            f"{_rerun(Path(folder))}"
+        )
     now = output_hashes(folder)
     changed = sorted(k for k in listed if k in now and now[k] != listed[k])
     missing = sorted(set(listed) - set(now))

@@ -17,7 +17,7 @@ import pytest
 from planner.errors import DataError, PlannerWarning
 from planner.explorer import EXPLORER_FILE, write_explorer
 from planner.run import run_scenario
-from planner.runfolder import MATRIX_FILE, output_hashes, read_travel_matrix
+from planner.runfolder import MANIFEST_BODY, MATRIX_FILE, manifest_digest, output_hashes, read_travel_matrix
 from planner.scenario import load_scenario, resolve_counters
 from planner.stats import access_figures
 from tests.conftest import EVIL, REPO, OfflinePage, axe_script
@@ -56,6 +56,7 @@ def model(runs):
 def _rehash(folder: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["outputs"] = output_hashes(folder)
+    manifest["outputs"][MANIFEST_BODY] = manifest_digest(manifest)
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -245,6 +246,7 @@ def ruled(runs, tmp_path_factory):
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["parameters"]["counters"]["required"] = ["charing-cross"]
     manifest["parameters"]["counters"]["forbidden"] = ["pinner"]
+    manifest["outputs"][MANIFEST_BODY] = manifest_digest(manifest)  # as if the run had been made so
     (copy / "manifest.json").write_text(json.dumps(manifest))
     return write_explorer(copy)
 

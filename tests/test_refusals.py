@@ -398,6 +398,15 @@ def _drop_input(prefix: str) -> Callable[[Path], None]:
     return edit
 
 
+def _manifest_costs(folder: Path) -> None:
+    """A manifest whose scenario parameters were edited after the run (costs that make a saving up)."""
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["parameters"]["costs"] = {"currency": "GBP", "annual_cost_per_counter": 999999999.0, "by_station": {}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def _table(name: str, column: str, value: object) -> Callable[[Path], None]:
     """A plausible edit of one cell of a run folder's CSV (first row), which no table check can see."""
 
@@ -968,8 +977,11 @@ CASES += [
          ["maps", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
     # run folders
     Case("compare-manifest-inputs-deleted", "run sets", "an input file deleted from one run's manifest",
-         ["compare", *RUNS, "--out", "{out}"], "list different input files (only one lists population/",
+         ["compare", *RUNS, "--out", "{out}"], "manifest.json: its parameters, engine or inputs were changed after",
          _runs("same", edit=_drop_input("population/"))),
+    Case("report-manifest-costs-edited", "run folders", "scenario costs added to a run's `manifest.json` (`report`)",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "its parameters, engine or inputs were changed after the run",
+         _runs("none", edit=_manifest_costs)),
     Case("report-ward-table-edited", "run folders", "a ward's mean minutes edited in `access_wards_45.csv` (`report`)",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"],
          "files differ from those the run wrote (changed: ['access_wards_45.csv'])",
