@@ -977,10 +977,10 @@ CASES += [
          ["maps", RUNS[0], RUNS[0], "--out", "{out}"], "scenario(s) ['tiny'] given more than once", _runs("none")),
     # run folders
     Case("compare-manifest-inputs-deleted", "run sets", "an input file deleted from one run's manifest",
-         ["compare", *RUNS, "--out", "{out}"], "manifest.json: its parameters, engine or inputs were changed after",
+         ["compare", *RUNS, "--out", "{out}"], "its parameters, engine or inputs were changed after the run",
          _runs("same", edit=_drop_input("population/"))),
     Case("report-manifest-costs-edited", "run folders", "scenario costs added to a run's `manifest.json` (`report`)",
-         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "its parameters, engine or inputs were changed after the run",
+         ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "its parameters, engine or inputs were changed after",
          _runs("none", edit=_manifest_costs)),
     Case("report-ward-table-edited", "run folders", "a ward's mean minutes edited in `access_wards_45.csv` (`report`)",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"],
