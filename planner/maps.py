@@ -295,10 +295,13 @@ def _counters(run: _Run, reference: _Run | None) -> list[dict]:
             continue
         all_day = bool(r.open_24_7) if is_open else False
         hours = _text(getattr(r, "hours_2017", ""))
-        if all_day or hours.lower() in ("24/7", "24 hours"):
+        # 2017's hours come from the data alone; the plan's 24/7 flag is said as the plan's, not as 2017's
+        if hours.lower() in ("24/7", "24 hours"):
             hours_label = "24 hours, 7 days (2017)"
         elif hours and hours.lower() != "unknown":
             hours_label = f"{hours} (2017)"
+        elif all_day:
+            hours_label = "24 hours, 7 days under this plan (2017 hours not known)"
         else:
             hours_label = "hours not known"
         address = ", ".join(x for x in (_text(getattr(r, "address", "")), _text(getattr(r, "postcode", ""))) if x)

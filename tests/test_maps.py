@@ -808,3 +808,19 @@ def test_tiles_when_they_load(browser, mapped):
         assert len(tiles) > 1  # the probe, then the map's tiles
     finally:
         context.close()
+
+
+@pytest.mark.data
+def test_opening_hours_are_2017s_or_said_unknown(mapped, data_dir):
+    """The second hostile pass: Walworth, whose 2017 hours are unknown, was said open '24 hours, 7 days (2017)'
+    because the plan keeps it as a 24/7 counter. The page now says which is the plan's and which the data's."""
+    path, _ = mapped["residents"]
+    block = re.search(r'<script type="application/json" id="planner-data">(.*?)</script>', path.read_text(), re.S)
+    counters = {c["id"]: c for c in json.loads(block.group(1))["counters"]}
+    stations = pd.read_csv(data_dir / "stations" / "front_counters_2017.csv", dtype=str, keep_default_na=False)
+    hours = dict(zip(stations["id"], stations["hours_2017"], strict=True))
+    assert hours["walworth"].lower() == "unknown" and counters["walworth"]["all_day"]
+    assert counters["walworth"]["hours_label"] == "24 hours, 7 days under this plan (2017 hours not known)"
+    for sid, c in counters.items():
+        if c["hours_label"].endswith("(2017)"):
+            assert hours[sid].lower() not in ("", "unknown"), sid
