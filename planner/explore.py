@@ -176,6 +176,11 @@ def _reference_wards(reference: object) -> tuple[pd.Series, gpd.GeoDataFrame | N
 def _from_folder(folder: Path, layer: str, counters: gpd.GeoDataFrame | None, reference: object) -> _Inputs:
     from planner.maps import _read_run
 
+    if counters is not None:
+        raise OptionError(
+            "`counters` is for in-memory results: a run folder draws its own open (and, with a reference, closing) "
+            "counters; leave counters out, or explore the AccessResult"
+        )
     run = _read_run(folder)
     check_outputs(folder, run.manifest or {})
     if layer == "hubs" and run.hubs is None:
@@ -192,6 +197,23 @@ def _from_folder(folder: Path, layer: str, counters: gpd.GeoDataFrame | None, re
     return out
 
 
+def _from_result(source: AccessResult, layer: str, wards, counters, reference) -> _Inputs:
+    if layer == "hubs":
+        raise OptionError("an AccessResult has no hubs: explore a HubPlan or a run folder with layer='hubs'")
+    if layer == "change" and not isinstance(reference, AccessResult):
+        raise OptionError("with an AccessResult, reference must be another AccessResult")
+    if counters is not None:
+        nearest = set(pd.Series(source.points["station_id"]).dropna().astype(str))
+        absent = sorted(nearest - set(counters["station_id"].astype(str)))
+        if absent:
+            raise OptionError(
+                f"`counters` lacks {len(absent)} counter(s) the result's residents reach first ({absent[:5]}): "
+                "pass the counters the result was assessed with"
+            )
+    before = _reference_wards(reference)[0] if reference is not None else None
+    return _Inputs(source.ward_frame(wards), counters, before=before)
+
+
 def _inputs(source: object, layer: str, wards: gpd.GeoDataFrame | None, counters, reference) -> _Inputs:
     if layer not in LAYERS:
         raise OptionError(f"layer must be one of {list(LAYERS)}, not {layer!r}")
@@ -204,12 +226,7 @@ def _inputs(source: object, layer: str, wards: gpd.GeoDataFrame | None, counters
             raise OptionError("a HubPlan has no polygons: pass wards (e.g. london.study_wards)")
         return _Inputs(wards, counters, hubs=source.hub_frame(wards))
     if isinstance(source, AccessResult):
-        if layer == "hubs":
-            raise OptionError("an AccessResult has no hubs: explore a HubPlan or a run folder with layer='hubs'")
-        if layer == "change" and not isinstance(reference, AccessResult):
-            raise OptionError("with an AccessResult, reference must be another AccessResult")
-        before = _reference_wards(reference)[0] if reference is not None else None
-        return _Inputs(source.ward_frame(wards), counters, before=before)
+        return _from_result(source, layer, wards, counters, reference)
     if not isinstance(source, str | os.PathLike):
         raise OptionError(f"source must be a run folder, an AccessResult or a HubPlan, not {type(source).__name__}")
     return _from_folder(Path(source), layer, counters, reference)

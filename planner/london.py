@@ -12,7 +12,7 @@ import geopandas as gpd
 from planner.boundaries import load_boroughs, load_wards, met_wards
 from planner.config import DataPaths, resolve_data_dir
 from planner.demand import Demand, load_demand
-from planner.errors import DataError
+from planner.errors import DataError, OptionError
 from planner.stations import load_stations
 
 __all__ = ["London", "data_summary", "load_london"]
@@ -87,6 +87,8 @@ def load_london(
     London
         The loaded data.
     """
+    if not isinstance(include_city, bool):  # "no" would be true: the City's residents would join silently
+        raise OptionError(f"`include_city` must be True or False, not {include_city!r}")
     paths = DataPaths(resolve_data_dir(data))
     wards = _ward_set(paths, ward_year)
     stations = load_stations(paths.stations)

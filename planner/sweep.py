@@ -669,6 +669,11 @@ def run_sweep(
     start = time.perf_counter()
     if top is not None and top < 1:
         raise ScenarioError(f"`top` must be at least 1 (got {top})")
+    if kind == "grid" and grid:  # a parameter the scenario's engine lacks: refused before data and workers start
+        from planner.travel import check_engine_params
+
+        engine = load_scenario(scenario).engine.name if not isinstance(scenario, Scenario) else scenario.engine.name
+        check_engine_params(engine, {k: v[0] for k, v in grid.items() if k != "threshold" and v})
     own = client is None
     if scheduler and client is None and not serial:
         client = connect(scheduler)  # fail fast on a bad address, before any work

@@ -443,6 +443,7 @@
     if (!hash) { return; }
     var opened = [], closed = [], t = data.threshold, problem = null, seen = {};
     hash.split("&").forEach(function (part) {
+      if (!part) { return; }  // a trailing or doubled "&"
       var kv = part.split("=");
       var key = kv[0], values = kv.slice(1).join("=");
       var ids;

@@ -45,7 +45,7 @@ ENGINES = ("transit", "transit-simple", "network", "crowfly")
 def make_engine(
     name: str,
     *,
-    data: DataPaths | None = None,
+    data: DataPaths | str | os.PathLike[str] | None = None,
     params: dict[str, Any] | None = None,
     osm: str | os.PathLike[str] | None = None,
 ) -> TravelEngine:
@@ -58,8 +58,8 @@ def make_engine(
         ``"transit-simple"`` (the first approximation, kept for comparison),
         ``"network"`` or ``"crowfly"``.
     data
-        Data directory paths (needed by ``transit``; ``network`` looks up a
-        bare OSM file name in its ``osm/`` folder).
+        The data directory (its :class:`~planner.config.DataPaths`, or the folder itself); needed by
+        ``transit``; ``network`` looks up a bare OSM file name in its ``osm/`` folder.
     params
         Engine parameters: :class:`TransitParams` (or :class:`SimpleTransitParams`) fields, ``StreetNetwork``
         options (``mode``, ``walk_speed_kmh``, ``bike_speed_kmh``,
@@ -72,6 +72,10 @@ def make_engine(
     TravelEngine
         The configured engine.
     """
+    if data is not None and not isinstance(data, DataPaths):  # a folder, as load_london takes it
+        from planner.config import resolve_data_dir
+
+        data = DataPaths(resolve_data_dir(data))
     builder = _BUILDERS.get(name)
     if builder is None:
         raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
