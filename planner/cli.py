@@ -111,8 +111,31 @@ def entry(argv: list[str] | None = None) -> None:
         raise SystemExit(_fail(exc).exit_code) from exc
     args = list(sys.argv[1:] if argv is None else argv)
     cut = args.index("--") if "--" in args else len(args)
+    _refuse_repeated(args[:cut])
     flags = [a for a in args[:cut] if _verbose(a)]
     app(args=flags + [a for i, a in enumerate(args) if i >= cut or not _verbose(a)], prog_name="planner")
+
+
+def _refuse_repeated(args: list[str]) -> None:
+    """An option that takes one value, given twice, would silently keep the last: refuse it (exit 2)."""
+    command = typer.main.get_command(app)
+    words = [a for a in args if not a.startswith("-")]
+    for word in words[:2]:  # "run", or a group and its command ("data check")
+        sub = getattr(command, "get_command", lambda _ctx, _name: None)(None, word)
+        if sub is None:
+            break
+        command = sub
+    for param in getattr(command, "params", []):
+        if param.param_type_name != "option" or param.multiple or param.count or param.is_flag:
+            continue
+        given = [a for a in args for flag in param.opts if a == flag or a.startswith(flag + "=")]
+        if len(given) > 1:
+            err.print(
+                f"[bold red]error:[/] {escape(param.opts[0])} given {len(given)} times; it takes one value (the last "
+                "would silently win): give it once",
+                highlight=False,
+            )
+            raise SystemExit(2)
 
 
 #: Python arguments any library message may name -> the flag of the same meaning (every command that has them).
@@ -963,6 +986,12 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
                 "cannot be searched: compare two --param runs instead)",
                 param_hint="--grid",
             ) from None
+        if key.strip() in grid:
+            raise typer.BadParameter(
+                f"{key.strip()} given twice; give all its values once (NAME=V1,V2)", param_hint="--grid"
+            )
+        if len(set(parsed)) < len(parsed):
+            raise typer.BadParameter(f"{item!r} repeats a value; each setting is evaluated once", param_hint="--grid")
         grid[key.strip()] = parsed
     return grid
 

@@ -98,3 +98,29 @@ def test_cli_adds_the_flag_only_to_named_arguments():
         "max_disproportion (--max-disproportion) is 0.5"
     )
     assert _with_flags("the data directory", {}) == "the data directory"
+
+
+def test_an_option_given_twice_is_refused(capsys):
+    """The second hostile pass: `access --threshold 60 --threshold 45` silently gave the 45-minute table."""
+    from planner.cli import entry
+
+    with pytest.raises(SystemExit) as info:
+        entry(["access", "--threshold", "60", "--threshold=45"])
+    assert info.value.code == 2
+    assert "--threshold given 2 times; it takes one value" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(SystemExit) as info:
+        entry(["data", "check", "--year", "2019", "--year", "2020"])
+    assert info.value.code == 2
+
+
+def test_a_grid_name_or_value_given_twice_is_refused():
+    from planner.cli import _parse_grid
+
+    with pytest.raises(Exception, match="bus_wait_min given twice"):
+        _parse_grid(["bus_wait_min=9", "bus_wait_min=12"])
+    with pytest.raises(Exception, match="repeats a value"):
+        _parse_grid(["bus_wait_min=9,9"])
+    assert _parse_grid(["bus_wait_min=9,12", "bus_speed_kmh=24"]) == {
+        "bus_wait_min": [9.0, 12.0],
+        "bus_speed_kmh": [24.0],
+    }
