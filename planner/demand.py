@@ -96,6 +96,20 @@ class Demand:
         )
 
 
+def _check_other_years(paths: DataPaths, year: int) -> None:
+    """Refuse a population file that is another year's copied over: same bytes as that year's file."""
+    from planner.io import sha256_file
+
+    mine = paths.population(year)
+    for other in (2019, 2020):
+        theirs = paths.root / "population" / f"lsoa11_mid{other}_population.csv"
+        if other != year and mine.is_file() and theirs.is_file() and sha256_file(mine) == sha256_file(theirs):
+            raise DataError(
+                f"{mine} is byte for byte the mid-{other} file ({theirs.name}): a copy, not the mid-{year} "
+                "estimates; restore it (`planner data fetch`)"
+            )
+
+
 def load_demand(
     data: str | os.PathLike[str] | DataPaths,
     *,
@@ -130,6 +144,7 @@ def load_demand(
     require_bng(wards, "wards")
     paths = data if isinstance(data, DataPaths) else DataPaths(Path(data))
     cen = read_csv(paths.centroids, dtype={"lsoa11cd": str})
+    _check_other_years(paths, year)
     pop = read_csv(paths.population(year), dtype={"LSOA11CD": str})
     _check_columns(paths.centroids, cen, ["lsoa11cd", "X", "Y"])
     _check_columns(paths.population(year), pop, ["LSOA11CD", "Persons_All-Ages", *AGE_BANDS])

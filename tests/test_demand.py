@@ -84,3 +84,19 @@ def test_centroid_outside_every_ward_gets_the_nearest_ward_and_says_so(tmp_path,
     assert demand.points["borough_code"].eq("E09000002").all() and demand.points["in_met"].all()
     assert demand.wards.set_index("ward_code")["population"].to_dict() == {"W0": 1000, "W1": 500, "W2": 2000}
     assert demand.total == 3500
+
+
+def test_a_population_file_copied_over_another_year_is_refused(synthetic_dir, tmp_path):
+    """The second hostile pass: the mid-2020 file replaced by the mid-2019 one gave 2019's figures as 2020's."""
+    import shutil
+    from pathlib import Path
+
+    from planner.errors import DataError
+    from planner.london import load_london
+
+    data = Path(shutil.copytree(synthetic_dir, tmp_path / "data"))
+    shutil.copy(
+        data / "population" / "lsoa11_mid2019_population.csv", data / "population" / "lsoa11_mid2020_population.csv"
+    )
+    with pytest.raises(DataError, match=r"is byte for byte the mid-2019 file"):
+        load_london(data, demand_year=2020)
