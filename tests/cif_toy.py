@@ -62,6 +62,7 @@ def write_cif(
     links: tuple[tuple[str, str, int], ...] = (),
     mca_lines: list[str] | None = None,
     with_msn: bool = True,
+    with_flf: bool = True,
 ) -> Path:
     """A CIF zip with ``toy.mca`` (header, schedules, trailer), ``toy.msn`` and ``toy.flf`` (walk links)."""
     lines = ["HDTPS.UCFCATE.PD2001012001012200DFTTISW       FA200101201231".ljust(80)]
@@ -76,6 +77,7 @@ def write_cif(
         if with_msn:
             msn = ["A                             FILE-SPEC=05 1.00 01/01/20 00.00.00   590".ljust(82)]
             z.writestr("toy.msn", "\r\n".join(msn + [msn_record(s) for s in stations]) + "\r\n")
-        flf = [f"ADDITIONAL LINK: WALK BETWEEN {a} AND {b} IN {m:>3} MINUTES" for a, b, m in links]
-        z.writestr("toy.flf", "\r\n".join(flf) + "\r\n")
+        if with_flf:
+            flf = [f"ADDITIONAL LINK: WALK BETWEEN {a} AND {b} IN {m:>3} MINUTES" for a, b, m in links]
+            z.writestr("toy.flf", "\r\n".join(flf) + "\r\n")
     return path

@@ -299,3 +299,12 @@ def test_cif_zip_member_names_are_found_whatever_their_case(tmp_path):
         for name in src.namelist():
             dst.writestr(name.upper(), src.read(name))
     assert len(read_cif(upper, bounds=ANYWHERE).patterns) == 1
+
+
+def test_a_zip_without_its_flf_is_said(tmp_path):
+    """The second hostile pass: a CIF zip with its .flf removed gave 132,678 beyond instead of 126,920, silently."""
+    path = write_cif(tmp_path / "toy.zip", [A, B, C, D, E], [STOPPING], links=(("ATIP", "BTIP", 5),), with_flf=False)
+    notes = read_cif(path, bounds=ANYWHERE).notes
+    assert any("holds no .flf file: the fixed walk links between stations (FLF) are not used" in n for n in notes)
+    full = write_cif(tmp_path / "full.zip", [A, B, C, D, E], [STOPPING], links=(("ATIP", "BTIP", 5),))
+    assert not any(".flf" in n for n in read_cif(full, bounds=ANYWHERE).notes)

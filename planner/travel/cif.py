@@ -421,6 +421,11 @@ def read_cif(
     msn, notes = read_msn(msn_text, source=f"{path.name}!{members['.msn']}")
     arr, line_no, record_notes = _records(raw, source)
     notes = [*record_notes, *notes]
+    if ".flf" not in members:  # the second hostile pass: without it changes between stations are dearer, silently
+        notes.append(
+            f"{path.name} holds no .flf file: the fixed walk links between stations (FLF) are not used, so changes "
+            "between nearby stations cost more; a full download holds .MCA, .MSN and .FLF files"
+        )
     calls = _calls(arr, line_no, source)
     bs = np.flatnonzero((arr[:, 0] == ord("B")) & (arr[:, 1] == ord("S")))
     chosen_days = _days(arr, bs, day)
