@@ -167,6 +167,8 @@ def load_demand(
         crs="EPSG:4326",
     ).to_crs(BNG)
     points = _assign_wards(points, wards)
+    if "LAD11CD" in pop.columns:
+        _check_boroughs(paths.centroids, points, pop)
     points = points.sort_values("point_id").reset_index(drop=True)
     ward_pop = _ward_table(points, wards)
     logger.info("Loaded %d demand points, %d residents (mid-%d)", len(points), points["population"].sum(), year)
@@ -288,6 +290,24 @@ def _check_coordinates(path: Path, table: pd.DataFrame) -> pd.DataFrame:
             f"{len(off)} such row(s). Use ONS's population-weighted centroids as published (see data/README.md)."
         )
     return table
+
+
+def _check_boroughs(path: Path, points: gpd.GeoDataFrame, pop: pd.DataFrame) -> None:
+    """Each LSOA's centroid must lie in the borough its population row names (``LAD11CD``): a moved centroid
+    would count its residents in another borough's ward (the second hostile pass)."""
+    lad = dict(zip(pop["LSOA11CD"], pop["LAD11CD"].astype(str), strict=False))
+    stated = points["point_id"].map(lad)
+    wrong = stated.notna() & points["borough_code"].notna() & (points["borough_code"] != stated)
+    wrong &= stated.str.startswith("E09")
+    if wrong.any():
+        rows = points.loc[wrong]
+        shown = ", ".join(
+            f"{r.point_id} (in {r.borough_code}, its borough is {lad[r.point_id]})" for r in rows.head(5).itertuples()
+        )
+        raise DataError(
+            f"{path}: {len(rows)} centroid(s) lie outside the borough of their LSOA: {shown}; the coordinates are "
+            "wrong (swapped, edited or another edition's): restore the file (`planner data fetch`)"
+        )
 
 
 def _assign_wards(points: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -100,3 +100,29 @@ def test_a_population_file_copied_over_another_year_is_refused(synthetic_dir, tm
     )
     with pytest.raises(DataError, match=r"is byte for byte the mid-2019 file"):
         load_london(data, demand_year=2020)
+
+
+@pytest.mark.data
+def test_a_centroid_moved_into_another_borough_is_refused(data_dir, tmp_path):
+    """The second hostile pass: Barking and Dagenham 018C's centroid moved to Westminster moved its residents."""
+    import os
+    from pathlib import Path
+
+    from planner.errors import DataError
+    from planner.london import load_london
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for entry in Path(data_dir).iterdir():
+        if entry.name != "population":
+            os.symlink(entry.resolve(), data / entry.name)
+    (data / "population").mkdir()
+    for entry in (Path(data_dir) / "population").iterdir():
+        os.symlink(entry.resolve(), data / "population" / entry.name)
+    centroids = data / "population" / "lsoa11_population_weighted_centroids.csv"
+    text = centroids.read_text()
+    centroids.unlink()
+    line = next(x for x in text.splitlines() if ",E01000056," in x)
+    centroids.write_text(text.replace(line, "-0.134,51.513," + line.split(",", 2)[2]))
+    with pytest.raises(DataError, match=r"E01000056 \(in E09000033, its borough is E09000002\)"):
+        load_london(data)
