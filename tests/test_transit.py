@@ -525,3 +525,14 @@ def test_tram_track_in_metres_is_refused():
     assert lengths[frozenset(("A", "B"))] == 0.5
     with pytest.raises(DataError, match=r"track length over three times the straight line, the first s1 \(500 km"):
         _lengths(stops, links.assign(track_km=500.0))
+
+
+def test_rail_lengths_in_km_are_refused(tmp_path):
+    """The second hostile pass: the graph's lengths divided by 1000 gave 98,858 beyond instead of 126,920."""
+    from planner.travel.transit_data import _check_link_lengths
+
+    stations = pd.DataFrame({"x": [0.0, 1000.0, 3000.0], "y": [0.0, 0.0, 0.0]}, index=["A", "B", "C"])
+    links = pd.DataFrame({"a": ["A", "B"], "b": ["B", "C"], "length_m": [1050.0, 2100.0]})
+    _check_link_lengths(tmp_path / "rail.graphml", stations, links)
+    with pytest.raises(DataError, match=r"lengths are 0\.00105 times the straight line .* they are not metres"):
+        _check_link_lengths(tmp_path / "rail.graphml", stations, links.assign(length_m=links["length_m"] / 1000))
