@@ -97,17 +97,20 @@ class Demand:
 
 
 def _check_other_years(paths: DataPaths, year: int) -> None:
-    """Refuse a population file that is another year's copied over: same bytes as that year's file."""
+    """Say when the population file is byte for byte another year's: one of them is a copy of the other, so the
+    figures for either year are the other's (the second hostile pass copied mid-2019 over mid-2020)."""
     from planner.io import sha256_file
 
     mine = paths.population(year)
     for other in (2019, 2020):
         theirs = paths.root / "population" / f"lsoa11_mid{other}_population.csv"
         if other != year and mine.is_file() and theirs.is_file() and sha256_file(mine) == sha256_file(theirs):
-            raise DataError(
-                f"{mine} is byte for byte the mid-{other} file ({theirs.name}): a copy, not the mid-{year} "
-                "estimates; restore it (`planner data fetch`)"
+            message = (
+                f"{mine.name} is byte for byte {theirs.name}: one is a copy of the other, so the mid-{year} "
+                f"figures are the mid-{other} ones; restore the files (`planner data fetch`) if that is not meant"
             )
+            warnings.warn(message, PlannerWarning, stacklevel=3)
+            logger.warning(message)
 
 
 def load_demand(
