@@ -254,6 +254,14 @@ def test_same_inputs_same_report(context, report, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- bad inputs
 
 
+def _as_run(folder: Path, manifest: dict) -> None:
+    """Write an edited manifest as a run with those settings would have: its body's digest renewed."""
+    from planner.runfolder import MANIFEST_BODY, manifest_digest
+
+    manifest["outputs"][MANIFEST_BODY] = manifest_digest(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def _copy(folder: Path, tmp_path: Path, name: str | None = None) -> Path:
     target = tmp_path / (name or folder.name)
     shutil.copytree(folder, target)
@@ -287,7 +295,7 @@ def test_different_thresholds(runs, tmp_path):
     other = _copy(runs[1], tmp_path)
     manifest = json.loads((other / "manifest.json").read_text())
     manifest["parameters"]["thresholds"] = [45.0]
-    (other / "manifest.json").write_text(json.dumps(manifest))
+    _as_run(other, manifest)
     with pytest.raises(DataError, match="different thresholds") as info:
         render_html([runs[0], other])
     assert f"{runs[0] / 'manifest.json'}" in str(info.value) and f"{other / 'manifest.json'}" in str(info.value)
@@ -327,7 +335,7 @@ def test_calibration_shown_when_the_manifest_has_it(runs, tmp_path):
     folder = _copy(runs[2], tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["engine"]["calibration"] = {"source": "DfT JTS04 2016", "median_ratio": 1.0734, "r2": 0.8123}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _as_run(folder, manifest)
     html = render_html([folder])
     assert '<table class="params calibration">' in html
     assert "DfT JTS04 2016" in html and "1.07" in html and "0.812" in html
