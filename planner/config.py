@@ -200,3 +200,12 @@ def require_bng(frame: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> None:
         raise CRSError(
             f"{what} is in {frame.crs.to_string()}, not British National Grid; project it with .to_crs('{BNG}') first."
         )
+    if len(frame) and not frame.is_empty.all():
+        west, south, east, north = frame.total_bounds
+        # London's longitudes and latitudes: 50 m from the grid's origin, where no London data lies
+        if west >= -1.5 and east <= 1.5 and south >= 50 and north <= 53:
+            raise CRSError(
+                f"{what} is tagged EPSG:27700 but its coordinates ({west:g}, {south:g} to {east:g}, {north:g}) look "
+                "like longitude and latitude: set the CRS they are in (e.g. .set_crs(4326, allow_override=True)) "
+                f"and project with .to_crs('{BNG}')"
+            )

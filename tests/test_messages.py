@@ -124,3 +124,18 @@ def test_a_grid_name_or_value_given_twice_is_refused():
         "bus_wait_min": [9.0, 12.0],
         "bus_speed_kmh": [24.0],
     }
+
+
+def test_degrees_tagged_as_metres_are_refused():
+    """The second hostile pass: counters in degrees tagged EPSG:27700 made every resident unreachable, silently."""
+    import geopandas as gpd
+    import shapely
+
+    from planner.config import require_bng
+    from planner.errors import CRSError
+
+    frame = gpd.GeoDataFrame(geometry=[shapely.Point(-0.12, 51.5), shapely.Point(-0.1, 51.52)], crs=27700)
+    with pytest.raises(CRSError, match=r"tagged EPSG:27700 but its coordinates .* look like longitude and latitude"):
+        require_bng(frame, "counters")
+    require_bng(frame.set_crs(4326, allow_override=True).to_crs(27700), "counters")
+    require_bng(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=27700), "toy wards")  # a toy grid is fine
