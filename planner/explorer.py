@@ -52,7 +52,7 @@ from planner.maps import (
     _text,
     _ward_geo,
 )
-from planner.runfolder import MATRIX_FILE, check_outputs, read_travel_matrix
+from planner.runfolder import check_outputs, read_travel_matrix
 from planner.scenario import _select, scenario_to_toml
 
 __all__ = ["EXPLORER_FILE", "explorer_data", "write_explorer"]
@@ -177,10 +177,9 @@ def _template(run: _Run) -> str:
     return text
 
 
-def _reference(run: _Run, reference_dir: str | os.PathLike[str] | None) -> _Run | None:
-    if reference_dir is None:
+def _reference(run: _Run, reference: _Run | None) -> _Run | None:
+    if reference is None:
         return None
-    reference = _read_run(reference_dir)
     ours = run.stations["station_id"].astype(str).tolist()
     theirs = set(reference.stations["station_id"].astype(str))
     missing = sorted(set(_open_ids(reference)) - set(ours))
@@ -216,11 +215,17 @@ def explorer_data(run_dir: str | os.PathLike[str], *, reference_dir: str | os.Pa
         from another stations file.
     """
     run = _read_run(run_dir)
-    reference = _reference(run, reference_dir)
+    data = _data(run, _read_run(reference_dir) if reference_dir is not None else None)
+    check_outputs(run.folder, run.manifest or {})  # after the matrix's own checks, which say what is wrong in it
+    return data
+
+
+def _data(run: _Run, reference: _Run | None) -> dict:
+    """:func:`explorer_data` of runs already read (``write_maps`` has read and checked them)."""
+    reference = _reference(run, reference)
     points = _points(run)
     station_ids = run.stations["station_id"].astype(str).tolist()
     matrix = read_travel_matrix(run.folder, points=points, station_ids=station_ids, open_ids=_open_ids(run))
-    check_outputs(run.folder, run.manifest or {})  # after the matrix's own checks, which say what is wrong in it
     minutes = np.where(np.isnan(matrix.minutes), np.inf, matrix.minutes).astype("<f4")
     wards, boroughs = _ward_geo(run)
     ward_pos = {f["properties"]["ward_code"]: i for i, f in enumerate(wards["features"])}
@@ -289,6 +294,15 @@ def write_explorer(
         The page written.
     """
     data = explorer_data(run_dir, reference_dir=reference_dir)
+    return _write_page(data, Path(out) if out else Path(run_dir) / "maps", offline)
+
+
+def write_explorer_of(run: _Run, reference: _Run | None, *, out: Path, offline: bool) -> Path:
+    """:func:`write_explorer` for runs ``write_maps`` has already read and checked (nothing is read twice)."""
+    return _write_page(_data(run, reference), out, offline)
+
+
+def _write_page(data: dict, folder: Path, offline: bool) -> Path:
     js, css = _leaflet_inline() if offline else ("", "")
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(_asset("explorer.html")).render(
@@ -302,14 +316,8 @@ def write_explorer(
         js=_asset("explorer.js"),
         data=_json(data),
     )
-    folder = Path(out) if out else Path(run_dir) / "maps"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / EXPLORER_FILE
     path.write_text(page, encoding="utf-8")
     logger.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
-
-
-def has_matrix(run_dir: str | os.PathLike[str]) -> bool:
-    """Whether a run folder holds the travel-time matrix the explorer needs."""
-    return (Path(run_dir) / MATRIX_FILE).is_file()

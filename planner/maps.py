@@ -599,13 +599,13 @@ def write_maps(
     written.append(_write(folder / "residents.html", residents, offline))
     if run.hubs is not None:
         written.append(_write(folder / "hubs.html", _hub_data(run, boroughs), offline))
-    written += _explorer(run, reference_dir, folder, offline)
+    written += _explorer(run, reference, folder, offline)
     return written
 
 
-def _explorer(run: _Run, reference_dir: str | os.PathLike[str] | None, folder: Path, offline: bool) -> list[Path]:
+def _explorer(run: _Run, reference: _Run | None, folder: Path, offline: bool) -> list[Path]:
     """The scenario explorer, unless the run searched without a matrix (a stations file of many rows)."""
-    from planner.explorer import write_explorer
+    from planner.explorer import write_explorer_of
     from planner.run import MATRIX_MAX_STATIONS
 
     if len(run.stations) > MATRIX_MAX_STATIONS:
@@ -616,7 +616,7 @@ def _explorer(run: _Run, reference_dir: str | os.PathLike[str] | None, folder: P
         warnings.warn(message, PlannerWarning, stacklevel=3)
         logger.warning(message)
         return []
-    return [write_explorer(run.folder, reference_dir=reference_dir, out=folder, offline=offline)]
+    return [write_explorer_of(run, reference, out=folder, offline=offline)]
 
 
 #: Colours of the group layer: nobody beyond, then four classes of more residents beyond (ColorBrewer Purples).
