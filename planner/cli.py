@@ -563,7 +563,7 @@ def _print_comparison(comparison) -> None:
         (f"aged 65+ beyond {t0:g} min", f"beyond_65_plus_{t0:g}", "{:,}"),
         ("counters closed vs first", "counters_closed", "{:,}"),
         ("crime reports/day at closed (known)", "crimes_per_day_at_closed", "{:.1f}"),
-        ("annual savings", "annual_savings", "{:,.0f}"),
+        ("net annual savings", "annual_savings", "{:,.0f}"),
     ]
     for label, col, fmt in spec:
         values = comparison.london[col]
@@ -571,7 +571,7 @@ def _print_comparison(comparison) -> None:
     _show(table)
     for r in comparison.london.itertuples():
         if r.counters_closed:
-            saved = f"; annual savings unknown ({r.savings_unknown_why})" if pd_isna(r.annual_savings) else ""
+            saved = f"; net annual savings unknown ({r.savings_unknown_why})" if pd_isna(r.annual_savings) else ""
             console.print(
                 f"{r.scenario}: crime reports known for {r.crimes_known} of {r.counters_closed} closed counters{saved}"
             )

@@ -92,7 +92,7 @@ class Comparison:
                 saved = f"unknown ({why})" if pd.isna(r.annual_savings) else f"{r.annual_savings:,.0f}"
                 lines.append(
                     f"- {r.scenario}: crime reports per day known for {r.crimes_known} of "
-                    f"{r.counters_closed} closed counters; annual savings {saved}."
+                    f"{r.counters_closed} closed counters; net annual savings {saved}."
                 )
         lines += ["", "## By borough", ""]
         wide = self.boroughs.pivot(index="borough_name", columns="scenario", values=f"beyond_{t0:g}")
@@ -210,7 +210,8 @@ def compare_runs(
         closed_rows = ref.counters.loc[ref.counters["station_id"].isin(closed)]
         known = "daily_crimes_reported_2017" in closed_rows.columns  # a stations file of its own may lack it
         crimes = pd.to_numeric(closed_rows["daily_crimes_reported_2017"], errors="coerce") if known else None
-        savings, unknown = closure_savings(closed, run.scenario.costs or ref.scenario.costs)
+        opened = sorted(set(c["station_id"]) - ref_ids)
+        savings, unknown = closure_savings(closed, run.scenario.costs or ref.scenario.costs, opened=opened)
         row = {
             "scenario": run.name,
             "engine": run.engine_label,

@@ -270,6 +270,10 @@ def find_postcodes(texts: list[str], root: str | os.PathLike[str]) -> gpd.GeoDat
     bad = [t for t, w in zip(texts, wanted, strict=True) if w is None]
     if bad:
         raise DataError(f"not a full postcode: {bad} (write e.g. 'HA9 0WS')")
+    repeated = sorted({w for w in wanted if wanted.count(w) > 1})
+    if repeated:
+        logger.warning("postcode(s) %s given more than once are answered once", ", ".join(repeated))
+        wanted = list(dict.fromkeys(wanted))
     pos = pd.Index(table["postcode"]).get_indexer(wanted)
     missing = [w for w, p in zip(wanted, pos, strict=True) if p < 0]
     if missing:

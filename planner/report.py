@@ -392,13 +392,16 @@ def _signed(value: float) -> str:
 def _savings(run: RunOutputs, first: RunOutputs) -> tuple[int, float | None, str]:
     """Counters closed against the first run, and their known annual cost (None when unknown)."""
     closed = sorted(set(first.counters["station_id"]) - set(run.counters["station_id"]))
+    opened = sorted(set(run.counters["station_id"]) - set(first.counters["station_id"]))
     costs = run.scenario.costs or first.scenario.costs
-    total, why = closure_savings(closed, costs)
-    if not closed:
+    total, why = closure_savings(closed, costs, opened=opened)
+    if not closed and not opened:
         return 0, 0.0, "none (no counter closes)"
     if why:
         return len(closed), None, f"unknown ({why})"
-    return len(closed), total, f"{costs.currency} {total:,.0f} a year"  # type: ignore[union-attr]
+    net = f" net of the {len(opened)} counter(s) it opens" if opened else ""
+    amount = f"{costs.currency} {total:,.0f}" if total >= 0 else f"−{costs.currency} {-total:,.0f}"  # type: ignore[union-attr]
+    return len(closed), total, f"{amount} a year{net}"
 
 
 def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
@@ -450,7 +453,7 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
             + (f" by {_n(abs(d))}, from {_n(s0['london'][t0]['beyond'])} to {_n(lon[t0]['beyond'])}." if d else ".")
         )
         sentences.append(change)
-        sentences.append(f"Annual savings: {saving_text}.")
+        sentences.append(f"Net annual savings: {saving_text}.")
     changes = {}
     if run is not first:
         for key in rows:

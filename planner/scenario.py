@@ -44,7 +44,7 @@ __all__ = [
 #: The longest scenario name: it names a folder, with room for a temporary suffix within any file system's limit.
 NAME_MAX = 80
 #: Names of folders planner writes beside the run folders in ``--out``; no scenario may take one.
-RESERVED_NAMES = ("maps", "compare", "report")
+RESERVED_NAMES = ("maps", "compare", "report", "cache")
 
 
 class _Model(BaseModel):
@@ -187,8 +187,10 @@ class CostSpec(_Model):
         return self.by_station.get(station_id, self.annual_cost_per_counter)
 
 
-def closure_savings(closed: list[str], costs: CostSpec | None) -> tuple[float, str]:
-    """The annual cost of the counters a plan closes: what closing them saves.
+def closure_savings(
+    closed: list[str], costs: CostSpec | None, *, opened: list[str] | tuple[str, ...] = ()
+) -> tuple[float, str]:
+    """The net annual saving of a plan: the cost of the counters it closes less that of those it opens.
 
     Parameters
     ----------
@@ -196,23 +198,30 @@ def closure_savings(closed: list[str], costs: CostSpec | None) -> tuple[float, s
         Station ids open in the reference plan and closed in this one.
     costs
         The scenario's ``[costs]`` (or the reference scenario's), if any.
+    opened
+        Station ids closed in the reference plan and open in this one: their running cost is
+        deducted, so a plan that swaps counters is not credited with the gross saving.
 
     Returns
     -------
     tuple
-        ``(savings, why)``: 0 when nothing closes; NaN with the reason when
-        any closed counter's cost is unknown (a partial sum would understate
-        the savings); ``why`` is empty when the savings are known.
+        ``(savings, why)``: 0 when nothing closes or opens; NaN with the reason when
+        any closed or opened counter's cost is unknown (a partial sum would misstate
+        the savings); ``why`` is empty when the savings are known. Negative when the
+        plan costs more than the reference.
     """
-    if not closed:
+    if not closed and not opened:
         return 0.0, ""
     if costs is None:
         return math.nan, "no costs in the scenario files"
-    known = [costs.cost(s) for s in closed]
-    missing = [s for s, k in zip(closed, known, strict=True) if k is None]
+    changed = [*closed, *opened]
+    known = [costs.cost(s) for s in changed]
+    missing = [s for s, k in zip(changed, known, strict=True) if k is None]
     if missing:
         return math.nan, f"no cost for {', '.join(missing)}"
-    return float(sum(known)), ""  # type: ignore[arg-type]
+    saved = sum(k for k in known[: len(closed)])  # type: ignore[misc]
+    spent = sum(k for k in known[len(closed) :])  # type: ignore[misc]
+    return float(saved - spent), ""
 
 
 class Scenario(_Model):

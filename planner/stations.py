@@ -130,11 +130,33 @@ def load_stations(
     )
     stations.attrs["rejected"] = report
     stations.attrs["source"] = str(path)
+    _warn_shared_points(path, stations)
     logger.info("Loaded %d stations from %s (%d rejected)", len(stations), path, len(report))
     return stations
 
 
 _Rows = tuple[pd.DataFrame, pd.Series, np.ndarray, list[tuple[int, str, str]]]
+
+
+def _warn_shared_points(path: Path, stations: gpd.GeoDataFrame) -> None:
+    """Say which stations stand within a metre of each other: often one counter listed twice."""
+    if stations.empty:
+        return
+    at = pd.DataFrame(
+        {"id": stations["station_id"], "x": stations.geometry.x.round(0), "y": stations.geometry.y.round(0)}
+    )
+    shared = [g for _, g in at.groupby(["x", "y"], sort=True) if len(g) > 1]
+    if not shared:
+        return
+    listing = "; ".join(
+        f"{', '.join(map(str, g['id']))} at ({g['x'].iloc[0]:.0f}, {g['y'].iloc[0]:.0f})" for g in shared
+    )
+    message = (
+        f"{path}: {len(shared)} point(s) hold more than one station: {listing}. If a counter is listed twice, "
+        "delete the extra row; otherwise check their coordinates (each is kept as given)."
+    )
+    warnings.warn(message, PlannerWarning, stacklevel=3)
+    logger.warning(message)
 
 
 def _read_csv(path: Path, id_column: str) -> _Rows:

@@ -106,3 +106,20 @@ def test_only_wards_that_worsen_are_listed_largest_rise_first():
     table = worsening_wards(labels, before, after, top=10)
     assert table["ward_code"].tolist() == ["w4", "w1"] and table["change"].tolist() == [7.0, 5.0]
     assert worsening_wards(labels, before, before, top=10).empty
+
+
+def test_savings_are_net_of_the_counters_a_plan_opens():
+    """Closing b (250) and opening d (100) saves 150 a year, not the gross 250; opening alone costs money."""
+    costs = {"annual_cost_per_counter": 100, "by_station": {"b": 250}}
+    runs = [
+        toy_run("ref", ["a", "b", "c"], (10.0, 20.0), costs),
+        toy_run("swap", ["a", "c", "d"], (50.0, 20.0), costs),
+        toy_run("more", ["a", "b", "c", "d"], (10.0, 20.0), costs),
+        toy_run("unpriced", ["a", "c", "d"], (50.0, 20.0), {"by_station": {"b": 250}}),
+    ]
+    comparison = compare_runs(runs)
+    table = comparison.london.set_index("scenario")
+    assert table.loc["swap", "annual_savings"] == 150
+    assert table.loc["more", "annual_savings"] == -100
+    assert np.isnan(table.loc["unpriced", "annual_savings"])
+    assert "net annual savings unknown (no cost for d)" in comparison.markdown()

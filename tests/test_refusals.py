@@ -1103,6 +1103,20 @@ CASES += [
     Case("report-engine-unknown", "run folders", "`manifest.json` naming an engine planner lacks",
          ["report", RUNS[0], "--out", "{out}", "--no-pdf"], "names the engine 'teleport', which planner does not have",
          _runs("none", edit=_engine_name("teleport"))),
+    Case("stations-same-point", "stations", "two counters at the same point (warns, names both)",
+         [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x,y"], "2 open counters",
+         _stations([_good(), _good(id="y", name="Y")]), code=0,
+         warning="1 point(s) hold more than one station: x, y at ("),
+    Case("postcode-given-twice", "options", "`--postcode` twice with the same postcode (answered once)",
+         [*ACCESS, "--postcode", "AA1 1AB", "--postcode", "aa11ab"], "AA1 1AB:", code=0,
+         spoil=_postcodes([("AA1 1AB", X0 + 500, Y0 + 500)]),
+         warning="postcode(s) AA1 1AB given more than once are answered once"),
+    Case("scenario-name-cache", "scenarios", '`name = "cache"` (the sweep\'s matrix cache folder)', BAD,
+         "'cache' is the name of a folder planner writes beside the run folders",
+         _scenario(SCENARIO.replace('name = "tiny"', 'name = "cache"'))),
+    Case("param-km-for-metres", "engine parameters", "`--param max_snap_m=2` (kilometres typed for metres)",
+         [*ACCESS[:-4], "--engine", "network", "--param", "max_snap_m=2", *ACCESS[-2:]],
+         "max_snap_m = 2 is in metres, so 2 m is a few steps; it looks like kilometres: give max_snap_m = 2000"),
 ]  # fmt: skip
 
 

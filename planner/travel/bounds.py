@@ -13,7 +13,11 @@ from collections.abc import Mapping
 
 from planner.errors import EngineError
 
-__all__ = ["BOUNDS", "check_bounds"]
+__all__ = ["BOUNDS", "KM_LOOKALIKE_M", "check_bounds"]
+
+#: A distance in metres above 0 and below this is refused as kilometres typed by mistake
+#: (``max_walk_m = 2`` for two kilometres): no walk or snap limit of a few metres is meant.
+KM_LOOKALIKE_M = 20.0
 
 #: Parameter name -> (lowest, highest, why).  The same name means the same quantity in every engine.
 BOUNDS: dict[str, tuple[float, float, str]] = {
@@ -66,6 +70,11 @@ def check_bounds(engine: str, values: Mapping[str, object]) -> None:
         if name not in BOUNDS or isinstance(value, bool) or not isinstance(value, int | float):
             continue
         low, high, why = BOUNDS[name]
+        if name.endswith("_m") and 0 < value < KM_LOOKALIKE_M:
+            raise EngineError(
+                f"{engine} parameter {name} = {value:g} is in metres, so {value:g} m is a few steps; it looks "
+                f"like kilometres: give {name} = {value * 1000:g} for {value:g} km (or 0 for none)"
+            )
         if not low <= value <= high:
             raise EngineError(
                 f"{engine} parameter {name} = {value:g} is outside its plausible range {low:g} to {high:g} "
