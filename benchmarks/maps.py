@@ -70,8 +70,9 @@ def _postcodes() -> None:
 
 
 def _runs(folder: Path) -> list[Path]:
+    from planner.context import RunContext
     from planner.maps import write_change_map
-    from planner.run import RunContext, run_scenario
+    from planner.run import run_scenario
 
     context = RunContext(data_dir())
     runs = []
@@ -122,7 +123,7 @@ def main() -> None:
             maps.append(change)
         from playwright.sync_api import sync_playwright
 
-        from planner.maps import _leaflet_inline
+        from planner.maps.page import _leaflet_inline
 
         js, css = _leaflet_inline()
         empty = Path(tmp) / "empty.html"

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from benchmarks._common import REPO, data_dir, peak_memory_mb, quiet
 from planner import RunContext, run_scenario
-from planner.report import print_pdf, read_run_outputs, render_html
+from planner.report import print_pdf, render_html
+from planner.runfolder import read_run_outputs
 
 NAMES = ["baseline-2017", "mopac-draft-2017", "mopac-final-2017"]
 TARGET_S = 10.0

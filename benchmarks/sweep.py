@@ -26,8 +26,9 @@ import pandas as pd
 from benchmarks._common import data_dir, peak_memory_mb, quiet
 from planner.assess import assess
 from planner.context import RunContext
-from planner.scenario import load_scenario, resolve_counters
-from planner.sweep import Evaluator, _eval_chunk, cached_matrix, close_client, closure_index, connect
+from planner.scenario import load_scenario
+from planner.sweep import Evaluator, cached_matrix, close_client, closure_index, connect
+from planner.sweep.chunks import _eval_chunk
 
 BASELINE = "scenarios/baseline-2017.toml"
 TARGET_PER_MINUTE = 1_000_000
@@ -84,13 +85,14 @@ def main() -> None:
     quiet()
     ctx = RunContext(data_dir())
     spec = load_scenario(BASELINE)
-    london = ctx.london(spec)
+    resolved = ctx.resolve(spec)
+    london = resolved.london
     pts = london.study_demand.points
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
-        matrix = cached_matrix(ctx, spec, cache_dir=cache)
+        matrix = cached_matrix(ctx, resolved, cache_dir=cache)
         build = time.perf_counter() - start
-    counters, _ = resolve_counters(spec, london.stations)
+    counters = resolved.counters
     ids = counters["station_id"].tolist()
     evaluator = Evaluator.from_demand(matrix, pts)
     plan = evaluator.mask(ids)
@@ -139,7 +141,7 @@ def main() -> None:
         f"scenario; identical figures on {len(sample):,} sampled scenarios: {identical}"
     )
 
-    engine = ctx.engine(spec)
+    engine = resolved.engine
     scratch = sample[: args.scratch]
     start = time.perf_counter()
     rows = []

@@ -15,6 +15,7 @@ from planner.assess import AccessResult, assess
 from planner.boundaries import load_boroughs, load_wards, met_wards
 from planner.compare import Comparison, compare_runs
 from planner.config import BNG, DataPaths, resolve_data_dir
+from planner.context import RunContext, planner_version
 from planner.datasets import fetch, load_manifest
 from planner.demand import Demand, load_demand
 from planner.errors import (
@@ -39,7 +40,8 @@ from planner.optimise import choose_counters, plan_sessions, tradeoff
 from planner.pmedian import solve_pmedian
 from planner.proposals import propose, sessions
 from planner.report import Report, write_report
-from planner.run import RunContext, ScenarioRun, load_run, planner_version, run_scenario
+from planner.run import run_scenario
+from planner.runfolder import ScenarioRun, load_run
 from planner.scenario import Scenario, load_scenario
 from planner.stations import load_stations, open_counters, select_counters
 from planner.stats import access_figures, check_threshold, weighted_quantile

@@ -150,7 +150,15 @@ HUB_FLAGS = {
     "population_bounds": "--population-per-hub",
 }
 #: ``planner sweep``: :func:`planner.sweep.run_sweep` arguments -> flags.
-SWEEP_FLAGS = {"top": "--top", "scheduler": "--scheduler"}
+SWEEP_FLAGS = {
+    "top": "--top",
+    "scheduler": "--scheduler",
+    "bus_speed_kmh": "--bus-speed",
+    "walk_speed_kmh": "--walk-speed",
+    "bus_wait_min": "--bus-wait",
+    "rail_wait_min": "--rail-wait",
+    "threshold": "--thresholds",
+}
 #: ``planner data fetch``: :func:`planner.datasets.fetch` arguments -> flags.
 FETCH_FLAGS = {"base_url": "--base-url", "retries": "--retries", "verify": "--no-verify"}
 
@@ -635,7 +643,8 @@ MixedOpt = Annotated[
 
 
 def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
-    from planner.run import RunContext, run_scenario
+    from planner.context import RunContext
+    from planner.run import run_scenario
     from planner.scenario import check_distinct_names, load_scenario
 
     specs = [load_scenario(path) for path in scenarios]  # every file is checked before the first run starts
@@ -702,7 +711,7 @@ def compare_cmd(
 ) -> None:
     """Compare scenarios side by side (CSV and Markdown under OUT/compare)."""
     from planner.compare import compare_runs
-    from planner.run import load_run
+    from planner.runfolder import load_run
 
     _out(out)
     _out(out / "compare")
@@ -813,8 +822,8 @@ def optimise_cmd(
     out: OutOpt = Path("out/optimise"),
 ) -> None:
     """Propose which counters to keep (exact MIP) and write the plan as a scenario file."""
+    from planner.context import RunContext
     from planner.proposals import propose
-    from planner.run import RunContext
 
     if mode not in ("min-counters", "max-coverage", "tradeoff"):
         raise _fail(ValueError(f"unknown mode {mode!r}; choose min-counters, max-coverage or tradeoff"))
@@ -1044,8 +1053,8 @@ def sessions_cmd(
     out: OutOpt = Path("out/sessions"),
 ) -> None:
     """Where to hold community contact sessions for residents beyond the threshold."""
+    from planner.context import RunContext
     from planner.proposals import sessions
-    from planner.run import RunContext
 
     _out(out)
     try:

@@ -12,8 +12,7 @@ import pandas as pd
 from planner.equality import GROUPS
 from planner.errors import DataError
 from planner.io import write_csv
-from planner.run import ScenarioRun, read_manifest
-from planner.runfolder import RunIdentity, check_run_set
+from planner.runfolder import RunIdentity, ScenarioRun, check_run_set, read_manifest
 from planner.scenario import closure_savings
 from planner.stats import access_figures, check_threshold
 

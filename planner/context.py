@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,14 +28,14 @@ from planner.errors import PlannerWarning, ScenarioError
 from planner.hubs import HubOptions, HubPlan, plan_hubs
 from planner.io import sha256_file
 from planner.london import London, load_london
-from planner.scenario import Scenario
+from planner.scenario import Scenario, resolve_counters
 from planner.stations import load_stations
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 from planner.travel.base import require_coverage
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RunContext", "counter_boroughs", "planner_version"]
+__all__ = ["ResolvedScenario", "RunContext", "counter_boroughs", "file_digests", "planner_version"]
 
 
 def planner_version() -> str:
@@ -43,10 +44,6 @@ def planner_version() -> str:
         return version("planner")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
         return "unknown"
-
-
-def _engine_key(spec: object) -> str:
-    return repr(spec)
 
 
 def counter_boroughs(counters: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.Series:
@@ -106,9 +103,110 @@ def _say(message: str) -> None:
     logger.warning(message)
 
 
+def file_digests(files: Sequence[str | os.PathLike[str]], root: str | os.PathLike[str]) -> dict[str, str]:
+    """The sha256 of each file, named relative to the data directory (or absolute when outside it).
+
+    Parameters
+    ----------
+    files
+        Files a result was computed from.
+    root
+        The data directory.
+
+    Returns
+    -------
+    dict
+        Name to sha256, in the order given; a file is named as found in the data directory, symlinks or not.
+    """
+    base = Path(os.path.abspath(root))
+    out = {}
+    for path in files:
+        full = Path(os.path.abspath(path))
+        name = full.relative_to(base).as_posix() if full.is_relative_to(base) else str(full)
+        out[name] = sha256_file(full)
+    return out
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A scenario with everything it names read and checked once: every later step takes this.
+
+    Made by :meth:`RunContext.resolve`.
+
+    Attributes
+    ----------
+    scenario
+        The scenario as validated.
+    source
+        Where it came from (its file, or ``"scenario NAME"``), for messages.
+    london
+        The wards, boroughs and residents of its ward year, demand year and study area.
+    stations
+        The counter table it reads (its own ``counters.stations``, else the data directory's).
+    counters
+        The counters it opens, with ``open_24_7`` and ``borough_code``.
+    engine
+        The travel engine with its parameters (the scenario's, then any overrides).
+    params
+        Those parameters.
+    input_files
+        Every data file the figures depend on: wards, centroids, population, counter tables, equality
+        tables, then what the engine declares it read
+        (:meth:`~planner.travel.TravelEngine.input_files`).
+    inputs
+        Each of those files' sha256, named relative to the data directory.
+    hub_options
+        The hub model's options when the scenario plans hubs, else ``None``.
+    """
+
+    scenario: Scenario
+    source: str
+    london: London
+    stations: gpd.GeoDataFrame
+    counters: gpd.GeoDataFrame
+    engine: TravelEngine
+    params: Mapping[str, Any]
+    input_files: tuple[Path, ...]
+    inputs: Mapping[str, str]
+    hub_options: HubOptions | None
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def points(self) -> gpd.GeoDataFrame:
+        """The study area's demand points (LSOA population-weighted centroids with residents)."""
+        return self.london.study_demand.points
+
+    def input_key(self) -> dict[str, Any]:
+        """What a result computed for this scenario depends on: file digests, engine, package version.
+
+        Returns
+        -------
+        dict
+            ``files`` (name to sha256), ``engine`` (:meth:`~planner.travel.TravelEngine.describe` of the
+            configured engine), ``planner_version`` and the demand settings.
+        """
+        spec = self.scenario
+        return {
+            "files": dict(self.inputs),
+            "engine": self.engine.describe(),
+            "planner_version": planner_version(),
+            "ward_year": spec.ward_year,
+            "demand_year": spec.demand_year,
+            "include_city": spec.include_city,
+        }
+
+    def input_digest(self) -> str:
+        """A short hash of :meth:`input_key`: the key of caches computed from this scenario's inputs."""
+        text = json.dumps(self.input_key(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
 @dataclass
 class RunContext:
-    """Caches shared by several scenarios of one invocation: data, engines and travel matrices.
+    """Caches shared by several scenarios of one invocation: data, engines, travel matrices and hub plans.
 
     Parameters
     ----------
@@ -123,6 +221,7 @@ class RunContext:
     _stations: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     _hubs: dict[str, tuple[HubPlan, TravelEngine]] = field(default_factory=dict)
     _groups: dict[tuple, GroupResidents] = field(default_factory=dict)
+    _resolved: dict[tuple, ResolvedScenario] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data = resolve_data_dir(self.data)
@@ -132,7 +231,57 @@ class RunContext:
         assert self.data is not None  # set in __post_init__
         return DataPaths(self.data)
 
-    def london(self, scenario: Scenario) -> London:
+    def resolve(
+        self, scenario: Scenario, *, source: str | None = None, params: Mapping[str, Any] | None = None
+    ) -> ResolvedScenario:
+        """Read and check everything ``scenario`` names, once per scenario and parameter set.
+
+        Parameters
+        ----------
+        scenario
+            A validated scenario.
+        source
+            Where it came from, for messages (default ``"scenario NAME"``).
+        params
+            Engine parameters overriding the scenario's (a sensitivity sweep's grid point).
+
+        Returns
+        -------
+        ResolvedScenario
+            Its data, counters, engine and input files.
+
+        Raises
+        ------
+        ScenarioError
+            When its counter table is missing, or its selections name counters the table lacks.
+        """
+        where = source or f"scenario {scenario.name}"
+        merged = {**scenario.engine.params, **(params or {})}
+        key = (scenario.model_dump_json(), where, repr(sorted(merged.items())))
+        if key not in self._resolved:
+            london = self._london_of(scenario)
+            stations = self._stations_of(scenario, where)
+            counters, _ = resolve_counters(scenario, stations, source=where)
+            counters["borough_code"] = counter_boroughs(counters, london.wards).to_numpy()
+            engine = self._engine_of(scenario, merged)
+            files = self._input_files(scenario, stations_file=self._stations_file(scenario), engine=engine)
+            hubs = scenario.hubs
+            options = HubOptions(size=hubs.wards_per_hub, hubs=hubs.hubs, solver=hubs.solver) if hubs.enabled else None
+            self._resolved[key] = ResolvedScenario(
+                scenario=scenario,
+                source=where,
+                london=london,
+                stations=stations,
+                counters=counters,
+                engine=engine,
+                params=merged,
+                input_files=files,
+                inputs=file_digests(files, self.paths.root),
+                hub_options=options,
+            )
+        return self._resolved[key]
+
+    def _london_of(self, scenario: Scenario) -> London:
         key = (scenario.ward_year, scenario.demand_year, scenario.include_city)
         if key not in self._london:
             self._london[key] = load_london(
@@ -143,30 +292,17 @@ class RunContext:
             )
         return self._london[key]
 
-    def groups(self, scenario: Scenario) -> GroupResidents:
-        """Residents of each equality group per demand point of the scenario's study area."""
-        key = (scenario.ward_year, scenario.demand_year, scenario.include_city, scenario.imd_year)
-        if key not in self._groups:
-            london = self.london(scenario)
-            self._groups[key] = group_residents(
-                self.paths.root,
-                london.study_demand.points,
-                imd_year=scenario.imd_year,
-                population_codes=london.demand.points["point_id"],
-            )
-        return self._groups[key]
-
-    def stations_file(self, scenario: Scenario) -> Path:
-        """The counter table the scenario reads (its own, else the data directory's)."""
+    def _stations_file(self, scenario: Scenario) -> Path | None:
+        """The scenario's own counter table, if it names one."""
         if scenario.counters.stations is None:
-            return self.paths.stations
+            return None
         path = Path(scenario.counters.stations)
         return path if path.is_absolute() else self.paths.root / path
 
-    def stations(self, scenario: Scenario, where: str) -> gpd.GeoDataFrame:
-        if scenario.counters.stations is None:
-            return self.london(scenario).stations
-        path = self.stations_file(scenario)
+    def _stations_of(self, scenario: Scenario, where: str) -> gpd.GeoDataFrame:
+        path = self._stations_file(scenario)
+        if path is None:
+            return self._london_of(scenario).stations
         if path.is_dir():
             raise ScenarioError(f"{where}: counters.stations: {path} is a folder; name the stations file itself")
         if not path.is_file():
@@ -176,95 +312,67 @@ class RunContext:
             self._stations[key] = load_stations(path)
         return self._stations[key]
 
-    def engine(self, scenario: Scenario, params: dict[str, Any] | None = None) -> TravelEngine:
-        """The scenario's travel engine, with ``params`` overriding its parameters."""
+    def _engine_of(self, scenario: Scenario, params: dict[str, Any]) -> TravelEngine:
         spec = scenario.engine
-        merged = {**spec.params, **(params or {})}
-        key = _engine_key(spec) + repr(sorted(merged.items()))
+        key = repr((spec.name, spec.osm, sorted(params.items())))
         if key not in self._engines:
-            self._engines[key] = make_engine(spec.name, data=self.paths, params=merged, osm=spec.osm)
+            self._engines[key] = make_engine(spec.name, data=self.paths, params=params, osm=spec.osm)
         return self._engines[key]
 
-    def hub_plan(self, scenario: Scenario) -> tuple[HubPlan, TravelEngine]:
+    def _input_files(self, scenario: Scenario, *, stations_file: Path | None, engine: TravelEngine) -> tuple[Path, ...]:
+        paths = self.paths
+        files = [paths.wards(scenario.ward_year), paths.centroids, paths.population(scenario.demand_year)]
+        files.append(paths.stations)
+        if stations_file is not None:
+            files.append(stations_file)
+        files += equality_files(paths.root, imd_year=scenario.imd_year)
+        files += engine.input_files()
+        return tuple(dict.fromkeys(files))
+
+    def groups(self, resolved: ResolvedScenario) -> GroupResidents:
+        """Residents of each equality group per demand point of the scenario's study area."""
+        spec = resolved.scenario
+        key = (spec.ward_year, spec.demand_year, spec.include_city, spec.imd_year)
+        if key not in self._groups:
+            london = resolved.london
+            self._groups[key] = group_residents(
+                self.paths.root,
+                london.study_demand.points,
+                imd_year=spec.imd_year,
+                population_codes=london.demand.points["point_id"],
+            )
+        return self._groups[key]
+
+    def hub_plan(self, resolved: ResolvedScenario) -> tuple[HubPlan, TravelEngine]:
         """The hub plan for the scenario's hub settings (it does not depend on the open counters)."""
-        key = repr((scenario.hubs, scenario.ward_year, scenario.demand_year, scenario.include_city))
+        spec = resolved.scenario
+        key = repr((spec.hubs, spec.ward_year, spec.demand_year, spec.include_city))
         if key not in self._hubs:
-            london = self.london(scenario)
-            spec = scenario.hubs
-            engine = make_engine(spec.engine, data=self.paths)
-            options = HubOptions(size=spec.wards_per_hub, hubs=spec.hubs, solver=spec.solver)
+            london = resolved.london
+            engine = make_engine(spec.hubs.engine, data=self.paths)
+            options = resolved.hub_options or HubOptions(
+                size=spec.hubs.wards_per_hub, hubs=spec.hubs.hubs, solver=spec.hubs.solver
+            )
             plan = plan_hubs(london.study_wards, london.study_demand, engine=engine, options=options)
             self._hubs[key] = (plan, engine)
         return self._hubs[key]
 
-    def matrix(self, scenario: Scenario, stations: gpd.GeoDataFrame) -> TravelMatrix:
-        """Minutes from every demand point to every station of the file, computed once per engine setting."""
-        london = self.london(scenario)
+    def matrix(self, resolved: ResolvedScenario) -> TravelMatrix:
+        """Minutes from every demand point to every station of its table, computed once per engine setting."""
+        spec = resolved.scenario
+        stations = resolved.stations
         key = (
-            _engine_key(scenario.engine),
-            scenario.ward_year,
-            scenario.demand_year,
-            scenario.include_city,
+            repr((spec.engine.name, spec.engine.osm, sorted(resolved.params.items()))),
+            spec.ward_year,
+            spec.demand_year,
+            spec.include_city,
             tuple(stations["station_id"]),
         )
         if key not in self._matrices:
-            points = london.study_demand.points
-            matrix = self.engine(scenario).matrix(points, stations)
+            points = resolved.points
+            matrix = resolved.engine.matrix(points, stations)
             require_coverage(
-                points["population"].to_numpy(), matrix.minutes, engine=scenario.engine.name, source=scenario.engine.osm
+                points["population"].to_numpy(), matrix.minutes, engine=spec.engine.name, source=spec.engine.osm
             )
             self._matrices[key] = matrix
         return self._matrices[key]
-
-    def input_files(self, scenario: Scenario, params: dict[str, Any] | None = None) -> list[Path]:
-        """Every data file the scenario's demand, counters and travel times are read from.
-
-        Wards, centroids and population; the data directory's counter table and the scenario's own; then
-        the files the engine itself declares (:meth:`~planner.travel.TravelEngine.input_files`: the transit
-        files it read, the OSM extract). Manifests and cache keys both use this one list.
-        """
-        paths = self.paths
-        files = [paths.wards(scenario.ward_year), paths.centroids, paths.population(scenario.demand_year)]
-        files.append(paths.stations)
-        if scenario.counters.stations is not None:
-            files.append(self.stations_file(scenario))
-        files += equality_files(self.paths.root, imd_year=scenario.imd_year)
-        files += self.engine(scenario, params).input_files()
-        return list(dict.fromkeys(files))
-
-    def input_key(self, scenario: Scenario, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """What a result computed for ``scenario`` depends on: file digests, engine, package version.
-
-        Parameters
-        ----------
-        scenario
-            The scenario.
-        params
-            Engine parameters overriding the scenario's.
-
-        Returns
-        -------
-        dict
-            ``files`` (path relative to the data directory, or absolute, to sha256), ``engine``
-            (:meth:`~planner.travel.TravelEngine.describe` of the configured engine),
-            ``planner_version`` and the demand settings.
-        """
-        root = Path(os.path.abspath(self.paths.root))
-        files = {}
-        for path in self.input_files(scenario, params):
-            full = Path(os.path.abspath(path))  # named as found in the data directory, symlinks or not
-            name = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
-            files[name] = sha256_file(full)
-        return {
-            "files": files,
-            "engine": self.engine(scenario, params).describe(),
-            "planner_version": planner_version(),
-            "ward_year": scenario.ward_year,
-            "demand_year": scenario.demand_year,
-            "include_city": scenario.include_city,
-        }
-
-    def input_digest(self, scenario: Scenario, params: dict[str, Any] | None = None) -> str:
-        """A short hash of :meth:`input_key`."""
-        text = json.dumps(self.input_key(scenario, params), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner.context import RunContext, counter_boroughs
+from planner.context import ResolvedScenario, RunContext, counter_boroughs
 from planner.errors import OptionError, ScenarioError
 from planner.hubs import ward_sites
 from planner.io import write_csv, write_json
@@ -31,7 +31,7 @@ from planner.optimise import (
     plan_sessions,
     tradeoff,
 )
-from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, resolve_counters, scenario_to_toml
+from planner.scenario import CounterSpec, Scenario, Selection, load_scenario, scenario_to_toml
 from planner.stations import load_stations
 from planner.stats import beyond as beyond_threshold
 from planner.stats import check_threshold
@@ -71,18 +71,17 @@ class Proposal:
 
 
 def _candidates(
-    ctx: RunContext, spec: Scenario, source: str, extra: str | os.PathLike[str] | None
+    ctx: RunContext, resolved: ResolvedScenario, extra: str | os.PathLike[str] | None
 ) -> tuple[gpd.GeoDataFrame, TravelMatrix]:
-    stations = ctx.stations(spec, source)
-    matrix = ctx.matrix(spec, stations)
+    stations = resolved.stations
+    matrix = ctx.matrix(resolved)
     if extra is None:
         return stations, matrix
     new = load_stations(extra)
     clash = sorted(set(new["station_id"]) & set(stations["station_id"]))
     if clash:
         raise ScenarioError(f"{extra}: candidate ids {clash} already exist in the stations file; rename them")
-    london = ctx.london(spec)
-    more = ctx.engine(spec).matrix(london.study_demand.points, new)
+    more = resolved.engine.matrix(resolved.points, new)
     plain = [frame.copy() for frame in (stations, new)]
     for frame in plain:
         frame.attrs = {}  # load_stations' attrs hold tables, which pandas cannot compare when it merges attrs
@@ -101,6 +100,7 @@ def propose(
     *,
     out: str | os.PathLike[str],
     context: RunContext | None = None,
+    data: str | os.PathLike[str] | None = None,
     mode: Mode = "max-coverage",
     k: int | None = None,
     target_pct: float | None = None,
@@ -122,7 +122,9 @@ def propose(
     out
         Folder for the proposal (scenario file, tables, report).
     context
-        Shared caches.
+        Shared caches (data, engines, matrices) of the invocation.
+    data
+        The data directory, when no ``context`` is given (default ``$PLANNER_DATA``).
     mode
         ``"min-counters"`` (a): the fewest counters with ``target_pct`` %
         within the threshold; ``"max-coverage"`` (b): the most residents
@@ -158,11 +160,12 @@ def propose(
     if threshold is not None:
         check_threshold(threshold)
     spec = load_scenario(scenario)
-    ctx = context or RunContext()
-    london = ctx.london(spec)
-    stations, matrix = _candidates(ctx, spec, source, candidates)
+    ctx = context or RunContext(data)
+    resolved = ctx.resolve(spec, source=source)
+    london = resolved.london
+    stations, matrix = _candidates(ctx, resolved, candidates)
     t = check_threshold(threshold if threshold is not None else spec.threshold)
-    current, _ = resolve_counters(spec, ctx.stations(spec, source), source=source)
+    current = resolved.counters
     borough = counter_boroughs(stations, london.wards)
     borough.index = stations["station_id"].to_numpy()
     points = london.study_demand.points
@@ -184,7 +187,7 @@ def propose(
         "pct_covered": 100 * cur_cov / pop.sum(),
     }
     if max_disproportion is not None:
-        table = _group_table(ctx, spec, points, groups)
+        table = _group_table(ctx, resolved, points, groups)
         options.update(groups=table, max_disproportion=max_disproportion)
         current_info["ratios"] = group_ratios(cur_covered, pop, table.to_numpy(float), list(table.columns))
     same = choose_counters(matrix, points, borough, threshold=t, k=int(cur_mask.sum()), **options)
@@ -246,9 +249,11 @@ def propose(
     return Proposal(choice, curve, current_info, same, proposal_file, files)
 
 
-def _group_table(ctx: RunContext, spec: Scenario, points: pd.DataFrame, groups: list[str] | None) -> pd.DataFrame:
+def _group_table(
+    ctx: RunContext, resolved: ResolvedScenario, points: pd.DataFrame, groups: list[str] | None
+) -> pd.DataFrame:
     """Residents per demand point (in the points' order) of the groups a fairness bound holds for."""
-    resident = ctx.groups(spec)
+    resident = ctx.groups(resolved)
     table = resident.table.drop(columns=["all"], errors="ignore")
     if groups:
         unknown = [g for g in groups if g not in table.columns]
@@ -327,6 +332,7 @@ def sessions(
     *,
     out: str | os.PathLike[str] | None = None,
     context: RunContext | None = None,
+    data: str | os.PathLike[str] | None = None,
     threshold: float | None = None,
     sites: str | os.PathLike[str] | None = None,
     max_km: float = 12.0,
@@ -341,7 +347,9 @@ def sessions(
     out
         Folder for ``<name>-sessions.csv`` (optional).
     context
-        Shared caches.
+        Shared caches (data, engines, matrices) of the invocation.
+    data
+        The data directory, when no ``context`` is given (default ``$PLANNER_DATA``).
     threshold
         Minutes (default: the scenario's first threshold).
     sites
@@ -356,12 +364,11 @@ def sessions(
     if threshold is not None:
         check_threshold(threshold)
     spec = load_scenario(scenario)
-    ctx = context or RunContext()
-    london = ctx.london(spec)
-    stations = ctx.stations(spec, source)
-    counters, _ = resolve_counters(spec, stations, source=source)
+    ctx = context or RunContext(data)
+    resolved = ctx.resolve(spec, source=source)
+    london, counters = resolved.london, resolved.counters
     t = check_threshold(threshold if threshold is not None else spec.threshold)
-    nearest = ctx.matrix(spec, stations).subset(counters["station_id"].tolist()).nearest().table
+    nearest = ctx.matrix(resolved).subset(counters["station_id"].tolist()).nearest().table
     beyond = beyond_threshold(nearest["minutes"].to_numpy(float), t, nearest["reachable"].to_numpy(bool))
     points = london.study_demand.points.loc[beyond].reset_index(drop=True)
     if sites is None:
@@ -375,7 +382,7 @@ def sessions(
     if len(points):
         near = cand.geometry.apply(lambda g: points.distance(g).min() <= max_km * 1000)
         cand = cand.loc[near].reset_index(drop=True)
-    matrix = ctx.engine(spec).matrix(points, cand.assign(station_id=cand["site_id"]))
+    matrix = resolved.engine.matrix(points, cand.assign(station_id=cand["site_id"]))
     plan = plan_sessions(matrix, points.set_index("point_id")["population"], names, threshold=t, solver=solver)
     if out is not None:
         write_csv(plan.sites, Path(out) / f"{spec.name}-sessions-{t:g}min.csv")

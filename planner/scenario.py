@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.categories import canonical, match_values
 from planner.errors import DataError, OptionError, PlannerWarning, ScenarioError
 from planner.hubs.model import HubTarget
+from planner.travel import ENGINES, check_engine_params, engine_info
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ __all__ = [
     "scenario_to_toml",
 ]
 
+
+#: An engine name: one of the registry's (:data:`planner.travel.registry.REGISTRY`).
+EngineName = Literal[ENGINES]  # type: ignore[valid-type]
 
 #: The longest scenario name: it names a folder, with room for a temporary suffix within any file system's limit.
 NAME_MAX = 80
@@ -105,14 +109,12 @@ class CounterSpec(_Model):
 class EngineSpec(_Model):
     """Travel-time engine and its parameters."""
 
-    name: Literal["transit", "transit-simple", "network", "crowfly"] = "transit"
+    name: EngineName = "transit"
     osm: str | None = None
     params: dict[str, bool | float | str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_params(self) -> EngineSpec:
-        from planner.travel import check_engine_params  # refused here, before any data is loaded
-
         check_engine_params(self.name, self.params)
         return self
 
@@ -150,7 +152,7 @@ class HubSpec(_Model):
     enabled: bool = True
     wards_per_hub: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (4, 5)
     hubs: int | str | None = None
-    engine: Literal["transit", "transit-simple", "network", "crowfly"] = "crowfly"
+    engine: EngineName = "crowfly"
     solver: Literal["cbc", "highs"] = "cbc"
 
     @field_validator("hubs")
@@ -161,9 +163,9 @@ class HubSpec(_Model):
     @field_validator("engine")
     @classmethod
     def _hub_engine(cls, v: str) -> str:
-        if v == "network":
+        if not engine_info(v).hubs:
             raise ValueError(
-                "the network engine cannot be used for residents' trips to hub sites (no OSM file can be given "
+                f"the {v} engine cannot be used for residents' trips to hub sites (no OSM file can be given "
                 "for them); use crowfly (the default) or transit"
             )
         return v

@@ -88,9 +88,9 @@ def test_sweep_refuses_an_unreachable_scheduler(data_dir, tmp_path, monkeypatch)
     # the sweep itself, on a local Dask cluster from the command line: test_sweep.py (the CLI's output)
     import functools
 
-    import planner.sweep
+    import planner.sweep.run
 
-    monkeypatch.setattr(planner.sweep, "connect", functools.partial(planner.sweep.connect, timeout=1.0))
+    monkeypatch.setattr(planner.sweep.run, "connect", functools.partial(planner.sweep.connect, timeout=1.0))
     result = runner.invoke(
         app, ["sweep", FINAL, "--data", str(data_dir), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]
     )

@@ -125,14 +125,15 @@ def check_against_full(seed, data):
 @pytest.mark.data
 def test_baseline_triples_equal_full_recomputation(context):
     """A sample of the 64,897 single, double and triple closures of the 73-counter baseline."""
-    from planner.scenario import load_scenario, resolve_counters
+    from planner.scenario import load_scenario
     from tests.conftest import REPO
 
     ctx = context
     spec = load_scenario(REPO / "scenarios" / "baseline-2017.toml")
-    london = ctx.london(spec)
-    ev = Evaluator.from_demand(ctx.matrix(spec, london.stations), london.study_demand.points)
-    ids = resolve_counters(spec, london.stations)[0]["station_id"].tolist()
+    resolved = ctx.resolve(spec)
+    london = resolved.london
+    ev = Evaluator.from_demand(ctx.matrix(resolved), london.study_demand.points)
+    ids = resolved.counters["station_id"].tolist()
     plan = ev.mask(ids)
     closures = [c for size in (1, 2, 3) for c in itertools.combinations(ids, size)]
     assert len(closures) == 73 + 73 * 72 // 2 + 73 * 72 * 71 // 6

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from planner.compare import compare_runs
-from planner.run import ScenarioRun
+from planner.runfolder import ScenarioRun
 from planner.scenario import Scenario
 
 # Two boroughs: X with counters a (24/7) and b, Y with c (24/7) and d.  Two demand points: P1 in ward W1 (X)

@@ -137,7 +137,7 @@ def test_in_memory_results_are_geodataframes(london, transit_engine, context, tm
     with pytest.raises(OptionError, match=r"no ward polygons: pass wards"):
         explore(plain)
     assert isinstance(explore(plain, wards=london.study_wards, tiles=None), folium.Map)
-    plan, _ = context.hub_plan(load_scenario(REPO / "scenarios" / "mopac-final-2017.toml"))
+    plan, _ = context.hub_plan(context.resolve(load_scenario(REPO / "scenarios" / "mopac-final-2017.toml")))
     assert isinstance(plan, HubPlan)
     frame = plan.hub_frame(london.study_wards)
     assert len(frame) == plan.n_hubs and frame.crs.to_epsg() == 27700

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from planner.run import RunContext, run_scenario
+from planner.context import RunContext, file_digests
+from planner.run import run_scenario
 from planner.scenario import Scenario
 from tests.synthetic import BASE_SCENARIO
 
@@ -41,21 +43,30 @@ def _flip_one_byte(path: Path) -> None:
 def test_every_declared_input_is_in_the_manifest_and_the_cache_key(synthetic_dir, tmp_path, engine):
     data = Path(shutil.copytree(synthetic_dir, tmp_path / "data"))
     spec = _scenario(engine)
-    ctx = RunContext(data)
-    declared = list(ctx.engine(spec).input_files())
+    resolved = RunContext(data).resolve(spec)
+    declared = list(resolved.engine.input_files())
     if engine != "crowfly":
         assert declared, f"the {engine} engine declares no input file"
     if engine == "network":
         assert [p.name for p in declared] == ["synthetic.osm"]
-    run = run_scenario(spec, out=tmp_path / "out", context=ctx, maps=False)
+    run = run_scenario(spec, out=tmp_path / "out", data=data, maps=False)
     manifest = json.loads((run.out_dir / "manifest.json").read_text())
-    expected = {Path(p).resolve().relative_to(data.resolve()).as_posix() for p in ctx.input_files(spec)}
+    expected = {Path(p).resolve().relative_to(data.resolve()).as_posix() for p in resolved.input_files}
     assert set(manifest["inputs"]) == expected
     assert {p.resolve().relative_to(data.resolve()).as_posix() for p in declared} <= set(manifest["inputs"])
-    before = ctx.input_digest(spec)
-    for path in ctx.input_files(spec):
+    named = {"population/", "stations/", "transit/", "osm/"}  # each kind of input the issue names
+    flipped = set()
+    before = resolved.input_digest()
+    for path in resolved.input_files:
         original = path.read_bytes()
         _flip_one_byte(path)
-        assert ctx.input_digest(spec) != before, f"{path.name} changed but the {engine} cache key did not"
+        # what a new invocation would record: the hashes of the files as they are now, and the key made from them
+        again = dataclasses.replace(resolved, inputs=file_digests(resolved.input_files, data))
+        assert again.inputs != resolved.inputs, f"{path.name} changed but the {engine} manifest hashes did not"
+        assert again.input_digest() != before, f"{path.name} changed but the {engine} cache key did not"
+        flipped |= {k for k in named if path.resolve().relative_to(data.resolve()).as_posix().startswith(k)}
         path.write_bytes(original)
-    assert ctx.input_digest(spec) == before
+    assert RunContext(data).resolve(spec).input_digest() == before  # restored: the same key from a new read
+    assert flipped >= {"population/", "stations/"} | ({"transit/"} if engine.startswith("transit") else set()) | (
+        {"osm/"} if engine == "network" else set()
+    )

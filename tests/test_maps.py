@@ -191,7 +191,8 @@ def test_group_layer_of_residents_beyond(browser, mapped, tmp_path):
 
 
 def test_group_layer_bands_and_default_group():
-    from planner.maps import _count_bands, default_group
+    from planner.maps import default_group
+    from planner.maps.layers import _count_bands
 
     bands = _count_bands(np.array([0, 0, 3, 40, 120, 700, 2400.0]))
     # quartiles of the positive counts (40, 120, 700 by the inverted CDF) rounded up to 50, 150, 1,000
@@ -773,7 +774,7 @@ def test_packed_postcode_table_round_trip(mapped):
     ],
 )
 def test_minutes_and_threshold_words(minutes, shown, verdict):
-    from planner.maps import _minutes_words, _threshold_words
+    from planner.maps.page import _minutes_words, _threshold_words
 
     assert _minutes_words(minutes, 45) == shown
     assert _threshold_words(minutes, 45) == verdict

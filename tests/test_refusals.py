@@ -673,7 +673,7 @@ CASES: list[Case] = [
          "positive, finite number of minutes"),
     Case("sweep-thresholds-nan", "thresholds", "`sweep --kind grid --thresholds 45,nan`",
          ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--thresholds", "45,nan", "--out", "{out}"],
-         "--thresholds must be a positive, finite number of minutes"),
+         "`threshold` (--thresholds) must be a positive, finite number of minutes"),
     Case("scenario-threshold-inf", "thresholds", "`thresholds = [inf]` in a scenario",
          BAD, "thresholds.0: Input should be a finite number",
          _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [inf]"))),
@@ -827,10 +827,10 @@ CASES: list[Case] = [
           "--out", "{out}"], "(E09000001 is the City of London, which has its own police force)"),
     Case("sweep-bus-speed-text", "options", "`sweep --bus-speed 12,fast`",
          ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--bus-speed", "12,fast", "--out", "{out}"],
-         "--bus-speed: 'fast' is not a number"),
+         "`bus_speed_kmh` (--bus-speed): 'fast' is not a number"),
     Case("sweep-bus-speed-zero", "options", "`sweep --bus-speed 0`",
          ["sweep", "{scenario}", "--kind", "grid", "--data", "{data}", "--bus-speed", "0", "--out", "{out}"],
-         "--bus-speed: '0' must be a finite number greater than 0"),
+         "`bus_speed_kmh` (--bus-speed): '0' must be a finite number greater than 0"),
     Case("sweep-chunk-size-zero", "options", "`sweep --chunk-size 0`",
          ["sweep", "{scenario}", "--data", "{data}", "--chunk-size", "0", "--out", "{out}"],
          "Invalid value for '--chunk-size': Input should be greater than or equal to 1"),
@@ -1018,7 +1018,7 @@ CASES += [
          ["maps", RUNS[0]], "files differ from those the run wrote (missing: ['travel_matrix.csv'])",
          _matrix("delete")),
     Case("maps-matrix-edited", "run folders", "a `travel_matrix.csv` that does not give the run's own minutes",
-         ["maps", RUNS[0]], "files differ from those the run wrote (changed: ['travel_matrix.csv'])", _matrix("edit")),
+         ["maps", RUNS[0]], "has 999 minutes to the run's open counters, but access_points.csv says", _matrix("edit")),
     Case("maps-without-postcodes", "run folders", "`maps` of a run without `postcodes.parquet` (warns)",
          ["maps", RUNS[0]], "residents.html", _no_postcodes, code=0,
          warning="has no postcodes.parquet (it was run without maps"),
@@ -1187,10 +1187,10 @@ def test_library_functions_refuse_bad_thresholds(bad, tiny, tmp_path):
     import numpy as np
     import pandas as pd
 
+    from planner.context import RunContext
     from planner.errors import OptionError
     from planner.optimise import choose_counters, plan_sessions, tradeoff
     from planner.proposals import propose, sessions
-    from planner.run import RunContext
     from planner.sweep import run_sweep
     from planner.travel.base import TravelMatrix
 
@@ -1388,7 +1388,8 @@ def test_a_run_with_many_counters_searches_instead_of_building_a_matrix(tiny, tm
     import logging
 
     import planner.run
-    from planner.run import RunContext, run_scenario
+    from planner.context import RunContext
+    from planner.run import run_scenario
 
     data, scenario = tiny
     by_matrix = run_scenario(scenario, out=tmp_path / "matrix", data=data, maps=False)

@@ -16,8 +16,9 @@ import pytest
 
 from planner import run_scenario
 from planner.errors import DataError, PlannerError
-from planner.report import read_run_outputs, render_html, write_report
+from planner.report import render_html, write_report
 from planner.run import _beyond_24_7
+from planner.runfolder import read_run_outputs
 from planner.travel.base import TravelMatrix
 from tests.conftest import REPO
 
@@ -108,7 +109,7 @@ def test_24_7_figures_against_the_matrix(context, runs):
     summary = json.loads((folder / "summary.json").read_text())
     counters = pd.read_csv(folder / "counters.csv", dtype={"station_id": str})
     points = pd.read_csv(folder / "access_points.csv")
-    frame = context.matrix(spec, context.stations(spec, "test")).to_frame()
+    frame = context.matrix(context.resolve(spec)).to_frame()
     all_day = counters.loc[counters["open_24_7"], "station_id"]
     best = frame[list(all_day)].min(axis=1).reindex(points["point_id"]).to_numpy()
     for t in (45, 60):

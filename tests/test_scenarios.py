@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from planner.compare import compare_runs
 from planner.errors import InfeasibleError, ScenarioError
 from planner.optimise import choose_counters, plan_sessions
-from planner.run import load_run, run_scenario
+from planner.run import run_scenario
+from planner.runfolder import load_run
 from planner.scenario import load_scenario, resolve_counters, scenario_to_toml
 from planner.travel.base import TravelMatrix
 from tests.conftest import REPO
@@ -249,7 +250,7 @@ def test_optimiser_proposal_runs(context, tmp_path):
 @pytest.mark.data
 def test_resolve_counters_real(context):
     spec = load_scenario(SCENARIOS / "mopac-draft-2017.toml")
-    counters, all_day = resolve_counters(spec, context.london(spec).stations)
+    counters, all_day = resolve_counters(spec, context.resolve(spec).stations)
     assert len(counters) == 33 and len(all_day) == 30
     assert {"barking-learning-centre", "pinner", "church-street"} <= set(counters["station_id"])
 

@@ -147,8 +147,8 @@ def test_grid_sweep_over_walking_speed_with_the_street_engine(camden_planner, di
 
 
 def test_optimiser_with_the_street_engine(camden_planner, direct, data_dir, tmp_path):
+    from planner.context import RunContext
     from planner.proposals import propose
-    from planner.run import RunContext
 
     matrix, pop = direct
     ids = list(matrix.destination_ids)

@@ -76,15 +76,16 @@ def test_cached_matrix_equals_full_assessment(context, tmp_path):
     ctx = context
     for name in ("baseline-2017", "mopac-draft-2017", "mopac-final-2017"):
         spec = load_scenario(REPO / "scenarios" / f"{name}.toml")
-        matrix = cached_matrix(ctx, spec, cache_dir=tmp_path)
-        again = cached_matrix(ctx, spec, cache_dir=tmp_path)  # from disk
+        resolved = ctx.resolve(spec)
+        matrix = cached_matrix(ctx, resolved, cache_dir=tmp_path)
+        again = cached_matrix(ctx, resolved, cache_dir=tmp_path)  # from disk
         assert np.array_equal(matrix.minutes, again.minutes)
-        london = ctx.london(spec)
+        london = resolved.london
         pts = london.study_demand.points
         ev = Evaluator.from_demand(again, pts)
         counters, _ = resolve_counters(spec, london.stations)
         fast = ev.figures(ev.mask(counters["station_id"])[None, :], 45).iloc[0]
-        full = assess(london.study_demand, counters, ctx.engine(spec), threshold=45).london.iloc[0]
+        full = assess(london.study_demand, counters, resolved.engine, threshold=45).london.iloc[0]
         for col in ("beyond", "beyond_65_plus", "unreachable"):
             assert fast[col] == full[col], (name, col)
         for col in ("pct_within", "mean_minutes", "p95_minutes"):
@@ -160,9 +161,10 @@ def test_triples_with_top_and_the_plans_figures(data_dir, context, tmp_path):
     # the worst triple, recomputed in full: the general minimum over the open counters
     ctx = context
     spec = load_scenario(FINAL)
-    london = ctx.london(spec)
-    ev = Evaluator.from_demand(ctx.matrix(spec, london.stations), london.study_demand.points)
-    open_ids = resolve_counters(spec, london.stations)[0]["station_id"].tolist()
+    resolved = ctx.resolve(spec)
+    london = resolved.london
+    ev = Evaluator.from_demand(ctx.matrix(resolved), london.study_demand.points)
+    open_ids = resolved.counters["station_id"].tolist()
     worst = result.results.loc[result.results["n_closed"] == 3].iloc[0]
     kept = ev.mask(sorted(set(open_ids) - set(worst["closed"].split(";"))))
     full = ev.figures(kept[None, :], 45).iloc[0]
@@ -209,10 +211,10 @@ def test_sweep_chunks_and_matrix_cache_are_keyed_by_every_input(data_dir, tmp_pa
 
     ctx = RunContext(other)
     spec = load_scenario(FINAL)
-    key = ctx.input_key(spec)
+    key = ctx.resolve(spec).input_key()
     assert {"transit/bus_sequences_2016.csv", "transit/tube_connections.csv"} <= set(key["files"])
     assert key["engine"]["bus_speed_kmh"] == 30.0 and key["planner_version"]
-    assert ctx.input_digest(spec) != ctx.input_digest(spec, {"bus_speed_kmh": 12.0})
+    assert ctx.resolve(spec).input_digest() != ctx.resolve(spec, params={"bus_speed_kmh": 12.0}).input_digest()
 
 
 @pytest.mark.data

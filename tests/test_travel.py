@@ -443,8 +443,8 @@ def test_flagged_origins_reach_nothing_in_the_matrix():
 @pytest.mark.data
 def test_off_network_residents_count_the_same_everywhere(camden_walk, london):
     """Issue 11.4: assess, the sweep's evaluator and closures, and the optimiser agree on off-network points."""
+    from planner.context import counter_boroughs
     from planner.optimise import choose_counters
-    from planner.run import counter_boroughs
     from planner.sweep import Evaluator, closure_index
 
     engine = StreetNetwork(camden_walk)

@@ -19,7 +19,7 @@ The package, in the order data flows through it:
 """
 
 from planner.hubs.inputs import adjacency_from_wards, site_flags, ward_costs, ward_sites
-from planner.hubs.io import hub_outputs, write_hubs
+from planner.hubs.io import hub_colours, hub_outputs, write_hubs
 from planner.hubs.model import HubOptions, HubPlan, HubProblem, HubTarget
 from planner.hubs.plan import hub_problem, plan_hubs, solve_hubs
 
@@ -29,6 +29,7 @@ __all__ = [
     "HubProblem",
     "HubTarget",
     "adjacency_from_wards",
+    "hub_colours",
     "hub_outputs",
     "hub_problem",
     "plan_hubs",

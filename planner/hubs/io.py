@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -16,7 +18,7 @@ from planner.io import write_csv, write_gpkg
 from planner.travel.base import TravelEngine
 from planner.travel.crowfly import CrowFly
 
-__all__ = ["hub_outputs", "write_hubs"]
+__all__ = ["hub_colours", "hub_outputs", "write_hubs"]
 
 
 def hub_outputs(
@@ -153,3 +155,29 @@ def write_hubs(
         write_csv(ward_hubs, out / "ward_hubs.csv"),
         write_csv(plan.boroughs.drop(columns="seconds"), out / "hub_boroughs.csv"),
     ]
+
+
+def hub_colours(hubs: gpd.GeoDataFrame, palette: Sequence[str]) -> list[str]:
+    """A colour per hub, so that hubs that meet (share a border or a corner) differ.
+
+    The one colouring rule of the interactive maps and the report's static map: a greedy colouring
+    (largest first) of the graph of hubs whose polygons intersect.
+
+    Parameters
+    ----------
+    hubs
+        Hub polygons with ``hub_id``, in one CRS.
+    palette
+        The colours to use, cycled when the graph needs more.
+
+    Returns
+    -------
+    list of str
+        One colour per row of ``hubs``.
+    """
+    meeting = gpd.sjoin(hubs[["hub_id", "geometry"]], hubs[["hub_id", "geometry"]], predicate="intersects")
+    graph = nx.Graph()
+    graph.add_nodes_from(hubs["hub_id"])
+    graph.add_edges_from((a, b) for a, b in zip(meeting["hub_id_left"], meeting["hub_id_right"], strict=True) if a != b)
+    colours = nx.coloring.greedy_color(graph, strategy="largest_first")
+    return [palette[colours[h] % len(palette)] for h in hubs["hub_id"]]

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
-from dataclasses import fields
-from typing import Any, get_args
-from xml.etree.ElementTree import ParseError
+from typing import Any
 
-from planner.config import DataPaths
+from planner.config import DataPaths, resolve_data_dir
 from planner.errors import EngineError
 from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
-from planner.travel.bounds import check_bounds
 from planner.travel.crowfly import CrowFly
-from planner.travel.network import Mode, StreetNetwork, graph_from_osm
+from planner.travel.network import StreetNetwork, graph_from_osm
+from planner.travel.registry import ENGINES, REGISTRY, EngineInfo, engine_info, engine_words
 from planner.travel.transit import TransitParams, TransitTimes
 from planner.travel.transit_data import TransitData, load_transit
 from planner.travel.transit_simple import SimpleTransitParams, SimpleTransitTimes
 
 __all__ = [
     "ENGINES",
+    "REGISTRY",
     "CrowFly",
+    "EngineInfo",
     "NearestResult",
     "SimpleTransitParams",
     "SimpleTransitTimes",
@@ -32,14 +31,14 @@ __all__ = [
     "TravelEngine",
     "TravelMatrix",
     "check_engine_params",
+    "engine_info",
+    "engine_words",
     "graph_from_osm",
     "load_transit",
     "make_engine",
 ]
 
 logger = logging.getLogger(__name__)
-
-ENGINES = ("transit", "transit-simple", "network", "crowfly")
 
 
 def make_engine(
@@ -54,8 +53,8 @@ def make_engine(
     Parameters
     ----------
     name
-        ``"transit"`` (default for the 45-minute test: route-following buses),
-        ``"transit-simple"`` (the first approximation, kept for comparison),
+        A name in :data:`~planner.travel.registry.REGISTRY`: ``"transit"`` (the default for the
+        45-minute test), ``"transit-simple"`` (the first approximation, kept for comparison),
         ``"network"`` or ``"crowfly"``.
     data
         The data directory (its :class:`~planner.config.DataPaths`, or the folder itself); needed by
@@ -73,57 +72,13 @@ def make_engine(
         The configured engine.
     """
     if data is not None and not isinstance(data, DataPaths):  # a folder, as load_london takes it
-        from planner.config import resolve_data_dir
-
         data = DataPaths(resolve_data_dir(data))
-    builder = _BUILDERS.get(name)
-    if builder is None:
-        raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    info = engine_info(name)
     check_engine_params(name, params)  # before any data is read
     try:
-        return builder(data, dict(params or {}), osm)
+        return info.build(data, dict(params or {}), osm)
     except TypeError as exc:
         raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
-
-
-def _transit(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
-    if data is None:
-        raise EngineError("the transit engine needs the data directory (bus routes, rail graph)")
-    chosen = TransitParams().with_overrides(**params)
-    loaded = load_transit(data, national_rail=chosen.national_rail, trams=chosen.trams)
-    return TransitTimes(loaded, chosen)
-
-
-def _transit_simple(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
-    if data is None:
-        raise EngineError("the transit-simple engine needs the data directory (bus stops, rail graph)")
-    logger.warning(
-        "transit-simple is the superseded first approximation (about 5 minutes too fast against DfT's "
-        "journey time statistics); use it only to compare with the default transit engine"
-    )
-    return SimpleTransitTimes(load_transit(data, bus_routes=False), SimpleTransitParams().with_overrides(**params))
-
-
-def _crowfly(data: DataPaths | None, params: dict[str, Any], osm: object) -> TravelEngine:
-    return CrowFly(**params)
-
-
-def _network(data: DataPaths | None, params: dict[str, Any], osm: str | os.PathLike[str] | None) -> TravelEngine:
-    if osm is None:
-        raise EngineError("the network engine needs an OSM file (`osm`, or engine.osm in a scenario)")
-    path = osm
-    if data is not None and not os.path.exists(osm):
-        path = data.osm(str(osm))
-    mode = params.pop("mode", "walk")
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise EngineError(f"OSM file {path} is empty (0 bytes); download the extract again.")
-    try:
-        return StreetNetwork.from_osm(path, mode=mode, **params)
-    except (ParseError, RuntimeError) as exc:  # expat on .osm XML, libosmium on .osm.pbf
-        raise EngineError(
-            f"cannot read OSM file {path}: {exc}. The file is truncated or damaged; download the "
-            "extract again (for example from download.geofabrik.de) or export it again."
-        ) from exc
 
 
 def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None:
@@ -132,7 +87,7 @@ def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None
     Parameters
     ----------
     name
-        An engine name (see :func:`make_engine`).
+        An engine name (see :data:`~planner.travel.registry.REGISTRY`).
     params
         Its parameters, as in a scenario's ``[engine.params]``.
 
@@ -141,36 +96,8 @@ def check_engine_params(name: str, params: dict[str, Any] | None = None) -> None
     EngineError
         Naming the unknown parameter or the bad value, and the parameters the engine knows.
     """
-    params = dict(params or {})
+    info = engine_info(name)
     try:
-        if name == "transit":
-            TransitParams().with_overrides(**params)
-        elif name == "transit-simple":
-            SimpleTransitParams().with_overrides(**params)
-        elif name in ("crowfly", "network"):
-            _check_street_params(name, params)
-        else:
-            raise EngineError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+        info.check(dict(params or {}))
     except TypeError as exc:
         raise EngineError(f"bad parameters for the {name} engine: {exc}") from exc
-
-
-def _check_street_params(name: str, params: dict[str, Any]) -> None:
-    """The crow-fly and street engines' options: known names, positive numbers, a known travel mode."""
-    cls = CrowFly if name == "crowfly" else StreetNetwork
-    known = {f.name for f in fields(cls) if f.init and f.name not in ("graph", "source")}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise EngineError(f"unknown {name} parameter(s) {unknown}; known: {sorted(known)}")
-    for key, value in params.items():
-        if key == "mode":
-            if value not in get_args(Mode):
-                raise EngineError(f"{name} mode must be one of {', '.join(get_args(Mode))} (got {value!r})")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-            raise EngineError(f"{name} parameter {key} must be a finite number above 0 (got {value!r})")
-    check_bounds(name, params)
-    if name == "crowfly":
-        CrowFly(**params)  # its own rules too (circuity >= 1)
-
-
-_BUILDERS = {"transit": _transit, "transit-simple": _transit_simple, "network": _network, "crowfly": _crowfly}

@@ -33,27 +33,24 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
-import pandas as pd
 
 from planner.context import counter_boroughs
+from planner.credits import ATTRIBUTION
 from planner.errors import DataError
-from planner.maps import (
+from planner.maps.layers import _ward_geo
+from planner.maps.page import (
     _LEAFLET_CSS,
     _LEAFLET_JS,
-    ATTRIBUTION,
     BANDS,
     TILES,
     _asset,
-    _engine_words,
     _json,
     _leaflet_inline,
-    _read_run,
-    _Run,
     _text,
-    _ward_geo,
 )
-from planner.runfolder import check_outputs, read_travel_matrix
+from planner.runfolder import RunOutputs, read_run_outputs
 from planner.scenario import _select, scenario_to_toml
+from planner.travel import engine_words
 
 __all__ = ["EXPLORER_FILE", "explorer_data", "write_explorer"]
 
@@ -71,22 +68,11 @@ PLACEHOLDERS = {
 }
 
 
-def _points(run: _Run) -> pd.DataFrame:
-    path = run.folder / "access_points.csv"
-    if not path.is_file():
-        raise DataError(f"{run.folder}: no access_points.csv; run the scenario again with planner run")
-    points = pd.read_csv(path, dtype={"point_id": str, "ward_code": str, "station_id": str})
-    missing = sorted({"point_id", "ward_code", "population", "pop_65_plus", "minutes"} - set(points.columns))
-    if missing:
-        raise DataError(f"{path}: no column(s) {missing}; run the scenario again with planner run")
-    return points
-
-
-def _open_ids(run: _Run) -> list[str]:
+def _open_ids(run: RunOutputs) -> list[str]:
     return run.stations.loc[run.stations["open"].astype(bool), "station_id"].astype(str).tolist()
 
 
-def _eligible_24_7(run: _Run) -> set[str]:
+def _eligible_24_7(run: RunOutputs) -> set[str]:
     """Stations the scenario's ``counters.twenty_four_seven`` selects, open or not (24/7 when open)."""
     selection = run.scenario.counters.twenty_four_seven
     if selection is None:
@@ -94,10 +80,10 @@ def _eligible_24_7(run: _Run) -> set[str]:
     return set(_select(run.stations, selection, f"{run.folder}: counters.twenty_four_seven"))
 
 
-def _stations(run: _Run, reference: _Run | None) -> list[dict]:
+def _stations(run: RunOutputs, reference: RunOutputs | None) -> list[dict]:
     st = run.stations.copy()
-    st["borough_code"] = counter_boroughs(st, run.wards).to_numpy()
-    names = dict(zip(run.wards["borough_code"], run.wards["borough_name"], strict=False))
+    st["borough_code"] = counter_boroughs(st, run.ward_layer).to_numpy()
+    names = dict(zip(run.ward_layer["borough_code"], run.ward_layer["borough_name"], strict=False))
     wgs = st.to_crs(4326)
     plan_open = set(_open_ids(run))
     ref_open = set(_open_ids(reference)) if reference is not None else plan_open
@@ -124,7 +110,7 @@ def _stations(run: _Run, reference: _Run | None) -> list[dict]:
     return rows
 
 
-def _engine(run: _Run) -> dict:
+def _engine(run: RunOutputs) -> dict:
     """The engine's name, label and parameters as the page states them; timetables as one line each."""
     summary = json.loads((run.folder / "summary.json").read_text(encoding="utf-8"))
     name = str(run.engine.get("engine", ""))
@@ -142,13 +128,13 @@ def _engine(run: _Run) -> dict:
     return {
         "name": name,
         "label": str((summary.get("engine") or {}).get("label") or name),
-        "words": _engine_words(run.engine) or name,
+        "words": engine_words(run.engine),
         "parameters": scalars,
         "timetables": timetables,
     }
 
 
-def _template(run: _Run) -> str:
+def _template(run: RunOutputs) -> str:
     """The run's scenario as TOML, with placeholders for the name, description and the changed counters."""
     spec = run.scenario
     counters = spec.counters
@@ -177,7 +163,7 @@ def _template(run: _Run) -> str:
     return text
 
 
-def _reference(run: _Run, reference: _Run | None) -> _Run | None:
+def _reference(run: RunOutputs, reference: RunOutputs | None) -> RunOutputs | None:
     if reference is None:
         return None
     ours = run.stations["station_id"].astype(str).tolist()
@@ -214,25 +200,23 @@ def explorer_data(run_dir: str | os.PathLike[str], *, reference_dir: str | os.Pa
         The run folder has no ``travel_matrix.csv``, or it does not match the run; the reference was made
         from another stations file.
     """
-    run = _read_run(run_dir)
-    data = _data(run, _read_run(reference_dir) if reference_dir is not None else None)
-    check_outputs(run.folder, run.manifest or {})  # after the matrix's own checks, which say what is wrong in it
-    return data
+    run = read_run_outputs(run_dir, matrix=True)  # checked, with every file's hash
+    return _data(run, read_run_outputs(reference_dir) if reference_dir is not None else None)
 
 
-def _data(run: _Run, reference: _Run | None) -> dict:
+def _data(run: RunOutputs, reference: RunOutputs | None) -> dict:
     """:func:`explorer_data` of runs already read (``write_maps`` has read and checked them)."""
     reference = _reference(run, reference)
-    points = _points(run)
-    station_ids = run.stations["station_id"].astype(str).tolist()
-    matrix = read_travel_matrix(run.folder, points=points, station_ids=station_ids, open_ids=_open_ids(run))
+    points = run.points
+    matrix = run.matrix if run.matrix is not None else read_run_outputs(run.folder, matrix=True).matrix
+    assert matrix is not None
     minutes = np.where(np.isnan(matrix.minutes), np.inf, matrix.minutes).astype("<f4")
     wards, boroughs = _ward_geo(run)
     ward_pos = {f["properties"]["ward_code"]: i for i, f in enumerate(wards["features"])}
     unknown = sorted(set(points["ward_code"]) - set(ward_pos))
     if unknown:
         raise DataError(f"{run.folder / 'access_points.csv'}: ward code(s) {unknown[:5]} are not wards of the run")
-    study = run.wards[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code")
+    study = run.ward_layer[["borough_code", "borough_name"]].drop_duplicates().sort_values("borough_code")
     engine = _engine(run)
     return {
         "kind": "explorer",
@@ -264,7 +248,7 @@ def _data(run: _Run, reference: _Run | None) -> dict:
         "placeholders": PLACEHOLDERS,
         "name_pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         "tiles": TILES,
-        "attribution": ATTRIBUTION,
+        "attribution": list(ATTRIBUTION),
     }
 
 
@@ -297,7 +281,7 @@ def write_explorer(
     return _write_page(data, Path(out) if out else Path(run_dir) / "maps", offline)
 
 
-def write_explorer_of(run: _Run, reference: _Run | None, *, out: Path, offline: bool) -> Path:
+def write_explorer_of(run: RunOutputs, reference: RunOutputs | None, *, out: Path, offline: bool) -> Path:
     """:func:`write_explorer` for runs ``write_maps`` has already read and checked (nothing is read twice)."""
     return _write_page(_data(run, reference), out, offline)
 

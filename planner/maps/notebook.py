@@ -20,8 +20,9 @@ import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -29,11 +30,9 @@ import pandas as pd
 from planner.assess import AccessResult
 from planner.config import require_bng
 from planner.errors import OptionError
-from planner.hubs import HubPlan
-from planner.runfolder import check_outputs
-
-if TYPE_CHECKING:
-    import folium
+from planner.hubs import HubPlan, hub_colours
+from planner.maps.page import _PALETTE, BANDS, CHANGE_BANDS, _simplified
+from planner.runfolder import read_run_outputs
 
 __all__ = ["LAYERS", "explore"]
 
@@ -68,25 +67,15 @@ def _colormap(bands: list[tuple[float, str, str]], caption: str, low: float, hig
 
 
 def _base_map(frame: gpd.GeoDataFrame, tiles: str | None) -> folium.Map:
-    import folium
-
     west, south, east, north = frame.to_crs(_WGS84).total_bounds
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=tiles, control_scale=True)
     m.fit_bounds([[south, west], [north, east]])
     return m
 
 
-def _simplified(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    from planner.maps import _simplified as simplify
-
-    return simplify(wards)
-
-
 def _ward_layer(
     wards: gpd.GeoDataFrame, value: str, bands: list[tuple[float, str, str]], name: str, fields: dict[str, str]
 ):
-    import folium
-
     shown = _escaped(_simplified(wards), ["ward_name", "borough_name"])
     shown[value] = shown[value].astype(float).round(2)
     for col in fields:
@@ -111,8 +100,6 @@ def _ward_layer(
 
 
 def _counter_layer(counters: gpd.GeoDataFrame, closing: set[str]):
-    import folium
-
     require_bng(counters, "counters")
     frame = counters[["station_id", "name", "geometry"]].copy()
     frame["name"] = frame["name"].astype(str)
@@ -132,12 +119,8 @@ def _counter_layer(counters: gpd.GeoDataFrame, closing: set[str]):
 
 
 def _hub_layer(hubs: gpd.GeoDataFrame):
-    import folium
-
-    from planner.maps import _PALETTE
-
     frame = hubs.copy()
-    colours = {h: _PALETTE[i % len(_PALETTE)] for i, h in enumerate(sorted(frame["hub_id"].astype(str)))}
+    colours = dict(zip(frame["hub_id"].astype(str), hub_colours(frame, _PALETTE), strict=True))  # hubs that meet differ
     frame["hub_id"] = frame["hub_id"].astype(str)
     cols = [c for c in ("hub_id", "borough_name", "site_ward_name", "n_wards", "population") if c in frame.columns]
     frame = _escaped(frame[[*cols, "geometry"]], [c for c in cols if frame[c].dtype == object]).to_crs(_WGS84)
@@ -165,27 +148,22 @@ class _Inputs:
 
 
 def _reference_wards(reference: object) -> tuple[pd.Series, gpd.GeoDataFrame | None]:
-    from planner.maps import _read_run
-
     if isinstance(reference, AccessResult):
         return pd.DataFrame(reference.wards).set_index("ward_code")["mean_minutes"], None
-    ref = _read_run(reference)  # type: ignore[arg-type]
-    return ref.wards.set_index("ward_code")["mean_minutes"], ref.stations.loc[ref.stations["open"].astype(bool)]
+    ref = read_run_outputs(reference)  # type: ignore[arg-type]
+    return ref.ward_layer.set_index("ward_code")["mean_minutes"], ref.stations.loc[ref.stations["open"].astype(bool)]
 
 
 def _from_folder(folder: Path, layer: str, counters: gpd.GeoDataFrame | None, reference: object) -> _Inputs:
-    from planner.maps import _read_run
-
     if counters is not None:
         raise OptionError(
             "`counters` is for in-memory results: a run folder draws its own open (and, with a reference, closing) "
             "counters; leave counters out, or explore the AccessResult"
         )
-    run = _read_run(folder)
-    check_outputs(folder, run.manifest or {})
+    run = read_run_outputs(folder)  # checked, with every file's hash
     if layer == "hubs" and run.hubs is None:
         raise OptionError(f"{folder}: the run has no hub plan (hubs/hubs.gpkg); run it with hubs enabled")
-    out = _Inputs(run.wards, counters, hubs=run.hubs)
+    out = _Inputs(run.ward_layer, counters, hubs=run.hubs)
     if out.counters is None:
         out.counters = run.stations.loc[run.stations["open"].astype(bool)].copy()
     if reference is not None:
@@ -282,10 +260,6 @@ def explore(
     >>> folium.Marker([51.5, -0.12], tooltip="Proposed site").add_to(m)   # doctest: +SKIP
     >>> m.save("final.html")                                     # doctest: +SKIP
     """
-    import folium
-
-    from planner.maps import BANDS, CHANGE_BANDS
-
     got = _inputs(source, layer, wards, counters, reference)
     ward_frame = got.wards
     m = _base_map(ward_frame, tiles)
