@@ -63,10 +63,10 @@ def _printed(width: int) -> list[str]:
 
     from rich.console import Console
 
-    from planner.cli import _show
+    from planner.cli.common import show
 
     out = io.StringIO()
-    _show(_table(), to=Console(file=out, width=width))
+    show(_table(), to=Console(file=out, width=width))
     return out.getvalue().splitlines()
 
 
@@ -93,7 +93,8 @@ def test_sweep_prints_the_worst_closures_of_each_size():
     import pandas as pd
     from rich.console import Console
 
-    from planner.cli import _show, _worst_closures
+    from planner.cli.common import show
+    from planner.cli.sweep import worst_closures
 
     critical = pd.DataFrame(
         {"station_id": ["a", "b", "c"], "name": ["Acton", "Barnet", "Croydon"], "beyond": [130, 120, 110]}
@@ -107,7 +108,7 @@ def test_sweep_prints_the_worst_closures_of_each_size():
         }
     )
     out = io.StringIO()
-    _show(_worst_closures(SimpleNamespace(critical=critical, results=results), 2), to=Console(file=out, width=120))
+    show(worst_closures(SimpleNamespace(critical=critical, results=results), 2), to=Console(file=out, width=120))
     rows = [line for line in out.getvalue().splitlines() if "+" in line]
     assert [r.split("│")[1].strip() for r in rows] == ["Acton + Croydon", "Acton + Barnet", "Acton + Barnet + Croydon"]
     assert [r.split("│")[3].strip() for r in rows] == ["70", "50", "300"]
@@ -115,7 +116,7 @@ def test_sweep_prints_the_worst_closures_of_each_size():
 
 def test_verbose_flag_may_follow_the_sub_command(monkeypatch):
     """`planner run -v ...` means `planner -v run ...`; a `-v` after `--` is left alone."""
-    import planner.cli as cli
+    import planner.cli.common as cli
 
     seen = []
     monkeypatch.setattr(cli, "app", lambda *, args, prog_name: seen.append(args))

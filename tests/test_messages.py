@@ -90,19 +90,19 @@ def test_library_messages_name_no_cli_flag():
 
 
 def test_cli_adds_the_flag_only_to_named_arguments():
-    from planner.cli import _with_flags
+    from planner.cli.common import with_flags
 
     text = "No data directory: pass `data` or set PLANNER_DATA (data/README.md)"
-    assert _with_flags(text) == "No data directory: pass `data` (--data) or set PLANNER_DATA (data/README.md)"
-    assert _with_flags("max_disproportion is 0.5", {"max_disproportion": "--max-disproportion"}) == (
+    assert with_flags(text) == "No data directory: pass `data` (--data) or set PLANNER_DATA (data/README.md)"
+    assert with_flags("max_disproportion is 0.5", {"max_disproportion": "--max-disproportion"}) == (
         "max_disproportion (--max-disproportion) is 0.5"
     )
-    assert _with_flags("the data directory", {}) == "the data directory"
+    assert with_flags("the data directory", {}) == "the data directory"
 
 
 def test_an_option_given_twice_is_refused(capsys):
     """The second hostile pass: `access --threshold 60 --threshold 45` silently gave the 45-minute table."""
-    from planner.cli import entry
+    from planner.cli.common import entry
 
     with pytest.raises(SystemExit) as info:
         entry(["access", "--threshold", "60", "--threshold=45"])
@@ -114,13 +114,13 @@ def test_an_option_given_twice_is_refused(capsys):
 
 
 def test_a_grid_name_or_value_given_twice_is_refused():
-    from planner.cli import _parse_grid
+    from planner.cli.calibrate import parse_grid
 
     with pytest.raises(Exception, match="bus_wait_min given twice"):
-        _parse_grid(["bus_wait_min=9", "bus_wait_min=12"])
+        parse_grid(["bus_wait_min=9", "bus_wait_min=12"])
     with pytest.raises(Exception, match="repeats a value"):
-        _parse_grid(["bus_wait_min=9,9"])
-    assert _parse_grid(["bus_wait_min=9,12", "bus_speed_kmh=24"]) == {
+        parse_grid(["bus_wait_min=9,9"])
+    assert parse_grid(["bus_wait_min=9,12", "bus_speed_kmh=24"]) == {
         "bus_wait_min": [9.0, 12.0],
         "bus_speed_kmh": [24.0],
     }

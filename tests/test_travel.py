@@ -498,9 +498,13 @@ def test_partial_extract_is_refused(camden_walk, london):
 
 
 def test_unreachable_percentile_is_printed_as_such():
-    from planner.cli import _minutes
+    from planner.cli.common import minutes_text
 
-    assert (_minutes(float("inf")), _minutes(float("nan")), _minutes(12.345)) == ("unreachable", "unreachable", "12.3")
+    assert (minutes_text(float("inf")), minutes_text(float("nan")), minutes_text(12.345)) == (
+        "unreachable",
+        "unreachable",
+        "12.3",
+    )
 
 
 @pytest.mark.data
