@@ -7,6 +7,8 @@ closure scenarios; and draw maps for analysts and residents.
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
@@ -185,3 +187,17 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``planner.assess`` is both a module and the function most analysts call: importing the module binds
+    its name on the package, which would hide the function; the function keeps the name (the module stays
+    importable as ``planner.assess`` through ``sys.modules``, so ``from planner.assess import ...`` works)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -116,7 +116,13 @@ def _verbose(arg: str) -> bool:
 
 
 def entry(argv: list[str] | None = None) -> None:
-    """The ``planner`` command: ``-v`` (``-vv``, ...) may also come after the sub-command (``planner run -v ...``)."""
+    """The ``planner`` command: ``-v`` (``-vv``, ...) may also come after the sub-command (``planner run -v ...``).
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``planner`` (default: the command line's).
+    """
     from planner.clock import check_source_date_epoch
 
     try:  # numpy reads it on import and fails with a traceback: check it first
