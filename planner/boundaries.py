@@ -217,6 +217,17 @@ def load_wards(
         logger.info("Projecting %s from %s to %s", path, wards.crs.to_string(), BNG)
         wards = wards.to_crs(BNG)
 
+    wards = _repaired(path, wards, repair=repair)
+    wards["in_met"] = wards["borough_code"] != CITY_OF_LONDON_CODE
+    wards = wards[["ward_code", "ward_name", "borough_code", "borough_name", "in_met", "geometry"]]
+    wards = wards.reset_index(drop=True)
+    wards.attrs["source"] = str(path)
+    wards.attrs["edition"] = _EDITIONS.get(tuple(sorted(mapping)), "")
+    return wards
+
+
+def _repaired(path: Path, wards: gpd.GeoDataFrame, *, repair: bool) -> gpd.GeoDataFrame:
+    """Invalid ward polygons made valid, with a warning naming them (or refused when ``repair`` is False)."""
     invalid = ~wards.geometry.is_valid
     if invalid.any():
         bad = wards.loc[invalid, ["ward_code", "ward_name"]].itertuples(index=False)
@@ -226,13 +237,8 @@ def load_wards(
         fixed = shapely.make_valid(wards.geometry.values[invalid.values])
         wards.loc[invalid, "geometry"] = [_polygonal(g) for g in fixed]
         message = f"{path}: repaired {int(invalid.sum())} invalid ward polygon(s): {listing}"
-        warnings.warn(message, PlannerWarning, stacklevel=2)
+        warnings.warn(message, PlannerWarning, stacklevel=3)
         logger.warning(message)
-    wards["in_met"] = wards["borough_code"] != CITY_OF_LONDON_CODE
-    wards = wards[["ward_code", "ward_name", "borough_code", "borough_name", "in_met", "geometry"]]
-    wards = wards.reset_index(drop=True)
-    wards.attrs["source"] = str(path)
-    wards.attrs["edition"] = _EDITIONS.get(tuple(sorted(mapping)), "")
     return wards
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from planner.cli import app
+
 __all__ = ["CliCommand", "cli_commands", "cli_markdown"]
 
 
@@ -80,8 +82,6 @@ def cli_commands() -> list[CliCommand]:
     list of CliCommand
         Sorted by name; groups (``data``) are walked into their commands (``data check``).
     """
-    from planner.cli import app
-
     root = typer.main.get_command(app)
     return _walk(root, [], _context(root, "planner"))
 

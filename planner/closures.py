@@ -132,34 +132,16 @@ class NearestOpen:
         ward_codes
             Ward of each point.
         """
-        n, m = minutes.shape
-        plan = np.asarray(plan, dtype=bool)
-        cols = np.flatnonzero(plan)
-        sub = minutes[:, cols]
-        kk = min(k, len(cols))
-        order = np.argsort(sub, axis=1, kind="stable")[:, :kk]  # the same tie order as a full minimum
-        top_ids = np.full((n, k), -2, dtype=np.int64)
-        top_t = np.full((n, k), np.inf)
-        top_ids[:, :kk] = cols[order]
-        top_t[:, :kk] = np.take_along_axis(sub, order, axis=1)
+        m = minutes.shape[1]
+        top_ids, top_t = _k_nearest(minutes, np.asarray(plan, dtype=bool), k)
         values = np.unique(top_t)
         rank = np.searchsorted(values, top_t).astype(np.int64)
         pop = np.asarray(population, dtype=float)
         cum = np.cumsum(np.bincount(rank[:, 0], weights=pop, minlength=len(values)))
         codes, ward_index = np.unique(np.asarray(ward_codes).astype(str), return_inverse=True)
-        base_t = top_t[:, 0]
-        ok = np.isfinite(base_t)
+        ok = np.isfinite(top_t[:, 0])
         total = float(pop.sum())
-        q_total = QUANTILE * total
-        base = {
-            "total": total,
-            "q_total": q_total,
-            "sum": float(np.where(ok, base_t, 0) @ pop),
-            "unreachable": float(pop[~ok].sum()),
-            # F(r) >= q_total, with F whole, is F(r) >= ceil(q_total): whole numbers on both sides
-            "need": float(np.ceil(q_total)),
-            "p95_rank": int(min(np.searchsorted(cum, np.ceil(q_total), side="left"), len(values) - 1)),
-        }
+        base = _base(top_t[:, 0], pop, cum, len(values))
         # change in person-minutes (finite times) and in unreachable residents, per set of closed counters
         person = np.where(np.isfinite(top_t), top_t, 0) * pop[:, None]
         lost = np.where(np.isfinite(top_t), 0.0, pop[:, None])
@@ -435,3 +417,33 @@ class NearestOpen:
         return pd.DataFrame(
             {"ward_code": self.ward_codes, "scenarios_losing": losing.astype(np.int64), "max_residents_lost": most}
         )
+
+
+def _k_nearest(minutes: np.ndarray, plan: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's ``k`` nearest open counters (column ids, ``-2`` past the open ones) and their minutes."""
+    n = minutes.shape[0]
+    cols = np.flatnonzero(plan)
+    sub = minutes[:, cols]
+    kk = min(k, len(cols))
+    order = np.argsort(sub, axis=1, kind="stable")[:, :kk]  # the same tie order as a full minimum
+    top_ids = np.full((n, k), -2, dtype=np.int64)
+    top_t = np.full((n, k), np.inf)
+    top_ids[:, :kk] = cols[order]
+    top_t[:, :kk] = np.take_along_axis(sub, order, axis=1)
+    return top_ids, top_t
+
+
+def _base(base_t: np.ndarray, pop: np.ndarray, cum: np.ndarray, n_values: int) -> dict:
+    """The plan's own figures: residents, person-minutes, unreachable, and the rank of its 95th percentile."""
+    ok = np.isfinite(base_t)
+    total = float(pop.sum())
+    q_total = QUANTILE * total
+    return {
+        "total": total,
+        "q_total": q_total,
+        "sum": float(np.where(ok, base_t, 0) @ pop),
+        "unreachable": float(pop[~ok].sum()),
+        # F(r) >= q_total, with F whole, is F(r) >= ceil(q_total): whole numbers on both sides
+        "need": float(np.ceil(q_total)),
+        "p95_rank": int(min(np.searchsorted(cum, np.ceil(q_total), side="left"), n_values - 1)),
+    }

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from planner.errors import CRSError, DataDirError
+from planner.datasets import load_manifest
+from planner.errors import CRSError, DataDirError, PlannerError
 
 __all__ = [
     "BNG",
@@ -161,9 +162,6 @@ class DataPaths:
 
 def where_to_get(rel: str, root: Path) -> str:
     """How to obtain the data file ``rel``: the ``planner data fetch`` command, or where else to find it."""
-    from planner.datasets import load_manifest
-    from planner.errors import PlannerError
-
     try:
         source = next((s for s in load_manifest() if s.dest == rel), None)
     except PlannerError:

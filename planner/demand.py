@@ -31,7 +31,7 @@ import pandas as pd
 
 from planner.config import BNG, DataPaths, require_bng
 from planner.errors import DataError, PlannerWarning
-from planner.io import read_csv
+from planner.io import read_csv, sha256_file
 
 __all__ = ["AGE_BANDS", "DEMAND_YEARS", "Demand", "load_demand"]
 
@@ -99,8 +99,6 @@ class Demand:
 def _check_other_years(paths: DataPaths, year: int) -> None:
     """Say when the population file is byte for byte another year's: one of them is a copy of the other, so the
     figures for either year are the other's (the second hostile pass copied mid-2019 over mid-2020)."""
-    from planner.io import sha256_file
-
     mine = paths.population(year)
     for other in (2019, 2020):
         theirs = paths.root / "population" / f"lsoa11_mid{other}_population.csv"

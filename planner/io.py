@@ -184,7 +184,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def check_out_dir(path: str | os.PathLike[str], *, option: str = "`out`") -> Path:
+def check_out_dir(path: str | os.PathLike[str], *, option: str = "`out`", outside_runs: bool = False) -> Path:
     """Refuse an output folder that cannot be created or written, before any work starts.
 
     Nothing is created: the nearest existing folder on the path is checked by
@@ -196,6 +196,9 @@ def check_out_dir(path: str | os.PathLike[str], *, option: str = "`out`") -> Pat
         The output folder (it need not exist yet).
     option
         How to name the folder in the message.
+    outside_runs
+        Also refuse a run folder written by ``planner run``, or a folder inside one: files written there would
+        change the run, whose manifest lists and hashes every file (the next read would refuse it).
 
     Returns
     -------
@@ -211,6 +214,13 @@ def check_out_dir(path: str | os.PathLike[str], *, option: str = "`out`") -> Pat
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OptionError(f"{option} {path} is an existing file, not a folder; choose a folder (created if needed)")
+    run = next((p for p in (path, *path.parents) if (p / "manifest.json").is_file()), None) if outside_runs else None
+    if run is not None:
+        raise OptionError(
+            f"{option} {path} is {'' if run == path else 'inside '}the run folder {run} written by `planner run`: "
+            "files written there would change the run (its manifest hashes every file); choose the folder that "
+            "holds the run folders, or another one"
+        )
     probe = path
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent

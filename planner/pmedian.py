@@ -44,6 +44,28 @@ class PMedianResult:
     rounds: int
 
 
+def _model(
+    ranked: np.ndarray, order: np.ndarray, steps: np.ndarray, depth: np.ndarray, p: int
+) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The p-median MIP over each client's ``depth`` nearest candidates (cost steps ``steps`` of ``ranked``)."""
+    n, m = ranked.shape
+    prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
+    y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(m)]
+    terms = []
+    for i in range(n):
+        for kk in range(1, min(depth[i], m - 1) + 1):
+            step = float(steps[i, kk - 1])
+            if step <= 0:
+                continue
+            z = pulp.LpVariable(f"z{i}_{kk}", lowBound=0)
+            terms.append((z, step))
+            cover = pulp.LpAffineExpression([(z, 1.0), *((y[j], 1.0) for j in order[i, :kk].tolist())])
+            prob.addConstraint(pulp.LpConstraint(cover, pulp.LpConstraintGE, rhs=1.0))
+    prob.setObjective(pulp.LpAffineExpression(terms, constant=float(ranked[:, 0].sum())))
+    prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression((v, 1.0) for v in y), pulp.LpConstraintEQ, rhs=p))
+    return prob, y
+
+
 def solve_pmedian(
     costs: pd.DataFrame,
     p: int,
@@ -89,20 +111,7 @@ def solve_pmedian(
     steps = np.diff(ranked, axis=1)
     while True:
         rounds += 1
-        prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
-        y = [pulp.LpVariable(f"y{j}", cat="Binary") for j in range(m)]
-        terms = []
-        for i in range(n):
-            for kk in range(1, min(depth[i], m - 1) + 1):
-                step = float(steps[i, kk - 1])
-                if step <= 0:
-                    continue
-                z = pulp.LpVariable(f"z{i}_{kk}", lowBound=0)
-                terms.append((z, step))
-                cover = pulp.LpAffineExpression([(z, 1.0), *((y[j], 1.0) for j in order[i, :kk].tolist())])
-                prob.addConstraint(pulp.LpConstraint(cover, pulp.LpConstraintGE, rhs=1.0))
-        prob.setObjective(pulp.LpAffineExpression(terms, constant=float(ranked[:, 0].sum())))
-        prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression((v, 1.0) for v in y), pulp.LpConstraintEQ, rhs=p))
+        prob, y = _model(ranked, order, steps, depth, p)
         report = solve(prob, lp_solver, gap=gap, what=f"p-median (p={p})")
         if report.status == "infeasible":
             raise InfeasibleError(f"p-median with p={p} is infeasible")

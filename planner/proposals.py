@@ -154,11 +154,7 @@ def propose(
         Results and files written.
     """
     source = str(scenario)
-    check_choice(k=k, target_pct=target_pct, max_disproportion=max_disproportion)
-    if groups and max_disproportion is None:
-        raise OptionError("`groups` names the groups that `max_disproportion` bounds; give `max_disproportion` too")
-    if threshold is not None:
-        check_threshold(threshold)
+    _check_options(k=k, target_pct=target_pct, max_disproportion=max_disproportion, groups=groups, threshold=threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext(data)
     resolved = ctx.resolve(spec, source=source)
@@ -166,49 +162,27 @@ def propose(
     stations, matrix = _candidates(ctx, resolved, candidates)
     t = check_threshold(threshold if threshold is not None else spec.threshold)
     current = resolved.counters
-    borough = counter_boroughs(stations, london.wards)
-    borough.index = stations["station_id"].to_numpy()
+    borough = pd.Series(counter_boroughs(stations, london.wards).to_numpy(), index=stations["station_id"].to_numpy())
     points = london.study_demand.points
-    need = sorted(london.study_wards["borough_code"].unique())
     options = {
-        "boroughs": need,
+        "boroughs": sorted(london.study_wards["borough_code"].unique()),
         "required": sorted(set(spec.counters.required) | set(required or [])),
         "forbidden": sorted(set(spec.counters.forbidden) | set(forbidden or [])),
         "solver": solver,
     }
-    pop = points["population"].to_numpy(float)
-    cur_mask = np.isin(matrix.destination_ids, current["station_id"])
-    cur_covered = (matrix.minutes[:, cur_mask] <= t).any(axis=1)
-    cur_cov = int(pop[cur_covered].sum())
-    current_info = {
-        "scenario": spec.name,
-        "counters": int(cur_mask.sum()),
-        "covered": cur_cov,
-        "pct_covered": 100 * cur_cov / pop.sum(),
-    }
+    current_info, covered = _current(matrix, current, points, t, spec.name)
     if max_disproportion is not None:
         table = _group_table(ctx, resolved, points, groups)
         options.update(groups=table, max_disproportion=max_disproportion)
-        current_info["ratios"] = group_ratios(cur_covered, pop, table.to_numpy(float), list(table.columns))
-    same = choose_counters(matrix, points, borough, threshold=t, k=int(cur_mask.sum()), **options)
+        pop = points["population"].to_numpy(float)
+        current_info["ratios"] = group_ratios(covered, pop, table.to_numpy(float), list(table.columns))
+    same = choose_counters(matrix, points, borough, threshold=t, k=current_info["counters"], **options)
+    own = (same, current_info["counters"])
+    choice, curve = _solve((matrix, points, borough), mode, t, k=k, target_pct=target_pct, same=own, options=options)
     folder = Path(out)
-    files: list[Path] = []
-    choice, curve, proposal_file = None, None, None
-    if mode == "tradeoff":
-        curve = tradeoff(matrix, points, borough, threshold=t, **options)
-    else:
-        if mode == "min-counters":
-            if target_pct is None:
-                raise ScenarioError("min-counters mode needs a target: `target_pct` (e.g. 99)")
-            choice = choose_counters(matrix, points, borough, threshold=t, target_pct=target_pct, **options)
-        else:
-            count = k or int(cur_mask.sum())
-            # with the plan's own count this is the same-count model solved above
-            if count == int(cur_mask.sum()):
-                choice = same
-            else:
-                choice = choose_counters(matrix, points, borough, threshold=t, k=count, **options)
     folder.mkdir(parents=True, exist_ok=True)  # only once every model is solved: a refusal writes nothing
+    files: list[Path] = []
+    proposal_file = None
     if curve is not None:
         files.append(write_csv(curve, folder / f"{spec.name}-tradeoff-{t:g}min.csv"))
     else:
@@ -216,37 +190,79 @@ def propose(
             spec, choice, current, stations, borough, matrix, folder, candidates, max_disproportion
         )
         files.append(proposal_file)
-    report = {
-        "scenario": spec.name,
-        "mode": mode,
-        "threshold": t,
-        "current_plan": current_info,
-        "optimum_same_count": {
-            "counters": len(same.open),
-            "covered": same.covered,
-            "pct_covered": same.pct_covered,
-            "open": same.open,
-            "status": same.report.status,
-            "gap": same.report.gap,
-            "ratios": same.ratios,
-        },
-        "max_disproportion": max_disproportion,
-        "proposal": None
-        if choice is None
-        else {
-            "counters": len(choice.open),
-            "covered": choice.covered,
-            "pct_covered": choice.pct_covered,
-            "open": choice.open,
-            "status": choice.report.status,
-            "gap": choice.report.gap,
-            "bound": choice.report.bound,
-            "ratios": choice.ratios,
-            "file": str(proposal_file),
-        },
-    }
+    report = {"scenario": spec.name, "mode": mode, "threshold": t, "current_plan": current_info}
+    report |= {"optimum_same_count": _choice_entry(same), "max_disproportion": max_disproportion}
+    report["proposal"] = None if choice is None else {**_choice_entry(choice), "file": str(proposal_file)}
     files.append(write_json(report, folder / f"{spec.name}-{mode}-report.json"))
     return Proposal(choice, curve, current_info, same, proposal_file, files)
+
+
+def _check_options(
+    *,
+    k: int | None,
+    target_pct: float | None,
+    max_disproportion: float | None,
+    groups: list[str] | None,
+    threshold: float | None,
+) -> None:
+    """Refuse options that cannot be met or make no sense together, before any data is read."""
+    check_choice(k=k, target_pct=target_pct, max_disproportion=max_disproportion)
+    if groups and max_disproportion is None:
+        raise OptionError("`groups` names the groups that `max_disproportion` bounds; give `max_disproportion` too")
+    if threshold is not None:
+        check_threshold(threshold)
+
+
+def _current(
+    matrix: TravelMatrix, current: pd.DataFrame, points: pd.DataFrame, t: float, name: str
+) -> tuple[dict, np.ndarray]:
+    """The scenario's own plan: its counters and the residents within ``t`` minutes of one (and who they are)."""
+    pop = points["population"].to_numpy(float)
+    mask = np.isin(matrix.destination_ids, current["station_id"])
+    covered = (matrix.minutes[:, mask] <= t).any(axis=1)
+    count = int(pop[covered].sum())
+    return {"scenario": name, "counters": int(mask.sum()), "covered": count, "pct_covered": 100 * count / pop.sum()}, (
+        covered
+    )
+
+
+def _solve(
+    models: tuple,
+    mode: str,
+    t: float,
+    *,
+    k: int | None,
+    target_pct: float | None,
+    same: tuple[CounterChoice, int],
+    options: dict,
+) -> tuple[CounterChoice | None, pd.DataFrame | None]:
+    """The proposal of ``mode``: a choice of counters, or the trade-off curve."""
+    matrix, points, borough = models
+    if mode == "tradeoff":
+        return None, tradeoff(matrix, points, borough, threshold=t, **options)
+    if mode == "min-counters":
+        if target_pct is None:
+            raise ScenarioError("min-counters mode needs a target: `target_pct` (e.g. 99)")
+        return choose_counters(matrix, points, borough, threshold=t, target_pct=target_pct, **options), None
+    solved, own = same
+    count = k or own
+    if count == own:  # the plan's own count: the same-count model solved already
+        return solved, None
+    return choose_counters(matrix, points, borough, threshold=t, k=count, **options), None
+
+
+def _choice_entry(choice: CounterChoice) -> dict:
+    """A solved choice in the report: its counters, coverage, solve status and group ratios."""
+    return {
+        "counters": len(choice.open),
+        "covered": choice.covered,
+        "pct_covered": choice.pct_covered,
+        "open": choice.open,
+        "status": choice.report.status,
+        "gap": choice.report.gap,
+        "bound": choice.report.bound,
+        "ratios": choice.ratios,
+    }
 
 
 def _group_table(

@@ -19,8 +19,8 @@ from planner.errors import DataError, EngineError, PlannerWarning
 from planner.io import read_csv
 from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary
 from planner.travel.bounds import BOUNDS, check_bounds
-from planner.travel.transit import TransitParams
 from planner.travel.transit_data import _drop_moved_stops
+from planner.travel.transit_params import TransitParams
 from planner.travel.transit_simple import SimpleTransitParams
 
 

@@ -294,7 +294,7 @@ def test_real_bus_network(data_dir, transit_engine):
 @pytest.mark.data
 def test_calibration_against_dft(london, transit_engine, tmp_path):
     from planner.calibrate import TARGETS, calibrate, load_jts04
-    from planner.travel.transit import CALIBRATION
+    from planner.travel.transit_params import CALIBRATION
 
     result = calibrate(london.study_demand.points, london.paths, transit_engine, hospital_set="set_nhs2014")
     m = result.metrics
@@ -371,7 +371,7 @@ def test_parallel_arcs_keep_the_quickest():
 
 
 def test_readme_states_the_documented_fit():
-    from planner.travel.transit import CALIBRATION
+    from planner.travel.transit_params import CALIBRATION
     from tests.conftest import REPO
 
     readme = " ".join((REPO / "README.md").read_text().split())
@@ -456,7 +456,7 @@ def test_run_records_the_engine_and_a_transit_fallback(data_dir, tmp_path):
 
 
 def test_the_documented_fit_is_claimed_only_for_the_calibrated_parameters():
-    from planner.travel.transit import CALIBRATION
+    from planner.travel.transit_params import CALIBRATION
 
     default = engine(CHANGE)  # toy data, but its own parameters (EASY) differ from the defaults
     assert "note" in default.describe()["calibration"]
@@ -469,7 +469,8 @@ def test_the_documented_fit_is_claimed_only_for_the_calibrated_parameters():
 @pytest.mark.data
 def test_what_limits_the_calibration(london, transit_engine):
     """The README's measurement of what limits the fit on set_nhs2014: the destination set, not the trains."""
-    from planner.calibrate import _fit, _model_minutes, load_hospitals, load_jts04
+    from planner.calibrate import load_hospitals, load_jts04
+    from planner.calibrate.fit import _fit, _model_minutes
 
     demand = london.study_demand.points
     rule = load_hospitals(london.paths, hospital_set="set_nhs2014")

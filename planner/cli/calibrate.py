@@ -11,6 +11,7 @@ from rich.table import Table
 from planner.cli.common import (
     DataOpt,
     _folder,
+    _out,
     _parse_params,
     _steps,
     app,
@@ -45,21 +46,31 @@ def calibrate_cmd(
     out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/calibration"),
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
-    from planner.calibrate import (
-        DEFAULT_SETS,
-        HEADLINE_SET,
-        best_settings,
-        calibrate,
-        calibration_grid,
-        cross_validate,
-        plot_calibration,
-    )
-    from planner.errors import EngineError
-    from planner.io import write_csv
+    from planner.calibrate import DEFAULT_SETS
     from planner.london import load_london
     from planner.travel import make_engine
 
-    extra = list(ctx.args)
+    grid_values, params = _grid_and_params(list(ctx.args), grid, param)
+    check_engine(engine, ability="calibrates", why="calibrate checks the engines it can score:")
+    if grid_values is not None:
+        check_engine(engine, ability="grids", why="--grid fits the parameters of")
+    _out(out)  # before the calibration runs, not after it
+    sets = hospital_set or list(DEFAULT_SETS)
+    try:
+        london = load_london(data)
+        eng = make_engine(engine, data=london.paths, params=params)
+        if grid_values is not None:
+            _fit_grid(london, eng, grid_values, sets=sets, year=year, out=out)
+        else:
+            _score(london, eng, engine, sets=sets, year=year, out=out)
+    except PlannerError as exc:
+        raise fail(exc) from exc
+
+
+def _grid_and_params(
+    extra: list[str], grid: list[str] | None, param: list[str] | None
+) -> tuple[dict[str, list[float]] | None, dict[str, object]]:
+    """``--grid`` values (which may run on past the option) and ``--param`` values, each parameter once."""
     if extra and not grid:
         raise typer.BadParameter(f"unexpected argument(s) {extra}; grid values go after --grid", param_hint="--grid")
     grid_values = parse_grid([*(grid or []), *extra]) if grid else None
@@ -69,52 +80,55 @@ def calibrate_cmd(
         raise typer.BadParameter(
             f"{both} given both as --param and in --grid; give each parameter once", param_hint="--grid"
         )
-    check_engine(engine, ability="calibrates", why="calibrate checks the engines it can score:")
-    if grid_values is not None:
-        check_engine(engine, ability="grids", why="--grid fits the parameters of")
-    sets = hospital_set or list(DEFAULT_SETS)
-    try:
-        london = load_london(data)
-        eng = make_engine(engine, data=london.paths, params=params)
-        demand = london.study_demand.points
-        if grid_values is not None:
-            if not hasattr(eng, "with_params"):
-                raise EngineError(f"--grid needs the transit or transit-simple engine, not {engine}")
-            for name in sets:
-                with _steps("settings") as progress:
-                    task = progress.add_task(f"calibration grid ({name})", total=None)
-                    table = calibration_grid(
-                        demand,
-                        london.paths,
-                        eng.with_params,
-                        grid_values,
-                        hospital_set=name,
-                        year=year,
-                        progress=lambda done, total, t=task, p=progress: p.update(t, completed=done, total=total),
-                    )
-                path = write_csv(table, out / f"calibration_grid_{name}.csv")
-                best = best_settings(table, list(grid_values))
-                _print_frame(best, f"Best setting per measure ({name}, {len(table)} settings; all in {path})")
-            return
-        for name in sets:
-            result = calibrate(demand, london.paths, eng, hospital_set=name, year=year)
-            csv_path = result.write(out)
-            png = plot_calibration(result, out / f"calibration_{name}.png")
-            headline = name == HEADLINE_SET and engine == "transit"
-            _print_calibration(result, primary=headline)
-            if headline:
-                with console.status("cross-validating (leave one borough out)"):
-                    cv = cross_validate(demand, london.paths, eng.with_params, hospital_set=name, year=year)
-                grid_text = ", ".join(f"{k} in {v}" for k, v in cv.grid.items())
-                state = "[green]met[/]" if cv.met() else "[red]NOT met[/]"
-                console.print(
-                    f"  cross-validated (leave one borough out; refit over {grid_text}): MAE {cv.mae_min:.2f} min "
-                    f"out of sample, {cv.in_sample_mae_min:.2f} in sample; target <= 2.5: {state}"
-                )
-                write_csv(cv.boroughs, out / f"calibration_cv_{name}.csv")
-            console.print(f"Wrote {csv_path} and {png}")
-    except PlannerError as exc:
-        raise fail(exc) from exc
+    return grid_values, params
+
+
+def _fit_grid(london, eng, grid_values: dict[str, list[float]], *, sets: list[str], year: int, out: Path) -> None:
+    """Every setting of the grid, per hospital set; prints the best setting per measure."""
+    from planner.calibrate import best_settings, calibration_grid
+    from planner.io import write_csv
+
+    demand = london.study_demand.points
+    for name in sets:
+        with _steps("settings") as progress:
+            task = progress.add_task(f"calibration grid ({name})", total=None)
+            table = calibration_grid(
+                demand,
+                london.paths,
+                eng.with_params,
+                grid_values,
+                hospital_set=name,
+                year=year,
+                progress=lambda done, total, t=task, p=progress: p.update(t, completed=done, total=total),
+            )
+        path = write_csv(table, out / f"calibration_grid_{name}.csv")
+        best = best_settings(table, list(grid_values))
+        _print_frame(best, f"Best setting per measure ({name}, {len(table)} settings; all in {path})")
+
+
+def _score(london, eng, engine: str, *, sets: list[str], year: int, out: Path) -> None:
+    """Each hospital set's fit; for the headline set, the leave-one-borough-out cross-validation."""
+    from planner.calibrate import HEADLINE_SET, calibrate, cross_validate, plot_calibration
+    from planner.io import write_csv
+
+    demand = london.study_demand.points
+    for name in sets:
+        result = calibrate(demand, london.paths, eng, hospital_set=name, year=year)
+        csv_path = result.write(out)
+        png = plot_calibration(result, out / f"calibration_{name}.png")
+        headline = name == HEADLINE_SET and engine == "transit"
+        _print_calibration(result, primary=headline)
+        if headline:
+            with console.status("cross-validating (leave one borough out)"):
+                cv = cross_validate(demand, london.paths, eng.with_params, hospital_set=name, year=year)
+            grid_text = ", ".join(f"{k} in {v}" for k, v in cv.grid.items())
+            state = "[green]met[/]" if cv.met() else "[red]NOT met[/]"
+            console.print(
+                f"  cross-validated (leave one borough out; refit over {grid_text}): MAE {cv.mae_min:.2f} min "
+                f"out of sample, {cv.in_sample_mae_min:.2f} in sample; target <= 2.5: {state}"
+            )
+            write_csv(cv.boroughs, out / f"calibration_cv_{name}.csv")
+        console.print(f"Wrote {csv_path} and {png}")
 
 
 def parse_grid(items: list[str]) -> dict[str, list[float]]:

@@ -93,6 +93,7 @@ def check_engine(engine: str, *, ability: str, why: str) -> None:
         raise fail(ValueError(f"--engine {engine!r}: {why} use {', '.join(names[:-1])} or {names[-1]}"))
 
 
+YearOpt = Annotated[int, typer.Option(help="Population year.")]
 DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="Data directory (default: $PLANNER_DATA).", show_default=False),
@@ -237,14 +238,14 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
-def _out(path: Path | None, option: str = "--out") -> None:
-    """Refuse an output folder that cannot be written, before any work starts."""
+def _out(path: Path | None, option: str = "--out", *, outside_runs: bool = False) -> None:
+    """Refuse an output folder that cannot be written (or a run folder), before any work starts."""
     from planner.io import check_out_dir
 
     if path is None:
         return
     try:
-        check_out_dir(path, option=option)
+        check_out_dir(path, option=option, outside_runs=outside_runs)
     except PlannerError as exc:
         raise fail(exc) from exc
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from planner.cli.common import (
     HUB_FLAGS,
     DataOpt,
+    YearOpt,
     _folder,
     _hub_count,
     _out,
@@ -24,6 +25,19 @@ from planner.cli.common import (
     show,
 )
 from planner.errors import PlannerError
+
+
+def _sites(path: Path | None):
+    """The candidate sites file, its must_use/must_not_use flags checked before any work (None: ward centres)."""
+    from planner.hubs import site_flags
+    from planner.stations import load_stations
+
+    if path is None:
+        return None
+    frame = load_stations(path).rename(columns={"station_id": "site_id"})
+    for flag in ("must_use", "must_not_use"):
+        site_flags(frame, flag)
+    return frame
 
 
 def _print_hubs(plan) -> None:
@@ -69,7 +83,7 @@ def hubs_cmd(
         ),
     ] = None,
     sites: Annotated[
-        Path | None, typer.Option(help="Candidate sites file (id, coordinates, must_use, must_not_use).")
+        Path | None, typer.Option(help="Candidate sites (id, coordinates, must_use, must_not_use).")
     ] = None,
     solver: Annotated[str, typer.Option(help="cbc or highs.")] = "cbc",
     engine: Annotated[
@@ -83,35 +97,29 @@ def hubs_cmd(
         list[str] | None,
         typer.Option(help="Plan these boroughs as one (CODE,CODE), so hubs may cross their line; repeatable."),
     ] = None,
-    year: Annotated[int, typer.Option(help="Population year.")] = 2019,
+    year: YearOpt = 2019,
     out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/hubs"),
 ) -> None:
     """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
-    from planner.hubs import HubOptions, HubTarget, plan_hubs, site_flags, write_hubs
+    from planner.hubs import HubOptions, HubTarget, plan_hubs, write_hubs
     from planner.io import locked_folder
     from planner.london import load_london
-    from planner.stations import load_stations
     from planner.travel import make_engine
 
     check_engine(engine, ability="hubs", why="residents' trips to hub sites (no OSM file can be given for them):")
     _out(out)
     size = _range(wards_per_hub, "--wards-per-hub")
     bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
-    join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []]
+    join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []] or None
     try:
         options = HubOptions(
-            size=size, hubs=HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join or None
+            size=size, hubs=HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join
         )
-        site_frame = None
-        if sites is not None:
-            site_frame = load_stations(sites).rename(columns={"station_id": "site_id"})
-            for flag in ("must_use", "must_not_use"):
-                site_flags(site_frame, flag)  # refuse unclear flags before any work
+        site_frame = _sites(sites)
         london = load_london(data, demand_year=year)
         eng = make_engine(engine, data=london.paths)
-        n_boroughs = london.study_wards["borough_code"].nunique()
         with _steps() as progress:
-            task = progress.add_task("solving", total=n_boroughs)
+            task = progress.add_task("solving", total=london.study_wards["borough_code"].nunique())
             plan = plan_hubs(
                 london.study_wards,
                 london.study_demand,

@@ -70,6 +70,11 @@ def optimise_cmd(
             )
     except PlannerError as exc:
         raise fail(exc, OPTIMISE_FLAGS) from exc
+    _print_proposal(result, max_disproportion)
+
+
+def _print_proposal(result, max_disproportion: float | None) -> None:
+    """The plan's coverage, the optimum with as many counters, and the proposal (or the trade-off curve)."""
     cur, same = result.current, result.same_count
     console.print(
         f"{cur['scenario']}: {cur['counters']} counters, {cur['pct_covered']:.2f}% of residents within "

@@ -162,7 +162,7 @@ def compare_cmd(
     from planner.runfolder import load_run
 
     _out(out)
-    _out(out / "compare")
+    _out(out / "compare", outside_runs=True)
     try:
         files = [p for p in items if p.is_file()]
         if files:  # a set that would be refused once run is refused before any run folder is written

@@ -24,6 +24,11 @@ def _dask_address(client: object) -> str:
     return f"Dask dashboard: {link}{note}"
 
 
+def _GridOpt(text: str) -> object:
+    """A grid sweep's list of values: NAME=V1,V2 for one parameter."""
+    return Annotated[str | None, typer.Option(help=text)]
+
+
 @app.command("sweep")
 def sweep_cmd(
     scenario: Annotated[Path, typer.Argument(help="The plan to sweep.")],
@@ -32,11 +37,11 @@ def sweep_cmd(
     plans: Annotated[
         list[Path] | None, typer.Option("--plan", help="Grid: also evaluate this plan (repeatable).")
     ] = None,
-    bus_speed: Annotated[str | None, typer.Option(help="Grid: bus speeds, km/h, e.g. 12,15,18.")] = None,
-    walk_speed: Annotated[str | None, typer.Option(help="Grid: walking speeds, km/h.")] = None,
-    bus_wait: Annotated[str | None, typer.Option(help="Grid: bus waits, minutes.")] = None,
-    rail_wait: Annotated[str | None, typer.Option(help="Grid: rail waits, minutes.")] = None,
-    thresholds: Annotated[str | None, typer.Option("--thresholds", help="Grid: thresholds, minutes.")] = None,
+    bus_speed: _GridOpt("Grid: bus speeds, km/h, e.g. 12,15,18.") = None,
+    walk_speed: _GridOpt("Grid: walking speeds, km/h.") = None,
+    bus_wait: _GridOpt("Grid: bus waits, minutes.") = None,
+    rail_wait: _GridOpt("Grid: rail waits, minutes.") = None,
+    thresholds: _GridOpt("Grid: thresholds, minutes.") = None,
     scheduler: Annotated[str | None, typer.Option(help="tcp://HOST:PORT of an existing Dask scheduler.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers (default: one per core).", min=1)] = None,
     chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk.", min=1)] = 4000,
@@ -51,17 +56,10 @@ def sweep_cmd(
 
     if kind not in KINDS:
         raise fail(ValueError(f"unknown sweep kind {kind!r}; choose {', '.join(KINDS)}"))
-    _out(out)
+    _out(out, outside_runs=True)
+    values = {"bus_speed_kmh": bus_speed, "walk_speed_kmh": walk_speed, "bus_wait_min": bus_wait}
     try:
-        grid = grid_from_options(
-            {
-                "bus_speed_kmh": bus_speed,
-                "walk_speed_kmh": walk_speed,
-                "bus_wait_min": bus_wait,
-                "rail_wait_min": rail_wait,
-                "threshold": thresholds,
-            }
-        )
+        grid = grid_from_options(values | {"rail_wait_min": rail_wait, "threshold": thresholds})
     except PlannerError as exc:
         raise fail(exc, SWEEP_FLAGS) from exc
     with _steps("chunks", transient=False) as progress:
@@ -89,29 +87,39 @@ def sweep_cmd(
         f"{result.reused} reused{kept}) → {result.folder}"
     )
     if kind == "grid":
-        cols = [c for c in result.results.columns if c.startswith("param_")] + ["threshold"]
-        table = Table(
-            *[c.removeprefix("param_") for c in cols],
-            "plan",
-            "beyond",
-            "% within",
-            "optimum beyond (same count)",
-            "optimiser's choice: counters changed",
-            title="Sensitivity",
-        )
-        for r in result.results.itertuples(index=False):
-            d = r._asdict()
-            changed = "" if pd_isna(d["optimum_changes"]) else str(int(d["optimum_changes"]))
-            table.add_row(
-                *[f"{d[c]:g}" for c in cols],
-                d["plan"],
-                f"{int(d['beyond']):,}",
-                f"{d['pct_within']:.2f}",
-                f"{int(d['optimum_beyond']):,}",
-                changed,
-            )
-        show(table)
+        show(_grid_table(result))
         return
+    _print_closures(result, kind, top)
+
+
+def _grid_table(result: SweepResult) -> Table:
+    """A grid sweep's results: each parameter setting and plan, its residents beyond and the optimiser's."""
+    cols = [c for c in result.results.columns if c.startswith("param_")] + ["threshold"]
+    table = Table(
+        *[c.removeprefix("param_") for c in cols],
+        "plan",
+        "beyond",
+        "% within",
+        "optimum beyond (same count)",
+        "optimiser's choice: counters changed",
+        title="Sensitivity",
+    )
+    for r in result.results.itertuples(index=False):
+        d = r._asdict()
+        changed = "" if pd_isna(d["optimum_changes"]) else str(int(d["optimum_changes"]))
+        table.add_row(
+            *[f"{d[c]:g}" for c in cols],
+            d["plan"],
+            f"{int(d['beyond']):,}",
+            f"{d['pct_within']:.2f}",
+            f"{int(d['optimum_beyond']):,}",
+            changed,
+        )
+    return table
+
+
+def _print_closures(result: SweepResult, kind: str, top: int | None) -> None:
+    """A closure sweep's most critical counters, worst closures and most fragile wards."""
     table = Table(title="Most critical counters")
     table.add_column("counter")
     table.add_column("residents losing 45-min access if it alone closes", justify="right")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from planner.config import require_bng
 from planner.errors import OptionError
 from planner.solvers import SolveReport
 
@@ -315,8 +316,6 @@ class HubPlan:
         geopandas.GeoDataFrame
             The wards the plan assigns, sorted by ward code.
         """
-        from planner.config import require_bng
-
         require_bng(wards, "wards")
         cols = ["ward_code", "hub_id", "site_id"]
         return wards.merge(self.assignment[cols], on="ward_code", how="inner").sort_values("ward_code")

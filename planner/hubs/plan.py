@@ -83,31 +83,7 @@ def hub_problem(
         demand.wards.loc[demand.wards["ward_code"].isin(known)].reset_index(drop=True),
         demand.year,
     )
-    if sites is None:
-        site_frame = ward_sites(demand, wards)
-        root = dict(zip(site_frame["site_id"], site_frame["ward_code"], strict=True))
-    else:
-        require_bng(sites, "candidate sites")
-        site_frame = sites.copy()
-        site_frame["site_id"] = site_frame["site_id"].astype(str)
-        located = (
-            gpd.sjoin(
-                site_frame[["site_id", "geometry"]],
-                wards[["ward_code", "borough_code", "geometry"]],
-                how="left",
-                predicate="within",
-            )
-            .drop_duplicates("site_id")
-            .set_index("site_id")
-        )
-        outside = located.index[located["borough_code"].isna()].tolist()
-        if outside:
-            raise InfeasibleError(
-                f"candidate site(s) {outside} lie outside every study-area ward, so they cannot serve any hub; "
-                "move them or drop them from the sites file."
-            )
-        site_frame["borough_code"] = located["borough_code"].reindex(site_frame["site_id"]).to_numpy()
-        root = {}
+    site_frame, root = _sites(demand, wards, sites)
     must_use, must_not_use = site_flags(site_frame, "must_use"), site_flags(site_frame, "must_not_use")
     person = ward_costs(demand, site_frame, engine).reindex(index=wards["ward_code"], fill_value=0.0)
     site_borough = pd.Series(site_frame["borough_code"].to_numpy(), index=site_frame["site_id"].to_numpy())
@@ -132,6 +108,36 @@ def hub_problem(
         ward_names=dict(zip(wards["ward_code"], wards["ward_name"], strict=True)),
         unreachable_pairs=int((person.isna().to_numpy() & same).sum()),
     )
+
+
+def _sites(
+    demand: Demand, wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None
+) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """The candidate sites with their borough (each ward's centre by default), and each centre's own ward."""
+    if sites is None:
+        site_frame = ward_sites(demand, wards)
+        return site_frame, dict(zip(site_frame["site_id"], site_frame["ward_code"], strict=True))
+    require_bng(sites, "candidate sites")
+    site_frame = sites.copy()
+    site_frame["site_id"] = site_frame["site_id"].astype(str)
+    located = (
+        gpd.sjoin(
+            site_frame[["site_id", "geometry"]],
+            wards[["ward_code", "borough_code", "geometry"]],
+            how="left",
+            predicate="within",
+        )
+        .drop_duplicates("site_id")
+        .set_index("site_id")
+    )
+    outside = located.index[located["borough_code"].isna()].tolist()
+    if outside:
+        raise InfeasibleError(
+            f"candidate site(s) {outside} lie outside every study-area ward, so they cannot serve any hub; "
+            "move them or drop them from the sites file."
+        )
+    site_frame["borough_code"] = located["borough_code"].reindex(site_frame["site_id"]).to_numpy()
+    return site_frame, {}
 
 
 def plan_hubs(
@@ -299,17 +305,57 @@ def solve_hubs(
     check_workload(problem, size, population_bounds)
     lp_solver = make_solver(opts.solver, gap=opts.gap, time_limit=opts.time_limit)
     start = time.perf_counter()
-    per_borough: dict[str, dict[int, BoroughSolution]] = {}
     # When the wanted total is at or beyond the rules' maximum (minimum), every borough takes its largest
     # (smallest) contiguous-feasible count: try the extreme, step inward on failure.
     top = sum(hi for _, hi in ranges.values())
     bottom = sum(lo for lo, _ in ranges.values())
     extreme = _extreme(target, bottom, top)
+    per_borough = _solve_boroughs(problem, ranges, extreme, opts, lp_solver, data)
+    # the rules' range by ward counts, narrowed where solves showed a count to be impossible
+    lowest = bottom if extreme == "high" else sum(min(f) for f in per_borough.values())
+    highest = top if extreme == "low" else sum(max(f) for f in per_borough.values())
+    notes = [f"With {size[0]}-{size[1]} wards per hub inside each borough, {lowest}-{highest} hubs are feasible."]
+    chosen = _choose_counts(per_borough, target, (lowest, highest), problem, size, notes)
+    solutions = [per_borough[b][chosen[b]] for b in sorted(chosen)]
+    by_mip = [problem.label(s.borough) for s in solutions if s.method == "mip"]
+    if by_mip and opts.method == "auto":
+        notes.append(f"Solved by the MIP (too large to enumerate): {', '.join(by_mip)}.")
+    rows, table = _tables(problem, solutions, per_borough, ranges, extreme)
+    assignment = pd.DataFrame(rows, columns=["ward_code", "borough_code", "hub_id", "site_id"])
+    boroughs = pd.DataFrame(table)
+    objective, bound = float(boroughs["objective"].sum()), float(boroughs["bound"].sum())
+    seconds = time.perf_counter() - start
+    plan = HubPlan(
+        assignment,
+        boroughs,
+        objective,
+        bound,
+        (objective - bound) / objective if objective else 0.0,
+        seconds,
+        (lowest, highest),
+        target,
+        notes,
+    )
+    logger.info("hub plan: %d hubs, objective %.0f person-minutes, %.2fs", plan.n_hubs, objective, seconds)
+    return plan
+
+
+def _solve_boroughs(
+    problem: HubProblem,
+    ranges: dict[str, tuple[int, int]],
+    extreme: str | None,
+    opts: HubOptions,
+    lp_solver: object,
+    data: dict,
+) -> dict[str, dict[int, BoroughSolution]]:
+    """Each borough's solutions by hub count (or its one free solution), refused where none exists."""
+    size, population_bounds = opts.size, opts.population_bounds
+    per_borough: dict[str, dict[int, BoroughSolution]] = {}
     for b in sorted(ranges):
         if opts.progress:
             opts.progress(problem.borough_names.get(b, b))
         lo, hi = ranges[b]
-        counts: list[int | None] = [None] if target.free else list(range(lo, hi + 1))
+        counts: list[int | None] = [None] if opts.target.free else list(range(lo, hi + 1))
         if extreme == "high":
             counts.reverse()
         found = _solve_borough(problem, b, counts, extreme, opts, lp_solver, data[b], hi)
@@ -321,15 +367,17 @@ def solve_hubs(
                 f"{' or `population_bounds`' if population_bounds else ''}."
             )
         per_borough[b] = found
-    # the rules' range by ward counts, narrowed where solves showed a count to be impossible
-    lowest = bottom if extreme == "high" else sum(min(f) for f in per_borough.values())
-    highest = top if extreme == "low" else sum(max(f) for f in per_borough.values())
-    notes = [f"With {size[0]}-{size[1]} wards per hub inside each borough, {lowest}-{highest} hubs are feasible."]
-    chosen = _choose_counts(per_borough, target, (lowest, highest), problem, size, notes)
-    solutions = [per_borough[b][chosen[b]] for b in sorted(chosen)]
-    by_mip = [problem.label(s.borough) for s in solutions if s.method == "mip"]
-    if by_mip and opts.method == "auto":
-        notes.append(f"Solved by the MIP (too large to enumerate): {', '.join(by_mip)}.")
+    return per_borough
+
+
+def _tables(
+    problem: HubProblem,
+    solutions: list[BoroughSolution],
+    per_borough: dict[str, dict[int, BoroughSolution]],
+    ranges: dict[str, tuple[int, int]],
+    extreme: str | None,
+) -> tuple[list[tuple], list[dict]]:
+    """Each ward's hub (ids numbered per borough) and each borough's solve: its count, objective and status."""
     rows, table = [], []
     for sol in solutions:
         order = sorted(set(sol.assignment.values()))
@@ -354,23 +402,7 @@ def solve_hubs(
                 "method": sol.method,
             }
         )
-    assignment = pd.DataFrame(rows, columns=["ward_code", "borough_code", "hub_id", "site_id"])
-    boroughs = pd.DataFrame(table)
-    objective, bound = float(boroughs["objective"].sum()), float(boroughs["bound"].sum())
-    seconds = time.perf_counter() - start
-    plan = HubPlan(
-        assignment,
-        boroughs,
-        objective,
-        bound,
-        (objective - bound) / objective if objective else 0.0,
-        seconds,
-        (lowest, highest),
-        target,
-        notes,
-    )
-    logger.info("hub plan: %d hubs, objective %.0f person-minutes, %.2fs", plan.n_hubs, objective, seconds)
-    return plan
+    return rows, table
 
 
 def _choose_counts(

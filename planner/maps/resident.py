@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,22 @@ def _base90(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _today(reference: RunOutputs | None, table: pd.DataFrame, path: Path) -> list[tuple[str, pd.DataFrame]]:
+    """The reference run's postcode answers ("today"), when it has them for the same postcodes."""
+    if reference is None:
+        return []
+    ref_path = reference.folder / "postcodes.parquet"
+    ref = pd.read_parquet(ref_path) if ref_path.is_file() else None
+    if ref is None or not ref["postcode"].equals(table["postcode"]):
+        logger.warning(
+            "%s: %s; postcode answers give the plan only (re-run the reference with maps to add today's)",
+            ref_path,
+            "missing" if ref is None else f"lists other postcodes than {path}",
+        )
+        return []
+    return [("today", ref)]
+
+
 def _postcode_block(run: RunOutputs, reference: RunOutputs | None, counters: list[dict]) -> dict | None:
     """The postcode table of the resident map, packed: one string of fixed-width records per postcode sector.
 
@@ -87,18 +104,7 @@ def _postcode_block(run: RunOutputs, reference: RunOutputs | None, counters: lis
         logger.warning(message)
         return None
     table = pd.read_parquet(path)
-    answers = [("plan", table)]
-    if reference is not None:
-        ref_path = reference.folder / "postcodes.parquet"
-        ref = pd.read_parquet(ref_path) if ref_path.is_file() else None
-        if ref is None or not ref["postcode"].equals(table["postcode"]):
-            logger.warning(
-                "%s: %s; postcode answers give the plan only (re-run the reference with maps to add today's)",
-                ref_path,
-                "missing" if ref is None else f"lists other postcodes than {path}",
-            )
-        else:
-            answers.append(("today", ref))
+    answers = [("plan", table), *_today(reference, table, path)]
     base = len(_DIGITS)
     index = {c["id"]: i for i, c in enumerate(counters)}
     wide = 1 if len(counters) < base else 2
@@ -131,13 +137,7 @@ def _postcode_block(run: RunOutputs, reference: RunOutputs | None, counters: lis
             minutes = np.where(same, "", minutes)
         parts += [_base90(codes, wide), minutes]
         fields += [[name, wide], [name + "Min", 2]]
-    records = parts[0]
-    for p in parts[1:]:
-        records = records + p
-    sector = table["postcode"].str[:-2].to_numpy()
-    packed: dict[str, str] = {}
-    for key, group in pd.Series(records).groupby(sector, sort=True):
-        packed[str(key)] = "".join(group.tolist())
+    packed = _by_sector(parts, table["postcode"])
     return {
         "digits": _DIGITS,
         "grid": _GRID_M,
@@ -149,3 +149,12 @@ def _postcode_block(run: RunOutputs, reference: RunOutputs | None, counters: lis
         "example": str(table["postcode"].iloc[len(table) // 2]),
         "attribution": POSTCODE_ATTRIBUTION,
     }
+
+
+def _by_sector(parts: list[np.ndarray], postcodes: pd.Series) -> dict[str, str]:
+    """Each postcode's record (its parts joined), concatenated per postcode sector in postcode order."""
+    records = parts[0]
+    for p in parts[1:]:
+        records = records + p
+    sector = postcodes.str[:-2].to_numpy()
+    return {str(key): "".join(group.tolist()) for key, group in pd.Series(records).groupby(sector, sort=True)}

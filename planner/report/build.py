@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from planner.io import check_out_dir
 from planner.report.html import render_html
 from planner.report.pdf import _Printer, chromium_path
 from planner.runfolder import check_run_outputs, read_run_outputs
@@ -70,6 +71,7 @@ def write_report(
     Report
         The files written.
     """
+    check_out_dir(out, outside_runs=True)
     runs = [read_run_outputs(d) for d in run_dirs]
     check_run_outputs(runs, allow_mixed=allow_mixed)  # before Chromium starts
     printer = _Printer(chromium_path(chromium)) if pdf else None  # starts while the report is drawn

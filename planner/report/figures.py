@@ -49,7 +49,7 @@ def _savings(run: RunOutputs, first: RunOutputs) -> tuple[int, float | None, str
 
 def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
     """The summary figures of one run, straight from its summary.json, with plain-word sentences."""
-    s, s0 = run.summary, first.summary
+    s = run.summary
     t0 = run.labels[0]
     lon, lon24 = s["london"], s["london_24_7"]
     pop = lon[t0]["population"]
@@ -57,50 +57,15 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
     opened = sorted(set(run.counters["station_id"]) - set(first.counters["station_id"]))
     words = engine_words(run.engine)
     without = list(s["boroughs_without_24_7"])
-    rows = {
-        "counters_open": s["counters_open"],
-        "counters_24_7": s["counters_24_7"],
-        "boroughs_without_24_7": len(without),
-    }
-    for t in run.labels:
-        rows[f"beyond_{t}"] = lon[t]["beyond"]
-        rows[f"beyond_65_plus_{t}"] = lon[t]["beyond_65_plus"]
-        rows[f"beyond_24_7_{t}"] = lon24[t]["beyond"]
-        rows[f"beyond_24_7_65_plus_{t}"] = lon24[t]["beyond_65_plus"]
-    sentences = [
-        f"{s['counters_open']} front counters open, {s['counters_24_7']} of them 24 hours a day, 7 days a week.",
-        f"{_n(lon[t0]['beyond'])} residents ({_pct(lon[t0]['beyond'], pop)} of {_n(pop)}) live more than "
-        f"{t0} minutes {words} from the nearest open counter; {_n(lon[t0]['beyond_65_plus'])} of them are aged 65 "
-        "or over.",
-    ]
-    for t in run.labels[1:]:
-        sentences.append(
-            f"{_n(lon[t]['beyond'])} live more than {t} minutes away ({_n(lon[t]['beyond_65_plus'])} aged 65+)."
-        )
-    t24 = " and ".join(
-        f"{_n(lon24[t]['beyond'])} beyond {t} minutes ({_n(lon24[t]['beyond_65_plus'])} aged 65+)" for t in run.labels
-    )
-    sentences.append(f"Counting only the 24/7 counters, which are open at night: {t24}.")
-    sentences.append(
-        "Every borough keeps a 24/7 counter."
-        if not without
-        else f"{len(without)} borough{'s' if len(without) > 1 else ''} left without a 24/7 counter: "
-        f"{', '.join(without)}."
-    )
+    rows = _scenario_rows(run)
+    sentences = _sentences(run, words, without)
     if run is not first:
-        d = lon[t0]["beyond"] - s0["london"][t0]["beyond"]
-        change = (
-            f"Against {first.name}: {closed} counter{'s' if closed != 1 else ''} close"
-            + (f" and {len(opened)} new {'ones open' if len(opened) > 1 else 'one opens'}" if opened else "")
-            + f"; residents beyond {t0} minutes {'rise' if d > 0 else 'fall' if d < 0 else 'do not change'}"
-            + (f" by {_n(abs(d))}, from {_n(s0['london'][t0]['beyond'])} to {_n(lon[t0]['beyond'])}." if d else ".")
-        )
-        sentences.append(change)
+        sentences.append(_change(run, first, closed, opened))
         sentences.append(f"Net annual savings: {saving_text}.")
     changes = {}
     if run is not first:
-        for key in rows:
-            changes[key] = rows[key] - _scenario_rows(first)[key]
+        before = _scenario_rows(first)
+        changes = {key: rows[key] - before[key] for key in rows}
     headline = (
         f"{s['counters_open']} counters ({s['counters_24_7']} open 24/7). {_n(lon[t0]['beyond'])} residents "
         f"({_pct(lon[t0]['beyond'], pop)}) live more than {t0} minutes from an open counter, "
@@ -131,6 +96,48 @@ def _scenario_figures(run: RunOutputs, first: RunOutputs) -> dict:
         "words": words,
         "population": pop,
     }
+
+
+def _sentences(run: RunOutputs, words: str, without: list[str]) -> list[str]:
+    """A run's figures in plain words: counters, residents beyond each threshold, 24/7 counters, boroughs."""
+    s = run.summary
+    t0 = run.labels[0]
+    lon, lon24 = s["london"], s["london_24_7"]
+    pop = lon[t0]["population"]
+    sentences = [
+        f"{s['counters_open']} front counters open, {s['counters_24_7']} of them 24 hours a day, 7 days a week.",
+        f"{_n(lon[t0]['beyond'])} residents ({_pct(lon[t0]['beyond'], pop)} of {_n(pop)}) live more than "
+        f"{t0} minutes {words} from the nearest open counter; {_n(lon[t0]['beyond_65_plus'])} of them are aged 65 "
+        "or over.",
+    ]
+    for t in run.labels[1:]:
+        sentences.append(
+            f"{_n(lon[t]['beyond'])} live more than {t} minutes away ({_n(lon[t]['beyond_65_plus'])} aged 65+)."
+        )
+    t24 = " and ".join(
+        f"{_n(lon24[t]['beyond'])} beyond {t} minutes ({_n(lon24[t]['beyond_65_plus'])} aged 65+)" for t in run.labels
+    )
+    sentences.append(f"Counting only the 24/7 counters, which are open at night: {t24}.")
+    sentences.append(
+        "Every borough keeps a 24/7 counter."
+        if not without
+        else f"{len(without)} borough{'s' if len(without) > 1 else ''} left without a 24/7 counter: "
+        f"{', '.join(without)}."
+    )
+    return sentences
+
+
+def _change(run: RunOutputs, first: RunOutputs, closed: int, opened: list[str]) -> str:
+    """What changes against the first run: counters closed and opened, residents beyond the first threshold."""
+    t0 = run.labels[0]
+    now, before = run.summary["london"][t0]["beyond"], first.summary["london"][t0]["beyond"]
+    d = now - before
+    return (
+        f"Against {first.name}: {closed} counter{'s' if closed != 1 else ''} close"
+        + (f" and {len(opened)} new {'ones open' if len(opened) > 1 else 'one opens'}" if opened else "")
+        + f"; residents beyond {t0} minutes {'rise' if d > 0 else 'fall' if d < 0 else 'do not change'}"
+        + (f" by {_n(abs(d))}, from {_n(before)} to {_n(now)}." if d else ".")
+    )
 
 
 def _scenario_rows(run: RunOutputs) -> dict:

@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+import jinja2
+
 from planner.clock import output_time
 from planner.credits import report_attribution
 from planner.errors import ReportError
@@ -37,7 +39,7 @@ from planner.report.methods import (
 )
 from planner.report.static_maps import _change_counts, _Geo, _map_change, _map_hubs, _map_scenario
 from planner.report.style import COLOURS, _mpl
-from planner.runfolder import RunOutputs, check_run_outputs, check_sweeps, read_run_outputs, read_sweep
+from planner.runfolder import RunOutputs, SweepOutputs, check_run_outputs, check_sweeps, read_run_outputs, read_sweep
 from planner.travel import engine_words
 
 
@@ -110,8 +112,6 @@ def render_html(
     str
         The HTML text; the same inputs give the same text.
     """
-    import jinja2
-
     if runs is None:
         runs = [read_run_outputs(d) for d in run_dirs or []]
     differences = check_run_outputs(runs, allow_mixed=allow_mixed)
@@ -125,33 +125,9 @@ def render_html(
     critical = [s for s in sweep_data if s.critical is not None]
     grids = [s for s in sweep_data if s.grid is not None]
     hub_run = next((r for r in reversed(runs) if r.hubs is not None), None)
-    engines = []
-    seen = set()
-    for run in runs:
-        key = json.dumps({k: v for k, v in run.engine.items() if k != "calibration"}, sort_keys=True)
-        if key in seen:
-            for e in engines:
-                if e["key"] == key:
-                    e["runs"].append(run.name)
-            continue
-        seen.add(key)
-        cal = _calibration(run)
-        engines.append(
-            {
-                "key": key,
-                "name": run.engine.get("engine", "unknown"),
-                "words": engine_words(run.engine),
-                "rows": _engine_rows(run.engine),
-                "calibration": _flatten(cal) if cal else None,
-                "timetabled": _timetabled(run.engine),
-                "runs": [run.name],
-            }
-        )
+    engines = _engines(runs)
     context = {
-        "title": title or "Police front counters: scenario report",
-        "date": _report_date(),
-        "fonts": _font_faces(),
-        "css": files("planner._report").joinpath("report.css").read_text(encoding="utf-8"),
+        **_page(title),
         "runs": runs,
         "first": first,
         "last": last,
@@ -175,16 +151,7 @@ def render_html(
         "change_counts": _change_counts(first, last)[1] if len(runs) > 1 else [],
         "hub_run": hub_run,
         "map_hubs": _map_hubs(hub_run, geo) if hub_run is not None else None,
-        "critical": [
-            {
-                "folder": s.folder.name,
-                "chart": _chart_critical(s),
-                "kind": s.kind,
-                "plan": s.plan,
-                "threshold": f"{s.threshold:g}" if s.threshold else first.labels[0],
-            }
-            for s in critical
-        ],
+        "critical": [_critical_entry(s, first) for s in critical],
         "grids": [{"folder": s.folder.name, "chart": _chart_bus_speed(s, runs), "plan": s.plan} for s in grids],
         "engines": engines,
         "sources": _sources_table(runs),
@@ -195,6 +162,56 @@ def render_html(
         "versions": sorted({str(r.manifest.get("planner_version")) for r in runs}),
         "n": _n,
     }
+    return _render(context)
+
+
+def _page(title: str | None) -> dict:
+    """The cover title and date, the embedded fonts and the stylesheet."""
+    return {
+        "title": title or "Police front counters: scenario report",
+        "date": _report_date(),
+        "fonts": _font_faces(),
+        "css": files("planner._report").joinpath("report.css").read_text(encoding="utf-8"),
+    }
+
+
+def _engines(runs: list[RunOutputs]) -> list[dict]:
+    """One methods entry per distinct engine setting, naming the runs that used it."""
+    engines: list[dict] = []
+    for run in runs:
+        key = json.dumps({k: v for k, v in run.engine.items() if k != "calibration"}, sort_keys=True)
+        same = next((e for e in engines if e["key"] == key), None)
+        if same is not None:
+            same["runs"].append(run.name)
+            continue
+        cal = _calibration(run)
+        engines.append(
+            {
+                "key": key,
+                "name": run.engine.get("engine", "unknown"),
+                "words": engine_words(run.engine),
+                "rows": _engine_rows(run.engine),
+                "calibration": _flatten(cal) if cal else None,
+                "timetabled": _timetabled(run.engine),
+                "runs": [run.name],
+            }
+        )
+    return engines
+
+
+def _critical_entry(sweep: SweepOutputs, first: RunOutputs) -> dict:
+    """A closure sweep's section: its chart of the counters whose closure costs most."""
+    return {
+        "folder": sweep.folder.name,
+        "chart": _chart_critical(sweep),
+        "kind": sweep.kind,
+        "plan": sweep.plan,
+        "threshold": f"{sweep.threshold:g}" if sweep.threshold else first.labels[0],
+    }
+
+
+def _render(context: dict) -> str:
+    """The page from ``_report/report.html.j2``, refused if it would load anything from outside itself."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("planner", "_report"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.datasets import load_manifest
 from planner.errors import PlannerError
 from planner.report.figures import _n
 from planner.runfolder import RunOutputs
+from planner.travel import REGISTRY
 
 
 def _sources_table(runs: list[RunOutputs]) -> list[dict]:
-    from planner.datasets import load_manifest
-
     try:
         known = {s.dest: s for s in load_manifest()}
     except PlannerError:
@@ -55,15 +55,8 @@ def _sibling_source(rel: str, known: dict) -> object | None:
 
 
 def _engine_rows(engine: dict) -> list[dict]:
-    reasons: dict[str, tuple[float, str]] = {}
-    if engine.get("engine") == "transit":
-        from planner.travel import TransitParams
-
-        reasons = TransitParams.reasons()
-    elif engine.get("engine") == "transit-simple":
-        from planner.travel import SimpleTransitParams
-
-        reasons = SimpleTransitParams.reasons()
+    info = REGISTRY.get(engine.get("engine", ""))
+    reasons = info.reasons() if info is not None else {}
     rows = []
     for key, value in engine.items():
         if key in ("engine", "calibration") or isinstance(value, dict | list):

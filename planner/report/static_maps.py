@@ -13,6 +13,7 @@ from planner.hubs import hub_colours
 from planner.maps import BANDS, CHANGE_BANDS
 from planner.report.style import _HATCH, _HUB_PALETTE, _MAP_SIMPLIFY_M, _OVER_45, _RC, _figure, _mpl, _png_uri
 from planner.runfolder import RunOutputs
+from planner.travel import REGISTRY
 
 
 def _paths(geometries: np.ndarray) -> list:
@@ -43,9 +44,7 @@ class _Shapes:
 
 
 def _transit_default(name: str) -> float | None:
-    from planner.travel import TransitParams
-
-    return TransitParams.reasons().get(name, (None, ""))[0]
+    return REGISTRY["transit"].reasons().get(name, (None, ""))[0]
 
 
 class _Geo:

@@ -6,11 +6,13 @@ giving a plausible wrong figure.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 from planner.errors import DataError
+from planner.io import sha256_file
 from planner.runfolder.checks import rerun_hint
 
 __all__ = [
@@ -39,8 +41,6 @@ def output_hashes(folder: str | os.PathLike[str]) -> dict[str, str]:
     dict
         Relative path (``/``-separated) -> sha256, sorted.
     """
-    from planner.io import sha256_file
-
     root = Path(folder)
     out = {}
     for path in sorted(root.rglob("*")):
@@ -67,8 +67,6 @@ def manifest_digest(manifest: dict) -> str:
     str
         The hex digest of its canonical JSON (sorted keys).
     """
-    import hashlib
-
     body = {k: v for k, v in manifest.items() if k != "outputs"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

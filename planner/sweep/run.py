@@ -38,6 +38,7 @@ from planner.sweep.chunks import _chunks, _closures, _eval_chunk, _grid_chunk
 from planner.sweep.cluster import _execute, _Plan, close_client, connect
 from planner.sweep.evaluator import Evaluator, closure_index
 from planner.sweep.options import _CLOSED, GRID_PARAMS, KINDS, Kind, _choice_changes, _param_cols
+from planner.travel import check_engine_params
 
 __all__ = ["SweepResult", "run_sweep"]
 
@@ -259,8 +260,6 @@ def run_sweep(
     if top is not None and top < 1:
         raise ScenarioError(f"`top` must be at least 1 (got {top})")
     if kind == "grid" and grid:  # a parameter the scenario's engine lacks: refused before data and workers start
-        from planner.travel import check_engine_params
-
         engine = load_scenario(scenario).engine.name if not isinstance(scenario, Scenario) else scenario.engine.name
         check_engine_params(engine, {k: v[0] for k, v in grid.items() if k != "threshold" and v})
     own = client is None

@@ -21,8 +21,9 @@ from planner.travel.bounds import check_bounds
 from planner.travel.crowfly import CrowFly
 from planner.travel.network import Mode, StreetNetwork
 from planner.travel.registry import check_engine_params, engine_info
-from planner.travel.transit import TransitParams, TransitTimes
+from planner.travel.transit import TransitTimes
 from planner.travel.transit_data import load_transit
+from planner.travel.transit_params import TransitParams
 from planner.travel.transit_simple import SimpleTransitParams, SimpleTransitTimes
 
 __all__ = ["make_engine"]

@@ -120,33 +120,8 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
         If the file has no header with the expected columns, or no usable route.
     """
     path = Path(path)
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    missing = [c for c in BUS_SEQUENCE_COLUMNS if c not in header]
-    if missing:
-        raise DataError(
-            f"{path}: not a TfL bus-sequences file: the header lacks {missing} (first line read: "
-            f"{','.join(header)[:80]!r}). Use TfL's bus-sequences.csv with its header row, "
-            "or run `planner data fetch` for the published copy."
-        )
-    raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, usecols=list(BUS_SEQUENCE_COLUMNS), keep_default_na=False)
-    route = raw["Route"].str.strip()
-    eof = route.isin(["\x1a", ""]) & (raw["Run"].str.strip() == "")
     notes: list[str] = []
-    if eof.any():
-        logger.info("%s: dropped %d end-of-file line(s)", path.name, int(eof.sum()))
-    raw = raw.loc[~eof]
-    frame = pd.DataFrame(
-        {
-            "route": raw["Route"].str.strip(),
-            "run": pd.to_numeric(raw["Run"], errors="coerce"),
-            "seq": pd.to_numeric(raw["Sequence"], errors="coerce"),
-            "stop": raw["Stop_Code_LBSL"].str.strip(),
-            "x": pd.to_numeric(raw["Location_Easting"], errors="coerce"),
-            "y": pd.to_numeric(raw["Location_Northing"], errors="coerce"),
-            "virtual": raw["Virtual_Bus_Stop"].str.strip() == "1",
-        }
-    )
+    frame = _bus_rows(path)
     bad_key = frame[["run", "seq"]].isna().any(axis=1) | (frame["route"] == "")
     if bad_key.any():
         first = int(np.flatnonzero(bad_key.to_numpy())[0]) + 2
@@ -195,6 +170,36 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
     frame["kind"] = frame["route"].map(bus_route_kind)
     logger.info("%s: %d route-stops on %d routes", path.name, len(frame), frame["route"].nunique())
     return BusRoutes(frame, tuple(notes))
+
+
+def _bus_rows(path: Path) -> pd.DataFrame:
+    """The bus-sequences file's rows (route, run, sequence, stop, easting, northing, virtual), its header checked."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    missing = [c for c in BUS_SEQUENCE_COLUMNS if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}: not a TfL bus-sequences file: the header lacks {missing} (first line read: "
+            f"{','.join(header)[:80]!r}). Use TfL's bus-sequences.csv with its header row, "
+            "or run `planner data fetch` for the published copy."
+        )
+    raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, usecols=list(BUS_SEQUENCE_COLUMNS), keep_default_na=False)
+    route = raw["Route"].str.strip()
+    eof = route.isin(["\x1a", ""]) & (raw["Run"].str.strip() == "")
+    if eof.any():
+        logger.info("%s: dropped %d end-of-file line(s)", path.name, int(eof.sum()))
+    raw = raw.loc[~eof]
+    return pd.DataFrame(
+        {
+            "route": raw["Route"].str.strip(),
+            "run": pd.to_numeric(raw["Run"], errors="coerce"),
+            "seq": pd.to_numeric(raw["Sequence"], errors="coerce"),
+            "stop": raw["Stop_Code_LBSL"].str.strip(),
+            "x": pd.to_numeric(raw["Location_Easting"], errors="coerce"),
+            "y": pd.to_numeric(raw["Location_Northing"], errors="coerce"),
+            "virtual": raw["Virtual_Bus_Stop"].str.strip() == "1",
+        }
+    )
 
 
 def _say(path: Path, notes: list[str], note: str) -> None:
