@@ -112,9 +112,7 @@ def hubs_cmd(
     bounds = _range(population_per_hub, "--population-per-hub") if population_per_hub else None
     join = [[c.strip() for c in group.split(",") if c.strip()] for group in join_boroughs or []] or None
     try:
-        options = HubOptions(
-            size=size, hubs=HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join
-        )
+        options = HubOptions(size, HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join)
         site_frame = _sites(sites)
         london = load_london(data, demand_year=year)
         eng = make_engine(engine, data=london.paths)
