@@ -15,12 +15,24 @@ from planner.errors import PlannerWarning
 REPO = Path(__file__).resolve().parents[1]
 
 
-def data_dir() -> Path:
-    """PLANNER_DATA, or the mirror beside the checkout."""
+def mirror_dir() -> Path | None:
+    """The real data mirror: ``PLANNER_DATA`` (made absolute: the README's line names it relative to the
+    checkout), else ``../shared/data/london`` beside the checkout; ``None`` when it holds no ``boundaries/``.
+
+    The one definition of the fallback, for the tests (``tests/conftest.py``) and the benchmarks.
+    """
     env = os.environ.get("PLANNER_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "london"
-    if not path.is_dir():
-        sys.exit(f"data directory {path} not found: set PLANNER_DATA")
+    path = Path(env).resolve() if env else REPO.parent / "shared" / "data" / "london"
+    return path if (path / "boundaries").is_dir() else None
+
+
+def data_dir() -> Path:
+    """The data mirror (see :func:`mirror_dir`), or exit naming where it was looked for."""
+    path = mirror_dir()
+    if path is None:
+        sys.exit(
+            f"data directory not found ({os.environ.get('PLANNER_DATA') or '../shared/data/london'}): set PLANNER_DATA"
+        )
     return path
 
 

@@ -123,9 +123,9 @@ def main() -> None:
             maps.append(change)
         from playwright.sync_api import sync_playwright
 
-        from planner.maps.page import _leaflet_inline
+        from planner.maps.page import leaflet_inline
 
-        js, css = _leaflet_inline()
+        js, css = leaflet_inline()
         empty = Path(tmp) / "empty.html"
         empty.write_text(
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>empty</title><style>{css}</style>'

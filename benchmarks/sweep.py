@@ -28,7 +28,7 @@ from planner.assess import assess
 from planner.context import RunContext
 from planner.scenario import load_scenario
 from planner.sweep import Evaluator, cached_matrix, close_client, closure_index, connect
-from planner.sweep.chunks import _eval_chunk
+from planner.sweep.chunks import eval_chunk
 
 BASELINE = "scenarios/baseline-2017.toml"
 TARGET_PER_MINUTE = 1_000_000
@@ -50,11 +50,11 @@ def on_dask(model, index: np.ndarray, labels: list[str], workers: int, chunk: in
 
     def submit(i: int, shared):
         part = slice(i, i + chunk)
-        return client.submit(_eval_chunk, shared, index[part], labels[part], 45.0, i // chunk, pure=False)
+        return client.submit(eval_chunk, shared, index[part], labels[part], 45.0, i // chunk, pure=False)
 
     try:
         shared = client.scatter(model, broadcast=True)
-        client.submit(_eval_chunk, shared, index[:10], labels[:10], 45.0, -1).result()  # warm the workers
+        client.submit(eval_chunk, shared, index[:10], labels[:10], 45.0, -1).result()  # warm the workers
         starts = range(0, len(index), chunk)
         start = time.perf_counter()
         futures = [submit(i, shared) for _ in range(rounds) for i in starts]

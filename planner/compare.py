@@ -146,7 +146,7 @@ def _md_table(frame: pd.DataFrame) -> list[str]:
     return [head, rule, *rows, ""]
 
 
-def _figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str, float]:
+def run_figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str, float]:
     args = {
         "minutes": points["minutes"].to_numpy(float),
         "population": points["population"].to_numpy(float),
@@ -218,7 +218,7 @@ def compare_runs(
             "counters_24_7": len(all_day),
             "boroughs_without_24_7": len(without),
             "boroughs_without_24_7_names": "; ".join(names[b] for b in without),
-            **_figures(run.points, thresholds),
+            **run_figures(run.points, thresholds),
             "counters_closed": len(closed),
             "counters_closed_ids": ";".join(closed),
             "crimes_per_day_at_closed": _crimes(crimes, closed),
@@ -236,7 +236,7 @@ def compare_runs(
                     "borough_name": name,
                     "counters_open": len(bc),
                     "counters_24_7": int(bc["open_24_7"].astype(bool).sum()),
-                    **_figures(group, thresholds),
+                    **run_figures(group, thresholds),
                 }
             )
         if run is not ref:

@@ -152,7 +152,7 @@ def _results(
         hubs=plan,
         hub_engine=hub_engine,
         engine=primary.engine,
-        beyond_24_7=_beyond_24_7(nearest_of, counters, demand.points, spec.thresholds),
+        beyond_24_7=beyond_24_7(nearest_of, counters, demand.points, spec.thresholds),
         equality=summary_entry(tables, groups),
         equality_tables=tables,
         equality_wards={f"{t:g}": ward_table(access[t].points, groups, threshold=t) for t in spec.thresholds},
@@ -199,7 +199,7 @@ def _nearest_search(ctx: RunContext, resolved: ResolvedScenario) -> Callable[[li
     return search
 
 
-def _beyond_24_7(
+def beyond_24_7(
     nearest_of: Callable[[list[str]], NearestResult],
     counters: gpd.GeoDataFrame,
     points: pd.DataFrame,

@@ -13,6 +13,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from benchmarks._common import mirror_dir
 from planner.errors import PlannerWarning
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,11 +26,9 @@ if os.environ.get("PLANNER_DATA"):
 
 
 def _data_dir() -> Path | None:
-    env = os.environ.get("PLANNER_DATA")
     # a relative PLANNER_DATA (the README's ../shared/data/london) is taken from where pytest was started,
     # made absolute once, so tests that link to it from a temporary folder reach the same files
-    path = Path(env).resolve() if env else REPO.parent / "shared" / "data" / "london"
-    return path if (path / "boundaries").is_dir() else None
+    return mirror_dir()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,9 @@
-"""A tiny invented data directory, laid out like the real one, for tests that need no mirror.
+"""Invented data directories, laid out like the real one, for tests that need no mirror: the one builder.
+
+Two directories: :func:`write_synthetic_data` (six wards in two boroughs, with transit, postcodes and
+streets; below) and :func:`write_tiny_data` (three wards of one borough, what the refusal catalogue of
+``tests/test_refusals.py`` spoils one file at a time).  Both write their ward files with
+:func:`write_ward_zip`.
 
 Everything here is made up: the codes (``X05...`` wards, ``X09...`` boroughs, ``X01...`` LSOAs, postcodes
 in the unused ``ZZ`` area), the names and the coordinates.  Nothing is read from or copied out of the
@@ -27,8 +32,10 @@ stand at ward centres.  The street grid joins the six centres along both rows an
 
 from __future__ import annotations
 
+import csv
 import gzip
 import itertools
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -47,10 +54,17 @@ __all__ = [
     "FINAL_SCENARIO",
     "LSOAS",
     "POSTCODES",
+    "TINY_SCENARIO",
     "WARDS",
+    "WARD_LAYOUTS",
     "centre",
+    "edit_csv",
+    "tiny_ward_frame",
     "write_scenarios",
+    "write_stations",
     "write_synthetic_data",
+    "write_tiny_data",
+    "write_ward_zip",
 ]
 
 X0, Y0, SIZE = 530_000.0, 180_000.0, 1000.0
@@ -130,18 +144,32 @@ def _zip_folder(folder: Path, target: Path, prefix: str) -> None:
             archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
 
 
-def _write_wards(root: Path, work: Path) -> None:
-    layouts = {
-        2014: {"code": "GSS_CODE", "name": "NAME", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"},
-        2018: {"code": "GSS_CODE", "name": "NAME", "borough_code": "LAGSSCODE", "borough_name": "DISTRICT"},
-    }
-    for year, columns in layouts.items():
-        folder = work / f"London-wards-{year}_ESRI"
-        folder.mkdir(parents=True)
-        frame = _ward_frame(columns)
-        for layer in ("London_Ward", "London_Ward_CityMerged"):  # no City here: both layers hold the same wards
+#: The London Datastore's ward file columns, by edition.
+WARD_LAYOUTS = {
+    2014: {"code": "GSS_CODE", "name": "NAME", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"},
+    2018: {"code": "GSS_CODE", "name": "NAME", "borough_code": "LAGSSCODE", "borough_name": "DISTRICT"},
+}
+
+
+def write_ward_zip(path: Path, frame: gpd.GeoDataFrame, year: int = 2014, *, prj: bool = True) -> Path:
+    """A London Datastore-style zip of ward shapefiles (``London_Ward`` and ``London_Ward_CityMerged``, the same
+    wards: no City here), with fixed entry times; ``prj=False`` leaves out the projection file."""
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / f"London-wards-{year}_ESRI"
+        folder.mkdir()
+        for layer in ("London_Ward", "London_Ward_CityMerged"):
             pyogrio.write_dataframe(frame, folder / f"{layer}.shp", driver="ESRI Shapefile")
-        _zip_folder(folder, root / "boundaries" / f"London-wards-{year}.zip", folder.name)
+        if not prj:
+            for part in folder.glob("*.prj"):
+                part.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _zip_folder(folder, path, folder.name)
+    return path
+
+
+def _write_wards(root: Path, work: Path) -> None:
+    for year, columns in WARD_LAYOUTS.items():
+        write_ward_zip(root / "boundaries" / f"London-wards-{year}.zip", _ward_frame(columns), year)
 
 
 def _write_boroughs(root: Path) -> None:
@@ -435,3 +463,130 @@ def write_scenarios(folder: str | Path) -> tuple[Path, Path]:
     base.write_text(BASE_SCENARIO)
     final.write_text(FINAL_SCENARIO)
     return base, final
+
+
+# --------------------------------------------------------------------------- the tiny data directory
+# Three 1-km wards of one borough (E09000002 "Testham"), one LSOA each, three counters: the refusal
+# catalogue (tests/test_refusals.py) spoils a copy of it, one file per case.
+TINY_WARDS = [("E05000001", "Alpha"), ("E05000002", "Beta"), ("E05000003", "Gamma")]
+TINY_BOROUGH = ("E09000002", "Testham")
+TINY_X0, TINY_Y0 = 530000.0, 180000.0
+TINY_LSOAS = [("E01000001", 1000), ("E01000002", 2000), ("E01000003", 3000)]
+TINY_AGES = ["Persons_0-15", "Persons_16-29", "Persons_30-44", "Persons_45-64", "Persons_65+"]
+
+TINY_SCENARIO = """name = "tiny"
+thresholds = [45]
+
+[counters]
+open = { column = "status_final_nov2017", values = ["retain"] }
+
+[engine]
+name = "crowfly"
+
+[hubs]
+enabled = false
+"""
+
+
+def tiny_ward_frame(layout: dict[str, str]) -> gpd.GeoDataFrame:
+    """The tiny directory's three wards in one borough, with the columns ``layout`` names."""
+    return gpd.GeoDataFrame(
+        {
+            layout["code"]: [c for c, _ in TINY_WARDS],
+            "NAME": [n for _, n in TINY_WARDS],
+            layout["borough_code"]: TINY_BOROUGH[0],
+            layout["borough_name"]: TINY_BOROUGH[1],
+        },
+        geometry=[
+            shapely.box(TINY_X0 + 1000 * i, TINY_Y0, TINY_X0 + 1000 * (i + 1), TINY_Y0 + 1000)
+            for i in range(len(TINY_WARDS))
+        ],
+        crs="EPSG:27700",
+    )
+
+
+def write_tiny_data(root: Path) -> Path:
+    """Write the tiny data directory (three wards of one borough, three LSOAs, three counters) and return it."""
+    for year, layout in WARD_LAYOUTS.items():
+        write_ward_zip(root / "boundaries" / f"London-wards-{year}.zip", tiny_ward_frame(layout), year)
+    boroughs = gpd.GeoDataFrame(
+        {"LAD22CD": [TINY_BOROUGH[0]], "LAD22NM": [TINY_BOROUGH[1]]},
+        geometry=[shapely.box(TINY_X0, TINY_Y0, TINY_X0 + 3000, TINY_Y0 + 1000)],
+        crs="EPSG:27700",
+    )
+    pyogrio.write_dataframe(boroughs, root / "boundaries" / "boroughs.gpkg", layer="boroughs")
+    to_wgs = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    pop_dir = root / "population"
+    pop_dir.mkdir(parents=True)
+    with open(pop_dir / "lsoa11_population_weighted_centroids.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["X", "Y", "objectid", "lsoa11cd", "lsoa11nm"])
+        for i, (code, _) in enumerate(TINY_LSOAS):
+            lon, lat = to_wgs.transform(TINY_X0 + 1000 * i + 500, TINY_Y0 + 500)
+            w.writerow([lon, lat, i + 1, code, f"Testham {i:03d}A"])
+    for year in (2019, 2020):
+        with open(pop_dir / f"lsoa11_mid{year}_population.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["LSOA11CD", "LSOA11NM", "Persons_All-Ages", *TINY_AGES])
+            for i, (code, people) in enumerate(TINY_LSOAS):
+                w.writerow([code, f"Testham {i:03d}A", people, *([people // 5] * 5)])
+    (root / "stations").mkdir()
+    write_stations(
+        root / "stations" / "front_counters_2017.csv",
+        [
+            {
+                "id": "s0",
+                "name": "Alpha",
+                "borough": TINY_BOROUGH[1],
+                "easting": TINY_X0 + 500,
+                "northing": TINY_Y0 + 500,
+            },
+            {
+                "id": "s1",
+                "name": "Gamma",
+                "borough": TINY_BOROUGH[1],
+                "easting": TINY_X0 + 2500,
+                "northing": TINY_Y0 + 500,
+            },
+            {
+                "id": "s2",
+                "name": "Beta",
+                "borough": TINY_BOROUGH[1],
+                "easting": TINY_X0 + 1500,
+                "northing": TINY_Y0 + 500,
+            },
+        ],
+        status=["retain", "close", "new"],
+    )
+    return root
+
+
+def write_stations(path: Path, rows: list[dict], *, status: list[str] | None = None) -> Path:
+    """A stations CSV of ``rows`` (with ``status_final_nov2017``, ``retain`` unless ``status`` says)."""
+    status = status or ["retain"] * len(rows)
+    rows = [{**r, "status_final_nov2017": s} for r, s in zip(rows, status, strict=True)]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def edit_csv(path: Path, line: int, column: str, value: str) -> None:
+    """Set ``column`` on file line ``line`` (the header is line 1)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[line - 1][rows[0].index(column)] = value
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def unclose_first_ring(shp: Path) -> None:
+    """Move the last point of the first polygon's ring, so the ring no longer closes (a damaged .shp)."""
+    data = bytearray(shp.read_bytes())
+    offset = 100 + 8  # file header, then the first record's header
+    num_parts, num_points = struct.unpack("<ii", data[offset + 36 : offset + 44])
+    last = offset + 44 + 4 * num_parts + 16 * (num_points - 1)
+    x, y = struct.unpack("<dd", data[last : last + 16])
+    data[last : last + 16] = struct.pack("<dd", x + 123.0, y + 45.0)
+    shp.write_bytes(bytes(data))

@@ -19,7 +19,7 @@ from planner.errors import DataError, EngineError, PlannerWarning
 from planner.io import read_csv
 from planner.runfolder import RunIdentity, check_points, check_run_set, check_summary
 from planner.travel.bounds import BOUNDS, check_bounds
-from planner.travel.transit_data import _drop_moved_stops
+from planner.travel.transit_data import drop_moved_stops
 from planner.travel.transit_params import TransitParams
 from planner.travel.transit_simple import SimpleTransitParams
 
@@ -131,20 +131,20 @@ def _route(xs, ys, route="1"):
 def test_a_stop_moved_off_its_route_is_dropped_and_named():
     # stops 400 m apart along y = 0; the third is moved 40 km north
     frame = _route([0, 400, 800, 1200, 1600], [0, 0, 40_000, 0, 0])
-    kept, note = _drop_moved_stops(frame)
+    kept, note = drop_moved_stops(frame)
     assert kept["stop"].tolist() == ["s0", "s1", "s3", "s4"]
     assert "1 route-stop(s)" in note and "route 1 run 1 stop s2 (line 4)" in note
 
 
 def test_a_moved_end_stop_is_dropped_but_not_its_neighbour():
-    kept, note = _drop_moved_stops(_route([0, 400, 800], [-40_000, 0, 0]))
+    kept, note = drop_moved_stops(_route([0, 400, 800], [-40_000, 0, 0]))
     assert kept["stop"].tolist() == ["s1", "s2"] and "stop s0" in note
 
 
 def test_long_straight_express_hops_stay():
     """TfL's X68 has a 13.6 km hop without a detour: a long hop alone is no error."""
     frame = _route([0, 13_600, 14_000, 27_000], [0, 0, 0, 0])
-    kept, note = _drop_moved_stops(frame)
+    kept, note = drop_moved_stops(frame)
     assert len(kept) == 4 and note == ""
 
 

@@ -192,12 +192,12 @@ def test_group_layer_of_residents_beyond(browser, mapped, tmp_path):
 
 def test_group_layer_bands_and_default_group():
     from planner.maps import default_group
-    from planner.maps.layers import _count_bands
+    from planner.maps.layers import count_bands
 
-    bands = _count_bands(np.array([0, 0, 3, 40, 120, 700, 2400.0]))
+    bands = count_bands(np.array([0, 0, 3, 40, 120, 700, 2400.0]))
     # quartiles of the positive counts (40, 120, 700 by the inverted CDF) rounded up to 50, 150, 1,000
     assert [b["label"] for b in bands] == ["Nobody beyond", "1 to 50", "51 to 150", "151 to 1,000", "1,001 or more"]
-    assert [b["label"] for b in _count_bands(np.zeros(3))] == ["Nobody beyond"]
+    assert [b["label"] for b in count_bands(np.zeros(3))] == ["Nobody beyond"]
     equality = {"thresholds": {"45": {
         "all": {"ratio": 1.0}, "disability": {"ratio": 1.65}, "age_65_plus": {"ratio": 1.65}, "black": {"ratio": None},
     }}}  # fmt: skip
@@ -774,10 +774,10 @@ def test_packed_postcode_table_round_trip(mapped):
     ],
 )
 def test_minutes_and_threshold_words(minutes, shown, verdict):
-    from planner.maps.page import _minutes_words, _threshold_words
+    from planner.maps.page import minutes_words, threshold_words
 
-    assert _minutes_words(minutes, 45) == shown
-    assert _threshold_words(minutes, 45) == verdict
+    assert minutes_words(minutes, 45) == shown
+    assert threshold_words(minutes, 45) == verdict
 
 
 @pytest.mark.data

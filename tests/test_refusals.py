@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import zipfile
@@ -28,135 +27,33 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-from pyproj import Transformer
 from typer.testing import CliRunner
 
 from planner.cli import app
+from tests.synthetic import (
+    TINY_AGES,
+    TINY_BOROUGH,
+    TINY_LSOAS,
+    TINY_SCENARIO,
+    TINY_WARDS,
+    TINY_X0,
+    TINY_Y0,
+    WARD_LAYOUTS,
+    edit_csv,
+    tiny_ward_frame,
+    unclose_first_ring,
+    write_stations,
+    write_tiny_data,
+    write_ward_zip,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 runner = CliRunner()
 
-# --------------------------------------------------------------------------- a tiny data directory
-WARDS = [("E05000001", "Alpha"), ("E05000002", "Beta"), ("E05000003", "Gamma")]
-BOROUGH = ("E09000002", "Testham")
-X0, Y0 = 530000.0, 180000.0
-LSOAS = [("E01000001", 1000), ("E01000002", 2000), ("E01000003", 3000)]
-CENTROIDS = "lsoa11_population_weighted_centroids.csv"
-AGES = ["Persons_0-15", "Persons_16-29", "Persons_30-44", "Persons_45-64", "Persons_65+"]
-
-SCENARIO = """name = "tiny"
-thresholds = [45]
-
-[counters]
-open = { column = "status_final_nov2017", values = ["retain"] }
-
-[engine]
-name = "crowfly"
-
-[hubs]
-enabled = false
-"""
-
-
-def _ward_frame(layout: dict[str, str]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            layout["code"]: [c for c, _ in WARDS],
-            "NAME": [n for _, n in WARDS],
-            layout["borough_code"]: BOROUGH[0],
-            layout["borough_name"]: BOROUGH[1],
-        },
-        geometry=[shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(len(WARDS))],
-        crs="EPSG:27700",
-    )
-
-
-def write_ward_zip(path: Path, year: int = 2014, *, frame: gpd.GeoDataFrame | None = None, prj: bool = True) -> None:
-    """A London Datastore-style zip of shapefiles (London_Ward and London_Ward_CityMerged)."""
-    if year == 2014:
-        layout = {"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"}
-    else:
-        layout = {"code": "GSS_CODE", "borough_code": "LAGSSCODE", "borough_name": "DISTRICT"}
-    frame = _ward_frame(layout) if frame is None else frame
-    build = path.parent / f".build-{path.stem}"
-    build.mkdir(parents=True, exist_ok=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as zf:
-        for layer in ("London_Ward", "London_Ward_CityMerged"):
-            pyogrio.write_dataframe(frame, build / f"{layer}.shp")
-            for part in sorted(build.glob(f"{layer}.*")):
-                if part.suffix == ".prj" and not prj:
-                    continue
-                zf.write(part, f"London-wards-{year}_ESRI/{part.name}")
-
-
-def make_data(root: Path) -> Path:
-    """Write the tiny data directory and return it."""
-    write_ward_zip(root / "boundaries" / "London-wards-2014.zip", 2014)
-    write_ward_zip(root / "boundaries" / "London-wards-2018.zip", 2018)
-    boroughs = gpd.GeoDataFrame(
-        {"LAD22CD": [BOROUGH[0]], "LAD22NM": [BOROUGH[1]]},
-        geometry=[shapely.box(X0, Y0, X0 + 3000, Y0 + 1000)],
-        crs="EPSG:27700",
-    )
-    pyogrio.write_dataframe(boroughs, root / "boundaries" / "boroughs.gpkg", layer="boroughs")
-    to_wgs = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-    pop_dir = root / "population"
-    pop_dir.mkdir(parents=True)
-    with open(pop_dir / "lsoa11_population_weighted_centroids.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["X", "Y", "objectid", "lsoa11cd", "lsoa11nm"])
-        for i, (code, _) in enumerate(LSOAS):
-            lon, lat = to_wgs.transform(X0 + 1000 * i + 500, Y0 + 500)
-            w.writerow([lon, lat, i + 1, code, f"Testham {i:03d}A"])
-    for year in (2019, 2020):
-        with open(pop_dir / f"lsoa11_mid{year}_population.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["LSOA11CD", "LSOA11NM", "Persons_All-Ages", *AGES])
-            for i, (code, people) in enumerate(LSOAS):
-                w.writerow([code, f"Testham {i:03d}A", people, *([people // 5] * 5)])
-    (root / "stations").mkdir()
-    write_stations(
-        root / "stations" / "front_counters_2017.csv",
-        [
-            {"id": "s0", "name": "Alpha", "borough": BOROUGH[1], "easting": X0 + 500, "northing": Y0 + 500},
-            {"id": "s1", "name": "Gamma", "borough": BOROUGH[1], "easting": X0 + 2500, "northing": Y0 + 500},
-            {"id": "s2", "name": "Beta", "borough": BOROUGH[1], "easting": X0 + 1500, "northing": Y0 + 500},
-        ],
-        status=["retain", "close", "new"],
-    )
-    return root
-
-
-def write_stations(path: Path, rows: list[dict], *, status: list[str] | None = None) -> Path:
-    status = status or ["retain"] * len(rows)
-    rows = [{**r, "status_final_nov2017": s} for r, s in zip(rows, status, strict=True)]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
-def edit_csv(path: Path, line: int, column: str, value: str) -> None:
-    """Set ``column`` on file line ``line`` (the header is line 1)."""
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    rows[line - 1][rows[0].index(column)] = value
-    with open(path, "w", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-
-
-def unclose_first_ring(shp: Path) -> None:
-    """Move the last point of the first polygon's ring, so the ring no longer closes (a damaged .shp)."""
-    data = bytearray(shp.read_bytes())
-    offset = 100 + 8  # file header, then the first record's header
-    num_parts, num_points = struct.unpack("<ii", data[offset + 36 : offset + 44])
-    last = offset + 44 + 4 * num_parts + 16 * (num_points - 1)
-    x, y = struct.unpack("<dd", data[last : last + 16])
-    data[last : last + 16] = struct.pack("<dd", x + 123.0, y + 45.0)
-    shp.write_bytes(bytes(data))
+# --------------------------------------------------------------------------- the tiny data directory (synthetic.py)
+WARDS, BOROUGH, X0, Y0, LSOAS = TINY_WARDS, TINY_BOROUGH, TINY_X0, TINY_Y0, TINY_LSOAS
+CENTROIDS, AGES, SCENARIO = "lsoa11_population_weighted_centroids.csv", TINY_AGES, TINY_SCENARIO
 
 
 # --------------------------------------------------------------------------- spoilers used by the cases
@@ -189,11 +86,11 @@ def _wards_spoiled(how: str) -> Callable[[Path], None]:
     def spoil(tmp: Path) -> None:
         target = tmp / "data" / "boundaries" / "London-wards-2014.zip"
         if how == "duplicate":
-            frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
+            frame = tiny_ward_frame(WARD_LAYOUTS[2014])
             frame.loc[1, "GSS_CODE"] = frame.loc[0, "GSS_CODE"]
-            write_ward_zip(target, frame=frame)
+            write_ward_zip(target, frame)
         elif how == "no-prj":
-            write_ward_zip(target, prj=False)
+            write_ward_zip(target, tiny_ward_frame(WARD_LAYOUTS[2014]), prj=False)
         elif how == "not-zip":
             target.write_bytes(b"this is not a zip archive")
         elif how == "damaged":
@@ -300,15 +197,13 @@ def _stations_bytes(encoding: str, sep: str = ",") -> Callable[[Path], None]:
 
 def _wards_degrees(tmp: Path) -> None:
     """British National Grid metres under a WGS84 .prj."""
-    frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
-    write_ward_zip(
-        tmp / "data" / "boundaries" / "London-wards-2014.zip", frame=frame.set_crs(4326, allow_override=True)
-    )
+    frame = tiny_ward_frame(WARD_LAYOUTS[2014])
+    write_ward_zip(tmp / "data" / "boundaries" / "London-wards-2014.zip", frame.set_crs(4326, allow_override=True))
 
 
 def _wards_zip_of(name: str) -> Callable[[Path], None]:
     def spoil(tmp: Path) -> None:
-        frame = _ward_frame({"code": "GSS_CODE", "borough_code": "LB_GSS_CD", "borough_name": "BOROUGH"})
+        frame = tiny_ward_frame(WARD_LAYOUTS[2014])
         target = tmp / "data" / "boundaries" / "London-wards-2014.zip"
         with zipfile.ZipFile(target, "w") as zf:
             if name.endswith(".geojson"):
@@ -1131,7 +1026,7 @@ def _plain(text: str) -> str:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> tuple[Path, Path]:
-    data = make_data(tmp_path / "data")
+    data = write_tiny_data(tmp_path / "data")
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(SCENARIO)
     return data, scenario

@@ -17,7 +17,7 @@ import pytest
 from planner import run_scenario
 from planner.errors import DataError, PlannerError
 from planner.report import render_html, write_report
-from planner.run import _beyond_24_7
+from planner.run import beyond_24_7
 from planner.runfolder import read_run_outputs
 from planner.travel.base import TravelMatrix
 from tests.conftest import REPO
@@ -61,16 +61,16 @@ def test_beyond_24_7_hand_solved():
     )
     counters = pd.DataFrame({"station_id": ["X", "Y"], "open_24_7": [True, False]})
     points = pd.DataFrame({"point_id": ["A", "B", "C"], "population": [100, 200, 300], "pop_65_plus": [10, 20, 30]})
-    got = _beyond_24_7(lambda ids: matrix.subset(ids).nearest(), counters, points, [45.0, 60.0])
+    got = beyond_24_7(lambda ids: matrix.subset(ids).nearest(), counters, points, [45.0, 60.0])
     # from X only: A 10 min, B 50 min, C unreachable
     assert got["45"]["beyond"] == 500 and got["45"]["beyond_65_plus"] == 50
     assert got["60"]["beyond"] == 300 and got["60"]["beyond_65_plus"] == 30
     assert got["45"]["pct_within"] == pytest.approx(100 / 6)
     # a threshold exactly at a resident's time keeps them within
-    assert _beyond_24_7(lambda ids: matrix.subset(ids).nearest(), counters, points, [50.0])["50"]["beyond"] == 300
+    assert beyond_24_7(lambda ids: matrix.subset(ids).nearest(), counters, points, [50.0])["50"]["beyond"] == 300
     # no 24/7 counter at all: everyone is beyond
     none = counters.assign(open_24_7=False)
-    assert _beyond_24_7(lambda ids: matrix.subset(ids).nearest(), none, points, [45.0])["45"]["beyond"] == 600
+    assert beyond_24_7(lambda ids: matrix.subset(ids).nearest(), none, points, [45.0])["45"]["beyond"] == 600
 
 
 # --------------------------------------------------------------------------- the 2017 runs

@@ -123,7 +123,7 @@ def test_assess_compare_and_sweep_agree():
     import geopandas as gpd
 
     from planner.assess import assess
-    from planner.compare import _figures
+    from planner.compare import run_figures
     from planner.demand import Demand
     from planner.sweep import Evaluator
     from planner.travel import CrowFly
@@ -154,7 +154,7 @@ def test_assess_compare_and_sweep_agree():
     result = assess(Demand(pts, wards, 2019), counters, engine, threshold=45)
     london = result.london.iloc[0]
     points = result.points
-    compared = _figures(points, (45.0, 60.0))
+    compared = run_figures(points, (45.0, 60.0))
     matrix = engine.matrix(pts, counters)
     ev = Evaluator.from_demand(matrix, pts)
     swept = ev.figures(ev.mask(["a", "b", "c"])[None, :], 45).iloc[0]

@@ -360,9 +360,9 @@ def test_headline_figure_by_an_independent_route(london, transit_engine):
 
 
 def test_parallel_arcs_keep_the_quickest():
-    from planner.travel.transit import _Arcs
+    from planner.travel.transit import Arcs
 
-    arcs = _Arcs()
+    arcs = Arcs()
     arcs.add(np.array([0, 0]), np.array([1, 1]), np.array([5.0, 3.0]))
     arcs.add(np.array([1]), np.array([2]), 0.0)
     graph = arcs.reversed_csr(3)  # stored reversed: to -> from
@@ -470,7 +470,7 @@ def test_the_documented_fit_is_claimed_only_for_the_calibrated_parameters():
 def test_what_limits_the_calibration(london, transit_engine):
     """The README's measurement of what limits the fit on set_nhs2014: the destination set, not the trains."""
     from planner.calibrate import load_hospitals, load_jts04
-    from planner.calibrate.fit import _fit, _model_minutes
+    from planner.calibrate.fit import fit_boroughs, model_minutes
 
     demand = london.study_demand.points
     rule = load_hospitals(london.paths, hospital_set="set_nhs2014")
@@ -481,7 +481,7 @@ def test_what_limits_the_calibration(london, transit_engine):
     wandsworth = nearest.loc[nearest["borough"] == "E09000032"].groupby("station_id").size()
     site = rule.set_index("station_id").loc[wandsworth.idxmax(), "name"]
     assert site == "St George's At St John's Therapy Centre"
-    table, metrics = _fit(demand, _model_minutes(demand, rule, transit_engine), dft)
+    table, metrics = fit_boroughs(demand, model_minutes(demand, rule, transit_engine), dft)
     rest = table.loc[~table["borough_name"].isin(["Wandsworth", "Sutton", "Hounslow"])]
     assert np.corrcoef(rest["model_mean_min"], rest["dft_mean_min"])[0, 1] == pytest.approx(0.949, abs=0.001)
     # the rule's sites that the 2016 set_primary also keeps (within 300 m)
@@ -489,51 +489,51 @@ def test_what_limits_the_calibration(london, transit_engine):
     r_xy = np.column_stack([rule.geometry.x, rule.geometry.y])
     both = np.hypot(*(r_xy[:, None, :] - p_xy[None, :, :]).transpose(2, 0, 1)).min(axis=1) < 300
     assert int(both.sum()) == 54
-    _, narrow = _fit(demand, _model_minutes(demand, rule.loc[both], transit_engine), dft)
+    _, narrow = fit_boroughs(demand, model_minutes(demand, rule.loc[both], transit_engine), dft)
     assert narrow["mae_min"] == pytest.approx(1.31, abs=0.005) and narrow["corr"] == pytest.approx(0.932, abs=0.001)
     assert metrics["corr"] < 0.90 < narrow["corr"]
     # trains and trams move no borough's mean by more than about a minute on these short trips
     from planner.travel import make_engine
 
     off = make_engine("transit", data=london.paths, params={"national_rail": False, "trams": False})
-    without, _ = _fit(demand, _model_minutes(demand, rule, off), dft)
+    without, _ = fit_boroughs(demand, model_minutes(demand, rule, off), dft)
     gain = without["diff_min"].to_numpy() - table["diff_min"].to_numpy()
     assert gain.min() >= -1e-9 and gain.max() == pytest.approx(1.1, abs=0.05)
 
 
 def test_tube_times_in_seconds_are_refused(tmp_path):
     """The hostile pass: every tube link time multiplied by 60 (seconds) gave 244,378 beyond instead of 126,920."""
-    from planner.travel.transit_data import _check_tube_times
+    from planner.travel.transit_data import check_tube_times
 
     stations = pd.DataFrame({"id": [1, 2, 3], "latitude": [51.50, 51.51, 51.52], "longitude": [-0.10] * 3})
     minutes = pd.DataFrame({"station1": [1, 2], "station2": [2, 3], "time": [2, 2]})  # 1.1 km in 2 min: 33 km/h
-    _check_tube_times(tmp_path / "tube_connections.csv", stations, minutes)
+    check_tube_times(tmp_path / "tube_connections.csv", stations, minutes)
     seconds = minutes.assign(time=minutes["time"] * 60)
     with pytest.raises(DataError, match=r"median speed of 0\.6 km/h .* they look like seconds, not minutes"):
-        _check_tube_times(tmp_path / "tube_connections.csv", stations, seconds)
+        check_tube_times(tmp_path / "tube_connections.csv", stations, seconds)
     with pytest.raises(DataError, match=r"line 3: time is '0', not a number of minutes above 0"):
-        _check_tube_times(tmp_path / "tube_connections.csv", stations, minutes.assign(time=[2, 0]))
+        check_tube_times(tmp_path / "tube_connections.csv", stations, minutes.assign(time=[2, 0]))
 
 
 def test_tram_track_in_metres_is_refused():
-    from planner.travel.tram import _lengths
+    from planner.travel.tram import track_lengths
 
     stops = pd.DataFrame({"id": ["a", "b"], "name": ["A", "B"]})
     links = pd.DataFrame(
         {"segment_id": ["s1"], "from_id": ["a"], "to_id": ["b"], "track_km": [0.5], "straight_km": [0.47]}
     )
-    lengths, _ = _lengths(stops, links)
+    lengths, _ = track_lengths(stops, links)
     assert lengths[frozenset(("A", "B"))] == 0.5
     with pytest.raises(DataError, match=r"track length over three times the straight line, the first s1 \(500 km"):
-        _lengths(stops, links.assign(track_km=500.0))
+        track_lengths(stops, links.assign(track_km=500.0))
 
 
 def test_rail_lengths_in_km_are_refused(tmp_path):
     """The second hostile pass: the graph's lengths divided by 1000 gave 98,858 beyond instead of 126,920."""
-    from planner.travel.transit_data import _check_link_lengths
+    from planner.travel.transit_data import check_link_lengths
 
     stations = pd.DataFrame({"x": [0.0, 1000.0, 3000.0], "y": [0.0, 0.0, 0.0]}, index=["A", "B", "C"])
     links = pd.DataFrame({"a": ["A", "B"], "b": ["B", "C"], "length_m": [1050.0, 2100.0]})
-    _check_link_lengths(tmp_path / "rail.graphml", stations, links)
+    check_link_lengths(tmp_path / "rail.graphml", stations, links)
     with pytest.raises(DataError, match=r"lengths are 0\.00105 times the straight line .* they are not metres"):
-        _check_link_lengths(tmp_path / "rail.graphml", stations, links.assign(length_m=links["length_m"] / 1000))
+        check_link_lengths(tmp_path / "rail.graphml", stations, links.assign(length_m=links["length_m"] / 1000))

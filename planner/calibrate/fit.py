@@ -121,12 +121,14 @@ class CalibrationResult:
         return write_csv(table, folder / f"calibration_{self.hospital_set}.csv")
 
 
-def _model_minutes(demand: gpd.GeoDataFrame, hospitals: gpd.GeoDataFrame, engine: TravelEngine) -> np.ndarray:
+def model_minutes(demand: gpd.GeoDataFrame, hospitals: gpd.GeoDataFrame, engine: TravelEngine) -> np.ndarray:
     minutes = engine.nearest(demand, hospitals).table["minutes"].to_numpy(float)
     return np.minimum(np.where(np.isfinite(minutes), minutes, CAP_MIN), CAP_MIN)
 
 
-def _fit(demand: gpd.GeoDataFrame, minutes: np.ndarray, dft: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+def fit_boroughs(
+    demand: gpd.GeoDataFrame, minutes: np.ndarray, dft: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, float]]:
     pop = demand["population"].to_numpy(float)
     frame = pd.DataFrame({"borough_code": demand["borough_code"].to_numpy(), "pop": pop, "min": minutes})
     frame["pm"] = frame["pop"] * frame["min"]
@@ -201,8 +203,8 @@ def calibrate(
     """
     hospitals = load_hospitals(paths, hospital_set=hospital_set)
     dft = load_jts04(paths, year=year)
-    minutes = _model_minutes(demand, hospitals, engine)
-    table, metrics = _fit(demand, minutes, dft)
+    minutes = model_minutes(demand, hospitals, engine)
+    table, metrics = fit_boroughs(demand, minutes, dft)
     return CalibrationResult(table, metrics, hospital_set, engine.describe())
 
 
@@ -260,7 +262,7 @@ def _grid_fits(
     out = []
     for done, values in enumerate(combos, start=1):
         params = dict(zip(names, values, strict=True))
-        table, metrics = _fit(demand, _model_minutes(demand, hospitals, make(**params)), dft)
+        table, metrics = fit_boroughs(demand, model_minutes(demand, hospitals, make(**params)), dft)
         out.append((params, table, metrics))
         if progress is not None:
             progress(done, len(combos))

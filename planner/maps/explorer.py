@@ -45,8 +45,8 @@ from planner.maps.page import (
     TILES,
     _asset,
     _json,
-    _leaflet_inline,
     _text,
+    leaflet_inline,
 )
 from planner.runfolder import RunOutputs, read_run_outputs
 from planner.scenario import _select, scenario_to_toml
@@ -287,7 +287,7 @@ def write_explorer_of(run: RunOutputs, reference: RunOutputs | None, *, out: Pat
 
 
 def _write_page(data: dict, folder: Path, offline: bool) -> Path:
-    js, css = _leaflet_inline() if offline else ("", "")
+    js, css = leaflet_inline() if offline else ("", "")
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     page = env.from_string(_asset("explorer.html")).render(
         title=data["title"],

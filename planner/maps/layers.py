@@ -135,7 +135,7 @@ def _nice(value: float) -> int:
     return int(next(m * power for m in (1, 1.5, 2, 2.5, 5, 10) if m * power >= value))
 
 
-def _count_bands(counts: np.ndarray) -> list[dict]:
+def count_bands(counts: np.ndarray) -> list[dict]:
     """Legend bands for residents beyond: nobody, then up to four classes at rounded quartiles."""
     bands = [{"upto": 0, "color": GROUP_COLOURS[0], "label": "Nobody beyond"}]
     positive = np.sort(counts[counts > 0])
@@ -186,7 +186,7 @@ def _group_layer(run: RunOutputs, group: str | None) -> dict | None:
             w: {"beyond": int(b), "residents": round(float(r))}
             for w, b, r in zip(rows["ward_code"], beyond, rows["residents"].to_numpy(float), strict=True)
         },
-        "bands": _count_bands(beyond),
+        "bands": count_bands(beyond),
     }
 
 

@@ -85,7 +85,7 @@ def _asset(name: str) -> str:
     return files("planner._map").joinpath(name).read_text(encoding="utf-8")
 
 
-def _leaflet_inline() -> tuple[str, str]:
+def leaflet_inline() -> tuple[str, str]:
     """Leaflet's script and stylesheet (images as data URIs) from XStatic-Leaflet."""
     import xstatic.pkg.leaflet as xl
 
@@ -110,7 +110,7 @@ def _json(data: object) -> str:
 def _html(data: dict, *, offline: bool) -> str:
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(_asset("page.html"))
-    js, css = _leaflet_inline() if offline else ("", "")
+    js, css = leaflet_inline() if offline else ("", "")
     ours = _asset("map.js")
     for name, text in (("leaflet.js", js), ("leaflet.css", css), ("map.js", ours), ("map.css", _asset("map.css"))):
         if re.search(r"</(script|style)", text, re.IGNORECASE):
@@ -190,7 +190,7 @@ def _bands() -> list[dict]:
     return [{"upto": u, "color": c, "label": label} for u, c, label in BANDS]
 
 
-def _minutes_words(minutes: float, threshold: float) -> str:
+def minutes_words(minutes: float, threshold: float) -> str:
     """ "about 12 minutes", never a rounded figure that contradicts the threshold sentence."""
     shown = max(1, round(minutes))
     if minutes > threshold and shown <= threshold:
@@ -198,7 +198,7 @@ def _minutes_words(minutes: float, threshold: float) -> str:
     return f"about {shown} minute{'' if shown == 1 else 's'}"
 
 
-def _threshold_words(minutes: float, threshold: float) -> str:
+def threshold_words(minutes: float, threshold: float) -> str:
     if minutes > threshold:
         return f"That is more than {threshold:g} minutes."
     return f"That is {threshold:g} minutes or less."

@@ -11,7 +11,7 @@ import pandas as pd
 
 from planner.credits import POSTCODE_ATTRIBUTION
 from planner.errors import DataError, PlannerWarning
-from planner.maps.page import _DIGITS, _GRID_M, _minutes_words, _threshold_words, _values
+from planner.maps.page import _DIGITS, _GRID_M, _values, minutes_words, threshold_words
 from planner.runfolder import RunOutputs
 from planner.travel import engine_words
 
@@ -35,18 +35,18 @@ def _summaries(run: RunOutputs, reference: RunOutputs | None, counters: list[dic
                 b = before[r.ward_code]
                 lines.append(
                     f"Today the nearest front counter for residents of this ward is {b['nearest']}, "
-                    f"{_minutes_words(b['minutes'], t)} {words} on average.".replace("  ", " ")
+                    f"{minutes_words(b['minutes'], t)} {words} on average.".replace("  ", " ")
                 )
                 same = b["nearest"] == v["nearest"]
                 lines.append(
                     f"Under the proposal it would {'still be' if same else 'be'} {v['nearest']}, "
-                    f"{_minutes_words(v['minutes'], t)}. {_threshold_words(v['minutes'], t)}"
+                    f"{minutes_words(v['minutes'], t)}. {threshold_words(v['minutes'], t)}"
                 )
             else:
                 lines.append(
                     f"The nearest front counter for residents of this ward is {v['nearest']}, "
-                    f"{_minutes_words(v['minutes'], t)} {words} on average. "
-                    f"{_threshold_words(v['minutes'], t)}".replace("  ", " ")
+                    f"{minutes_words(v['minutes'], t)} {words} on average. "
+                    f"{threshold_words(v['minutes'], t)}".replace("  ", " ")
                 )
             c = by_name.get(v["nearest"])
             if c:

@@ -30,7 +30,7 @@ def worker_context(data_dir: str) -> RunContext:
     return RunContext(Path(data_dir))
 
 
-def _eval_chunk(
+def eval_chunk(
     nearest: NearestOpen, closed: np.ndarray, labels: list[str], threshold: float, chunk: int
 ) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     figures, wards = nearest.figures(closed, threshold)

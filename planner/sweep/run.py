@@ -34,7 +34,7 @@ from planner.errors import ScenarioError
 from planner.scenario import Scenario, load_scenario
 from planner.stats import check_threshold
 from planner.sweep.cache import cached_matrix
-from planner.sweep.chunks import _chunks, _closures, _eval_chunk, _grid_chunk
+from planner.sweep.chunks import _chunks, _closures, _grid_chunk, eval_chunk
 from planner.sweep.cluster import _execute, _Plan, close_client, connect
 from planner.sweep.evaluator import Evaluator, closure_index
 from planner.sweep.options import _CLOSED, GRID_PARAMS, KINDS, Kind, _choice_changes, _param_cols
@@ -145,7 +145,7 @@ def _plan_sweep(
     nearest = evaluator.nearest_open(plan, closed=_CLOSED[kind])
     jobs = [(closure_index(evaluator, item), [";".join(c) for c in item], t, i) for i, item in todo]
     base_beyond = int(evaluator.figures(plan[None, :], t)["beyond"].iloc[0])
-    return _Plan(kind, resolved, folder, len(tasks), scenarios, _eval_chunk, nearest, jobs, base_beyond)
+    return _Plan(kind, resolved, folder, len(tasks), scenarios, eval_chunk, nearest, jobs, base_beyond)
 
 
 def _top(results: pd.DataFrame, top: int | None) -> pd.DataFrame:

@@ -107,7 +107,7 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
     return table
 
 
-def _lengths(stops: pd.DataFrame, links: pd.DataFrame) -> tuple[dict[frozenset[str], float], list[str]]:
+def track_lengths(stops: pd.DataFrame, links: pd.DataFrame) -> tuple[dict[frozenset[str], float], list[str]]:
     """Each stop pair's length (km): the longest of its copies' track lengths and the straight line."""
     track = pd.to_numeric(links["track_km"], errors="coerce")
     straight = pd.to_numeric(links["straight_km"], errors="coerce")
@@ -178,7 +178,7 @@ def read_tramlink(folder: str | Path, *, routes: dict[str, tuple[list[str], floa
                 f"{folder / 'tram_links.csv'}, line {row + 2}, {col}: link {links['segment_id'].iloc[row]} names "
                 f"stop {links[col].iloc[row]!r}, which tram_stops.csv does not list; fix the id or add the stop"
             )
-    length, notes = _lengths(stops, links)
+    length, notes = track_lengths(stops, links)
     stop_pos = pd.Series(np.arange(len(stops)), index=stops["name"].to_numpy())
     calls, table = [], []
     for number, (name, (sequence, per_hour)) in enumerate(sorted((routes or TRAM_ROUTES).items())):

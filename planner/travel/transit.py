@@ -117,7 +117,7 @@ def _block_size(mode: ServicePatterns) -> int:
     return 2 * len(mode.stops) + 2 * len(mode.calls)
 
 
-class _Arcs:
+class Arcs:
     """Collects arcs of the reversed graph (stored as to -> from)."""
 
     def __init__(self) -> None:
@@ -237,7 +237,7 @@ class TransitTimes(GraphSearchEngine):
         size = base_d + len(dests)
         s_xy = st[["x", "y"]].to_numpy(float)
         p_xy = bus.stops[["x", "y"]].to_numpy(float)
-        arcs = _Arcs()
+        arcs = Arcs()
 
         stations = [(s_xy, st.index.to_numpy(dtype=str), base_in, base_out)]
         for mode, base in timed:
@@ -272,7 +272,7 @@ class TransitTimes(GraphSearchEngine):
             self._timetabled_arcs(arcs, mode, base)
         return arcs.reversed_csr(size), n_o, base_d
 
-    def _bus_arcs(self, arcs: _Arcs, base_p: int, base_r: int) -> None:
+    def _bus_arcs(self, arcs: Arcs, base_p: int, base_r: int) -> None:
         """Buses: board at a stop (the wait), ride along the run, alight (free)."""
         p, bus = self.params, self._bus
         board = bus.calls["board"].to_numpy()
@@ -287,7 +287,7 @@ class TransitTimes(GraphSearchEngine):
 
     def _walking_arcs(
         self,
-        arcs: _Arcs,
+        arcs: Arcs,
         origins: np.ndarray,
         dests: np.ndarray,
         p_xy: np.ndarray,
@@ -353,7 +353,7 @@ class TransitTimes(GraphSearchEngine):
             headway = np.where(np.isfinite(headway), headway, default)
         return combined_waits(mode, headway_min=headway, wait_share=p.headway_wait_share)
 
-    def _timetabled_arcs(self, arcs: _Arcs, mode: ServicePatterns, base: int) -> None:
+    def _timetabled_arcs(self, arcs: Arcs, mode: ServicePatterns, base: int) -> None:
         """Board (the wait), ride, dwell, alight, change (the station's change time) and fixed links."""
         n_s, n_c = len(mode.stops), len(mode.calls)
         b_in, b_out, b_arr, b_dep = base, base + n_s, base + 2 * n_s, base + 2 * n_s + n_c
@@ -382,7 +382,7 @@ class TransitTimes(GraphSearchEngine):
 
     def _published_interchanges(
         self,
-        arcs: _Arcs,
+        arcs: Arcs,
         mode: ServicePatterns,
         own: tuple[np.ndarray, np.ndarray, int, int],
         others: list[tuple[np.ndarray, np.ndarray, int, int]],
@@ -402,7 +402,7 @@ class TransitTimes(GraphSearchEngine):
             arcs.add(out_a + stop[i], in_b + j, minutes[i])
             arcs.add(out_b + j, in_a + stop[i], minutes[i])
 
-    def _station_links(self, arcs: _Arcs, stations: list[tuple[np.ndarray, np.ndarray, int, int]]) -> None:
+    def _station_links(self, arcs: Arcs, stations: list[tuple[np.ndarray, np.ndarray, int, int]]) -> None:
         """Changes between the tube graph, National Rail and trams at one station.
 
         Two stations of different networks are one station when they stand within ``transfer_walk_max_m``

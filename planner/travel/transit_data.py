@@ -149,7 +149,7 @@ def load_bus_routes(path: str | Path) -> BusRoutes:
         )
     frame = frame.loc[~bad_xy]
     frame = frame.sort_values(["route", "run", "seq"], kind="stable")
-    frame, moved = _drop_moved_stops(frame)
+    frame, moved = drop_moved_stops(frame)
     if moved:
         _say(path, notes, moved)
     frame = frame.reset_index(drop=True)
@@ -215,7 +215,7 @@ MOVED_DETOUR_M = 5_000.0
 MOVED_END_M = 20_000.0
 
 
-def _drop_moved_stops(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def drop_moved_stops(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Drop route-stops whose coordinates put them far off their route, and say which (file lines).
 
     A stop in the middle of a run is off its route when the hops into and out of it are more than
@@ -411,7 +411,7 @@ def load_transit(
         [(a, b, d.get("line_name", "rail"), float(d["length"])) for a, b, d in graph.edges(data=True)],
         columns=["a", "b", "line", "length_m"],
     )
-    _check_link_lengths(data.rail_graph, stations, links)
+    check_link_lengths(data.rail_graph, stations, links)
     minutes, tube_files, tube_notes = _tube_times(data, links)
     links["minutes"] = minutes
     rail = tram = None
@@ -499,7 +499,7 @@ def station_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
 
 
-def _check_link_lengths(path: Path, stations: pd.DataFrame, links: pd.DataFrame) -> None:
+def check_link_lengths(path: Path, stations: pd.DataFrame, links: pd.DataFrame) -> None:
     """Refuse rail link lengths that are not metres: the median length over the straight line between the
     stations is about 1.03 in the real graph (the second hostile pass divided every length by 1000)."""
     a = stations.loc[links["a"], ["x", "y"]].to_numpy()
@@ -517,7 +517,7 @@ def _check_link_lengths(path: Path, stations: pd.DataFrame, links: pd.DataFrame)
 TUBE_MEDIAN_KMH = (10.0, 120.0)
 
 
-def _check_tube_times(path: Path, stations: pd.DataFrame, conn: pd.DataFrame) -> None:
+def check_tube_times(path: Path, stations: pd.DataFrame, conn: pd.DataFrame) -> None:
     """Refuse link times that are not minutes: the median speed they imply, station to station, is implausible."""
     minutes = pd.to_numeric(conn["time"], errors="coerce")
     bad = minutes.isna() | ~(minutes > 0)
@@ -559,7 +559,7 @@ def _tube_times(data: DataPaths, links: pd.DataFrame) -> tuple[np.ndarray, list[
         return np.full(len(links), np.nan), [], [note]
     st = pd.read_csv(paths[0])
     conn = pd.read_csv(paths[1])
-    _check_tube_times(paths[1], st, conn)
+    check_tube_times(paths[1], st, conn)
     name = dict(zip(st["id"], st["name"].map(station_key), strict=True))
     times: dict[frozenset[str], float] = {}
     for a, b, t in zip(conn["station1"], conn["station2"], conn["time"], strict=True):
