@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import logging
@@ -24,10 +23,15 @@ from planner.sweep.options import _CLOSED, KINDS
 logger = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
+#: The context of the sweep running in this process, by data directory: chunks run here (serially) share its
+#: data and engines; a Dask worker in another process builds its own for each chunk.  Never kept after the
+#: sweep, so a later sweep reads the data directory as it is then.
+ACTIVE: dict[str, RunContext] = {}
+
+
 def worker_context(data_dir: str) -> RunContext:
-    """One context per worker process and data directory: the chunks a worker runs share its data."""
-    return RunContext(Path(data_dir))
+    """The running sweep's context when the chunk runs in its process, else a fresh one."""
+    return ACTIVE.get(data_dir) or RunContext(Path(data_dir))
 
 
 def eval_chunk(

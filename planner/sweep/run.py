@@ -34,7 +34,7 @@ from planner.errors import ScenarioError
 from planner.scenario import Scenario, load_scenario
 from planner.stats import check_threshold
 from planner.sweep.cache import cached_matrix
-from planner.sweep.chunks import _chunks, _closures, _grid_chunk, eval_chunk
+from planner.sweep.chunks import ACTIVE, _chunks, _closures, _grid_chunk, eval_chunk
 from planner.sweep.cluster import _execute, _Plan, close_client, connect
 from planner.sweep.evaluator import Evaluator, closure_index
 from planner.sweep.options import _CLOSED, GRID_PARAMS, KINDS, Kind, _choice_changes, _param_cols
@@ -283,5 +283,9 @@ def run_sweep(
         if own and client is not None:
             close_client(client)
         raise
-    _execute(plan, client=client, own=own, workers=workers, serial=serial, progress=progress, on_cluster=on_cluster)
+    ACTIVE[str(ctx.data)] = ctx
+    try:
+        _execute(plan, client=client, own=own, workers=workers, serial=serial, progress=progress, on_cluster=on_cluster)
+    finally:
+        ACTIVE.pop(str(ctx.data), None)
     return _collect(plan, top=top, seconds=time.perf_counter() - start)
