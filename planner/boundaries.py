@@ -48,7 +48,7 @@ _EDITIONS = {
     tuple(sorted(_WARD_COLUMNS[2])): "2018",
 }
 #: The 2018 files call the City "City and County of the City of London".
-_BOROUGH_NAME_FIXES = {"City and County of the City of London": "City of London"}
+_BOROUGH_NAME_FIXES = {"City and County of the City of London": "City of London", "City of Westminster": "Westminster"}
 
 
 #: Vector files read from a zip that holds no shapefile.

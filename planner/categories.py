@@ -15,6 +15,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from planner.errors import DataError, PlannerWarning
@@ -85,7 +86,32 @@ def tidy_column(values: pd.Series, *, column: str, source: str, first_line: int 
         )
         warnings.warn(message, PlannerWarning, stacklevel=3)
         logger.warning(message)
+    _say_near_misses(tidy, column=column, source=source, first_line=first_line)
     return pd.Series(tidy.to_numpy(), index=values.index, name=values.name)
+
+
+#: A value on at most this many rows, close in spelling to one on at least :data:`_COMMON` rows, is a likely typo.
+_RARE, _COMMON = 2, 5
+
+
+def _say_near_misses(tidy: pd.Series, *, column: str, source: str, first_line: int) -> None:
+    """Say which rare values are spelt almost like a common one (``retained`` beside 31 ``retain``)."""
+    counts = tidy[tidy != ""].value_counts()
+    common = sorted(counts[counts >= _COMMON].index)
+    found = []
+    for value in sorted(counts[counts <= _RARE].index):
+        near = difflib.get_close_matches(value, common, n=1, cutoff=0.75)
+        if near:
+            lines = [str(i + first_line) for i in np.flatnonzero(tidy.to_numpy() == value)]
+            found.append(f"line {', '.join(lines)} {value!r} (like {near[0]!r} on {counts[near[0]]} rows)")
+    if found:
+        message = (
+            f"{source}: {column}: {len(found)} value(s) are spelt almost like a common one and are read as "
+            f"written, so a selection of the common value leaves them out: {'; '.join(found[:5])}; correct them "
+            "in the file if they are typos"
+        )
+        warnings.warn(message, PlannerWarning, stacklevel=4)
+        logger.warning(message)
 
 
 def match_values(requested: Iterable[str], present: Iterable[str], *, where: str, column: str) -> list[str]:

@@ -210,7 +210,8 @@ def compare_runs(
         known = "daily_crimes_reported_2017" in closed_rows.columns  # a stations file of its own may lack it
         crimes = pd.to_numeric(closed_rows["daily_crimes_reported_2017"], errors="coerce") if known else None
         opened = sorted(set(c["station_id"]) - ref_ids)
-        savings, unknown = closure_savings(closed, run.scenario.costs or ref.scenario.costs, opened=opened)
+        costs = run.scenario.costs or ref.scenario.costs
+        savings, unknown = closure_savings(closed, costs, opened=opened, reference=ref.scenario.costs)
         row = {
             "scenario": run.name,
             "engine": run.engine_label,

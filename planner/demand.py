@@ -245,9 +245,22 @@ def _check_counts(path: Path, table: pd.DataFrame, columns: list[str]) -> pd.Dat
     return table
 
 
+#: The most residents an LSOA can hold: ONS designs them for 1,000 to 3,000 and London's largest, grown by
+#: new building, holds about 17,000 (mid-2020); a count far above is a multiplied or shifted figure.
+MAX_LSOA_RESIDENTS = 50_000
+
+
 def _check_bands(path: Path, table: pd.DataFrame) -> None:
     """Whole residents, and age bands that add up to all ages (ONS's own tables do, row by row)."""
     counts = table[["Persons_All-Ages", *AGE_BANDS]].to_numpy(float)
+    huge = np.flatnonzero(counts[:, 0] > MAX_LSOA_RESIDENTS)
+    if len(huge):
+        i = int(huge[0])
+        raise DataError(
+            f"{path}, line {i + 2}, LSOA {table['LSOA11CD'].iat[i]}: {counts[i, 0]:,.0f} residents, more than "
+            f"the {MAX_LSOA_RESIDENTS:,} any LSOA holds (they are built for 1,000 to 3,000; {len(huge)} such "
+            "row(s)); use ONS's estimates as published (see data/README.md)."
+        )
     fractional = np.flatnonzero((counts % 1 != 0).any(axis=1))
     if len(fractional):
         i = int(fractional[0])

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.categories import canonical, match_values
 from planner.errors import DataError, OptionError, PlannerWarning, ScenarioError
 from planner.hubs.model import HubTarget
+from planner.stats import check_threshold
 from planner.travel import ENGINES, check_engine_params, engine_info
 
 logger = logging.getLogger(__name__)
@@ -178,19 +179,30 @@ class HubSpec(_Model):
         return v
 
 
+#: The dearest plausible annual running cost of one counter (building, staff): the Met's 2017 estimates are
+#: about £0.25 million a counter; ten million a year is a typing slip (an extra zero, or pence).
+MAX_COUNTER_COST = 10_000_000.0
+
+
 class CostSpec(_Model):
     """Annual running costs of counters, where known."""
 
     currency: str = "GBP"
-    annual_cost_per_counter: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    by_station: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    annual_cost_per_counter: float | None = Field(default=None, ge=0, le=MAX_COUNTER_COST, allow_inf_nan=False)
+    by_station: dict[str, Annotated[float, Field(ge=0, le=MAX_COUNTER_COST, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
 
     def cost(self, station_id: str) -> float | None:
         return self.by_station.get(station_id, self.annual_cost_per_counter)
 
 
 def closure_savings(
-    closed: list[str], costs: CostSpec | None, *, opened: list[str] | tuple[str, ...] = ()
+    closed: list[str],
+    costs: CostSpec | None,
+    *,
+    opened: list[str] | tuple[str, ...] = (),
+    reference: CostSpec | None = None,
 ) -> tuple[float, str]:
     """The net annual saving of a plan: the cost of the counters it closes less that of those it opens.
 
@@ -203,6 +215,9 @@ def closure_savings(
     opened
         Station ids closed in the reference plan and open in this one: their running cost is
         deducted, so a plan that swaps counters is not credited with the gross saving.
+    reference
+        The reference scenario's ``[costs]``: when both files give costs in different currencies the
+        savings are unknown (no figure adds pounds to euros).
 
     Returns
     -------
@@ -216,6 +231,8 @@ def closure_savings(
         return 0.0, ""
     if costs is None:
         return math.nan, "no costs in the scenario files"
+    if reference is not None and reference.currency != costs.currency:
+        return math.nan, f"the scenario files give costs in {reference.currency} and {costs.currency}"
     changed = [*closed, *opened]
     known = [costs.cost(s) for s in changed]
     missing = [s for s, k in zip(changed, known, strict=True) if k is None]
@@ -257,6 +274,8 @@ class Scenario(_Model):
     @field_validator("thresholds")
     @classmethod
     def _distinct(cls, v: list[float]) -> list[float]:
+        for t in v:
+            check_threshold(t, what="thresholds:")
         labels = [f"{t:g}" for t in v]
         for i, label in enumerate(labels):
             if label in labels[:i]:
@@ -365,6 +384,26 @@ def _select(stations: gpd.GeoDataFrame, sel: Selection, where: str) -> list[str]
     return sorted(ids)
 
 
+def _say(message: str) -> None:
+    warnings.warn(message, PlannerWarning, stacklevel=3)
+    logger.warning(message)
+
+
+def _say_broken_rules(spec: CounterSpec, open_ids: list[str], source: str) -> None:
+    """A plan that closes a counter its own ``required`` keeps, or opens one its ``forbidden`` drops."""
+    closed = sorted(set(spec.required) - set(open_ids))
+    opened = sorted(set(spec.forbidden) & set(open_ids))
+    if closed or opened:
+        parts = [
+            f"counters.required {closed} are closed by counters.open" if closed else "",
+            f"counters.forbidden {opened} are opened by counters.open" if opened else "",
+        ]
+        _say(
+            f"{source}: the plan breaks its own rules: {'; '.join(p for p in parts if p)} (the optimiser "
+            "keeps these rules; the plan itself is run as written): correct counters.open or the rules"
+        )
+
+
 def resolve_counters(
     scenario: Scenario, stations: gpd.GeoDataFrame, *, source: str = "scenario"
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -397,8 +436,15 @@ def resolve_counters(
         unknown = sorted(set(scenario.costs.by_station) - known)
         if unknown:
             raise ScenarioError(f"{source}: costs.by_station: unknown station id(s) {unknown}; see the stations file")
+    _say_broken_rules(spec, open_ids, source)
     all_day: list[str] = []
-    if spec.twenty_four_seven is not None:
+    if spec.twenty_four_seven is None:
+        _say(
+            f"{source}: no counters.twenty_four_seven, so no counter counts as open 24/7 and every figure "
+            "'from a 24/7 counter' counts every resident as beyond; name the 24/7 counters (e.g. "
+            'twenty_four_seven = { column = "hours_2017", values = ["24/7"] }) if the plan keeps any'
+        )
+    else:
         all_day = _select(stations, spec.twenty_four_seven, f"{source}: counters.twenty_four_seven")
         closed = sorted(set(all_day) - set(open_ids))
         if closed:

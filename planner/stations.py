@@ -47,6 +47,11 @@ _LATS = ("lat", "latitude")
 _LONS = ("lon", "lng", "long", "longitude")
 
 
+#: Columns whose values plans select counters by (``status_final_nov2017``, ``hours_2017``): read in one
+#: canonical form, with near-miss spellings said.
+CATEGORY_COLUMNS = ("status", "hours")
+
+
 def _pick(columns: pd.Index, names: tuple[str, ...]) -> str | None:
     lower = {str(c).lower(): c for c in columns}
     return next((lower[n] for n in names if n in lower), None)
@@ -121,8 +126,8 @@ def load_stations(
     keep = np.ones(len(frame), dtype=bool)
     keep[[p[0] for p in problems]] = False
     _check_numbers(path, frame, ids)
-    for col in [c for c in frame.columns if str(c).startswith("status")]:
-        frame[col] = tidy_column(frame[col].fillna(""), column=str(col), source=str(path))
+    for col in [c for c in frame.columns if str(c).startswith(CATEGORY_COLUMNS)]:  # what selections read
+        frame[col] = tidy_column(frame[col].fillna("").astype(str), column=str(col), source=str(path))
     out = frame.loc[keep].copy()
     out.insert(0, "station_id", ids[keep].to_numpy())
     stations = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(xy[keep, 0], xy[keep, 1]), crs=BNG).reset_index(

@@ -40,6 +40,10 @@ FIGURES = (
 )
 
 
+#: The longest threshold: no planned journey to a counter takes longer (a larger figure is seconds or hours).
+MAX_THRESHOLD_MIN = 240.0
+
+
 def check_threshold(value: object, *, what: str = "threshold") -> float:
     """A travel-time threshold as a float, refused unless finite and positive.
 
@@ -58,8 +62,8 @@ def check_threshold(value: object, *, what: str = "threshold") -> float:
     Raises
     ------
     OptionError
-        If the value is not a number, not finite (``nan``, ``inf``) or not
-        greater than zero.
+        If the value is not a number, not finite (``nan``, ``inf``), not
+        greater than zero or above :data:`MAX_THRESHOLD_MIN`.
     """
     try:
         minutes = float(value)  # type: ignore[arg-type]
@@ -67,6 +71,11 @@ def check_threshold(value: object, *, what: str = "threshold") -> float:
         raise OptionError(f"{what} must be a number of minutes (got {value!r})") from exc
     if not math.isfinite(minutes) or minutes <= 0:
         raise OptionError(f"{what} must be a positive, finite number of minutes, e.g. 45 (got {value!r})")
+    if minutes > MAX_THRESHOLD_MIN:
+        raise OptionError(
+            f"{what} {value!r} minutes is {minutes / 60:g} hours, more than the {MAX_THRESHOLD_MIN:g} minutes any "
+            f"journey to a counter takes (seconds? {value!r} s is {minutes / 60:g} minutes); give minutes, e.g. 45"
+        )
     return minutes
 
 

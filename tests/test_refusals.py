@@ -298,7 +298,7 @@ def _manifest_costs(folder: Path) -> None:
     import json
 
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["parameters"]["costs"] = {"currency": "GBP", "annual_cost_per_counter": 999999999.0, "by_station": {}}
+    manifest["parameters"]["costs"] = {"currency": "GBP", "annual_cost_per_counter": 9999999.0, "by_station": {}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -448,6 +448,19 @@ def _engine_name(name: str) -> Callable[[Path], None]:
         (folder / "manifest.json").write_text(json.dumps(doc))
 
     return edit
+
+
+def _near_miss_stations(tmp: Path) -> None:
+    rows = [_good(id=f"k{i}", easting=X0 + 100 + 150 * i) for i in range(6)]
+    write_stations(tmp / "near_stations.csv", rows, status=["retain"] * 5 + ["retained"])
+
+
+def _no_hashes(folder: Path) -> None:
+    import json
+
+    doc = json.loads((folder / "manifest.json").read_text())
+    del doc["outputs"]
+    (folder / "manifest.json").write_text(json.dumps(doc))
 
 
 def _top_summary(key: str, value: object) -> Callable[[Path], None]:
@@ -966,7 +979,7 @@ CASES += [
          _scenario(SCENARIO + "\n[costs]\nannual_cost_per_counter = inf\n")),
     Case("scenario-cost-unknown-counter", "scenarios", "`costs.by_station` naming a counter the file lacks", BAD,
          "costs.by_station: unknown station id(s) ['not-a-counter']",
-         _scenario(SCENARIO + '\n[costs]\nby_station = { "not-a-counter" = 1e12 }\n')),
+         _scenario(SCENARIO + '\n[costs]\nby_station = { "not-a-counter" = 1e5 }\n')),
     Case("scenario-24-7-closed", "scenarios", "a 24/7 counter that `counters.open` closes (warns, names it)",
          [*BAD, "--no-maps"], "tiny: 1 counters",
          _scenario(SCENARIO.replace('values = ["retain"] }', 'values = ["retain"] }\n'
@@ -1010,6 +1023,31 @@ CASES += [
     Case("scenario-name-cache", "scenarios", '`name = "cache"` (the sweep\'s matrix cache folder)', BAD,
          "'cache' is the name of a folder planner writes beside the run folders",
          _scenario(SCENARIO.replace('name = "tiny"', 'name = "cache"'))),
+    Case("access-threshold-seconds", "thresholds", "`access --threshold 2700` (seconds typed for minutes)",
+         [*ACCESS, "--threshold", "2700"], "2700.0 minutes is 45 hours, more than the 240 minutes"),
+    Case("scenario-threshold-seconds", "thresholds", "`thresholds = [2700]` in a scenario", BAD,
+         "thresholds: 2700.0 minutes is 45 hours",
+         _scenario(SCENARIO.replace("thresholds = [45]", "thresholds = [2700]"))),
+    Case("scenario-cost-implausible", "scenarios", "`annual_cost_per_counter = 2.5e8` (a counter at £250 million)",
+         BAD, "annual_cost_per_counter: Input should be less than or equal to 10000000",
+         _scenario(SCENARIO + "\n[costs]\nannual_cost_per_counter = 2.5e8\n")),
+    Case("compare-manifest-without-hashes", "run folders", "`outputs` deleted from `manifest.json` (`compare`)",
+         ["compare", *RUNS, "--out", "{out}"], "no hashes of the run's files ('outputs')",
+         _runs("same", edit=_no_hashes)),
+    Case("population-lsoa-huge", "populations", "an LSOA of 1,000,000 residents (a count multiplied)", CHECK,
+         "1,000,000 residents, more than the 50,000 any LSOA holds",
+         _pop(2, "1000000")),
+    Case("scenario-no-24-7", "scenarios", "a scenario without `counters.twenty_four_seven` (warns)",
+         RUN, "tiny: 1 counters", code=0, warning="no counters.twenty_four_seven, so no counter counts as open 24/7"),
+    Case("scenario-breaks-its-rules", "scenarios", "`required` naming a counter the plan closes (warns)", BAD,
+         "tiny: 1 counters",
+         _scenario(SCENARIO.replace('values = ["retain"] }', 'values = ["retain"] }\nrequired = ["s1"]')),
+         code=0, warning="the plan breaks its own rules: counters.required ['s1'] are closed by counters.open"),
+    Case("stations-status-near-miss", "stations", "one `retained` beside five `retain` in the stations file (warns)",
+         [*ACCESS, "--stations", "{tmp}/near_stations.csv", "--open", "status_final_nov2017=retain"], "5 open counters",
+         _near_miss_stations, code=0, warning="line 7 'retained' (like 'retain' on 5 rows)"),
+    Case("compare-into-a-run", "output folders", "`compare --out` naming one of the run folders",
+         ["compare", *RUNS, "--out", RUNS[0]], "is inside the run folder", _runs("same")),
     Case("param-km-for-metres", "engine parameters", "`--param max_snap_m=2` (kilometres typed for metres)",
          [*ACCESS[:-4], "--engine", "network", "--param", "max_snap_m=2", *ACCESS[-2:]],
          "max_snap_m = 2 is in metres, so 2 m is a few steps; it looks like kilometres: give max_snap_m = 2000"),

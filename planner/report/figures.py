@@ -37,7 +37,7 @@ def _savings(run: RunOutputs, first: RunOutputs) -> tuple[int, float | None, str
     closed = sorted(set(first.counters["station_id"]) - set(run.counters["station_id"]))
     opened = sorted(set(run.counters["station_id"]) - set(first.counters["station_id"]))
     costs = run.scenario.costs or first.scenario.costs
-    total, why = closure_savings(closed, costs, opened=opened)
+    total, why = closure_savings(closed, costs, opened=opened, reference=first.scenario.costs)
     if not closed and not opened:
         return 0, 0.0, "none (no counter closes)"
     if why:

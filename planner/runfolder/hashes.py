@@ -74,7 +74,8 @@ def manifest_digest(manifest: dict) -> str:
 def check_outputs(folder: str | os.PathLike[str], manifest: dict) -> None:
     """Refuse a run folder whose files were changed, deleted or added after the run wrote them.
 
-    Runs made before the manifest listed its outputs are not checked.
+    A manifest without ``outputs`` (a run of an older planner, or one whose hashes were deleted) is refused:
+    nothing would then show what was changed.
 
     Parameters
     ----------
@@ -89,11 +90,14 @@ def check_outputs(folder: str | os.PathLike[str], manifest: dict) -> None:
         Naming the files that differ from the manifest's ``outputs``.
     """
     listed = manifest.get("outputs")
-    if not isinstance(listed, dict):
-        return
+    if not isinstance(listed, dict) or MANIFEST_BODY not in listed:
+        raise DataError(
+            f"{Path(folder) / 'manifest.json'}: no hashes of the run's files ('outputs'): written by an older "
+            f"planner, or edited, so nothing shows whether its figures were changed; {rerun_hint(Path(folder))}"
+        )
     listed = dict(listed)
-    body = listed.pop(MANIFEST_BODY, None)
-    if body is not None and body != manifest_digest(manifest):
+    body = listed.pop(MANIFEST_BODY)
+    if body != manifest_digest(manifest):
         raise DataError(
             f"{Path(folder) / 'manifest.json'}: its parameters, engine or inputs were changed after the run (they "
             "no longer match the digest it was written with), so they no longer describe its figures; "
