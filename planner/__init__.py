@@ -12,10 +12,6 @@ import types
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from planner.clock import check_source_date_epoch
-
-check_source_date_epoch()  # before numpy reads it on import (it fails with a bare ValueError)
-
 from planner.errors import (
     CRSError,
     DataDirError,

@@ -128,3 +128,16 @@ def test_verbose_flag_may_follow_the_sub_command(monkeypatch):
         ["-v", "access"],
         ["run", "x.toml", "--", "-v"],
     ]
+
+
+def test_a_bad_source_date_epoch_is_refused_without_a_traceback():
+    """Hostile pass 7: `SOURCE_DATE_EPOCH=abc planner --help` printed a traceback from `import planner`."""
+    import os
+    import subprocess
+    import sys
+
+    for value in ("abc", "-5", "1.5"):
+        env = {**os.environ, "SOURCE_DATE_EPOCH": value}
+        done = subprocess.run([sys.executable, "-m", "planner", "--help"], env=env, capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and f"SOURCE_DATE_EPOCH is '{value}'" in done.stderr

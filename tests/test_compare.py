@@ -123,3 +123,14 @@ def test_savings_are_net_of_the_counters_a_plan_opens():
     assert table.loc["more", "annual_savings"] == -100
     assert np.isnan(table.loc["unpriced", "annual_savings"])
     assert "net annual savings unknown (no cost for d)" in comparison.markdown()
+
+
+def test_costs_in_two_currencies_give_no_saving():
+    """A reference priced in pounds and a plan priced in euros: no figure adds them, so the saving is unknown."""
+    runs = [
+        toy_run("ref", ["a", "b", "c"], (10.0, 20.0), {"currency": "GBP", "annual_cost_per_counter": 250_000}),
+        toy_run("cut", ["a", "c"], (50.0, 20.0), {"currency": "EUR", "annual_cost_per_counter": 2_500}),
+    ]
+    comparison = compare_runs(runs)
+    assert np.isnan(comparison.london.set_index("scenario").loc["cut", "annual_savings"])
+    assert "unknown (the scenario files give costs in GBP and EUR)" in comparison.markdown()

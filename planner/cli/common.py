@@ -126,7 +126,7 @@ def entry(argv: list[str] | None = None) -> None:
     """
     from planner.clock import check_source_date_epoch
 
-    try:  # numpy reads it on import and fails with a traceback: check it first
+    try:  # before any work: the run folders and the report would carry its date
         check_source_date_epoch()
     except PlannerError as exc:
         raise SystemExit(fail(exc).exit_code) from exc
