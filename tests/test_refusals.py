@@ -450,6 +450,18 @@ def _engine_name(name: str) -> Callable[[Path], None]:
     return edit
 
 
+def _sweep_of_another_engine(tmp: Path) -> None:
+    """``runs/tiny`` (crow-fly at its default speed) and a marginal sweep of the same plan at 20 km/h."""
+    from planner.sweep import run_sweep
+
+    _run(tmp, SCENARIO)
+    fast = tmp / "fast" / "tiny.toml"
+    fast.parent.mkdir()
+    fast.write_text(SCENARIO.replace('name = "crowfly"', 'name = "crowfly"\nparams = { speed_kmh = 20.0 }'))
+    done = run_sweep(fast, kind="marginal", out=tmp / "sweeps", data=tmp / "data", serial=True)
+    done.folder.rename(tmp / "sweep")
+
+
 def _near_miss_stations(tmp: Path) -> None:
     rows = [_good(id=f"k{i}", easting=X0 + 100 + 150 * i) for i in range(6)]
     write_stations(tmp / "near_stations.csv", rows, status=["retain"] * 5 + ["retained"])
@@ -1046,6 +1058,12 @@ CASES += [
     Case("stations-status-near-miss", "stations", "one `retained` beside five `retain` in the stations file (warns)",
          [*ACCESS, "--stations", "{tmp}/near_stations.csv", "--open", "status_final_nov2017=retain"], "5 open counters",
          _near_miss_stations, code=0, warning="line 7 'retained' (like 'retain' on 5 rows)"),
+    Case("maps-marginal-other-engine", "run sets", "`maps --marginal` with a sweep at another walking speed",
+         ["maps", RUNS[0], "--marginal", "{tmp}/sweep"], "the sweep was made with other engine parameters (speed_kmh",
+         _sweep_of_another_engine),
+    Case("report-sweep-other-engine", "run sets", "`report --sweep` with a sweep at another walking speed",
+         ["report", RUNS[0], "--sweep", "{tmp}/sweep", "--out", "{out}", "--no-pdf"],
+         "the sweep was made with other engine parameters (speed_kmh", _sweep_of_another_engine),
     Case("compare-into-a-run", "output folders", "`compare --out` naming one of the run folders",
          ["compare", *RUNS, "--out", RUNS[0]], "is inside the run folder", _runs("same")),
     Case("param-km-for-metres", "engine parameters", "`--param max_snap_m=2` (kilometres typed for metres)",

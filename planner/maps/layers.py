@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 import warnings
@@ -17,7 +18,7 @@ from planner.equality import GROUPS
 from planner.errors import DataError, PlannerWarning
 from planner.hubs import hub_colours
 from planner.maps.page import _PALETTE, _bands, _clean, _geojson, _simplified, _text
-from planner.runfolder import RunOutputs
+from planner.runfolder import RunOutputs, sweep_differences
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,13 @@ def _marginal(run: RunOutputs, path: str | os.PathLike[str]) -> list[dict]:
     if not path.is_file():
         raise DataError(f"{path} does not exist; give a marginal sweep's critical_counters.csv or its folder")
     table = pd.read_csv(path, dtype={"station_id": str})
+    definition = path.parent / "definition.json"
+    differs = sweep_differences(json.loads(definition.read_text()), run) if definition.is_file() else []
+    if differs:
+        raise DataError(
+            f"{path.parent}: the sweep was made with {'; '.join(differs)}, so its figures are not those of "
+            f"{run.folder}; sweep {run.scenario.name} itself (`planner sweep SCENARIO --kind marginal`)"
+        )
     missing = {"station_id", "residents_losing_access"} - set(table.columns)
     if missing:
         raise DataError(f"{path}: not a marginal sweep table (missing {sorted(missing)})")

@@ -43,6 +43,7 @@ from planner.runfolder.read import (
     read_manifest,
     read_run_outputs,
     read_sweep,
+    sweep_differences,
 )
 from planner.runfolder.sets import RunIdentity, check_planned_set, check_run_folders, check_run_set, run_differences
 from planner.runfolder.write import run_manifest, run_summary, write_run
@@ -89,6 +90,7 @@ __all__ = [
     "run_differences",
     "run_manifest",
     "run_summary",
+    "sweep_differences",
     "wards_file",
     "write_run",
     "write_travel_matrix",

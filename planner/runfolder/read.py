@@ -49,6 +49,7 @@ __all__ = [
     "read_manifest",
     "read_run_outputs",
     "read_sweep",
+    "sweep_differences",
 ]
 
 
@@ -377,6 +378,7 @@ class SweepOutputs:
     grid: pd.DataFrame | None = None
     plan: str = ""
     threshold: float | None = None
+    definition: dict | None = None
 
 
 def check_sweeps(sweeps: Sequence[SweepOutputs], runs: Sequence[RunOutputs]) -> None:
@@ -391,6 +393,14 @@ def check_sweeps(sweeps: Sequence[SweepOutputs], runs: Sequence[RunOutputs]) -> 
     runs
         The report's runs.
     """
+    for sweep in sweeps:
+        for run in runs:
+            differs = sweep_differences(sweep.definition, run, grid=sweep.kind == "grid")
+            if differs and (sweep.kind == "grid" or sweep.plan == run.scenario.name):
+                raise DataError(
+                    f"{sweep.folder}: the sweep was made with {'; '.join(differs)}, so its figures are not those "
+                    f"of {run.folder}; sweep the run's own scenario file again"
+                )
     plans = {r.scenario.name: set(r.counters["station_id"].astype(str)) for r in runs}
     for sweep in sweeps:
         if sweep.kind != "marginal" or sweep.critical is None or "station_id" not in sweep.critical.columns:
@@ -401,6 +411,41 @@ def check_sweeps(sweeps: Sequence[SweepOutputs], runs: Sequence[RunOutputs]) -> 
                 f"{sweep.folder}: a marginal sweep of {sweep.plan or 'a plan'} ({len(ids)} counters), whose counters "
                 f"are those of none of the report's runs ({', '.join(plans)}); sweep one of them"
             )
+
+
+def sweep_differences(definition: dict | None, run: RunOutputs, *, grid: bool = False) -> list[str]:
+    """How a sweep was made differently from a run it is drawn with: its engine, parameters or input files.
+
+    Parameters
+    ----------
+    definition
+        The sweep's ``definition.json``.
+    run
+        The run.
+    grid
+        A grid sweep varies engine parameters, so only the engine and the input files must match.
+
+    Returns
+    -------
+    list of str
+        What differs (empty when the sweep describes the run's own figures).
+    """
+    inputs = (definition or {}).get("inputs") or {}
+    swept = {k: v for k, v in (inputs.get("engine") or {}).items() if k not in ("calibration", "data_notes")}
+    ran = {k: v for k, v in run.engine.items() if k not in ("calibration", "data_notes")}
+    out = []
+    if swept.get("engine") != ran.get("engine"):
+        out.append(f"the {swept.get('engine', 'unknown')} engine, not the run's {ran.get('engine')}")
+    elif not grid and swept != ran:
+        keys = sorted(k for k in set(swept) | set(ran) if swept.get(k) != ran.get(k))
+        out.append(
+            "other engine parameters (" + ", ".join(f"{k}: {swept.get(k)} vs {ran.get(k)}" for k in keys[:4]) + ")"
+        )
+    files, run_files = inputs.get("files") or {}, run.manifest.get("inputs") or {}
+    other = sorted(k for k in set(files) & set(run_files) if files[k] != run_files[k])
+    if other:
+        out.append(f"other data files ({', '.join(other[:3])})")
+    return out
 
 
 def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
@@ -434,11 +479,11 @@ def read_sweep(folder: str | os.PathLike[str]) -> SweepOutputs:
                 f"{path}: the grid does not vary the bus speed "
                 "(sweep it with `planner sweep SCENARIO --kind grid --bus-speed 12,15,18`)"
             )
-        return SweepOutputs(folder, kind, grid=grid, plan=plan)
+        return SweepOutputs(folder, kind, grid=grid, plan=plan, definition=definition)
     if kind in ("marginal", "pairs"):
         path = folder / "critical_counters.csv"
         if not path.is_file():
             raise DataError(f"{folder}: the sweep folder has no critical_counters.csv; {hint}")
         critical = pd.read_csv(path, dtype={"station_id": str})
-        return SweepOutputs(folder, kind, critical=critical, plan=plan, threshold=threshold)
+        return SweepOutputs(folder, kind, critical=critical, plan=plan, threshold=threshold, definition=definition)
     raise DataError(f"{folder / 'definition.json'}: unknown sweep kind {kind!r}")
