@@ -168,7 +168,7 @@ def run_figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str
 def compare_runs(
     runs: list[ScenarioRun],
     *,
-    thresholds: tuple[float, ...] = (45.0, 60.0),
+    thresholds: tuple[float, ...] | None = None,
     top: int = 20,
     allow_mixed: bool = False,
 ) -> Comparison:
@@ -179,7 +179,7 @@ def compare_runs(
     runs
         Scenario runs (in memory or from :func:`planner.run.load_run`).
     thresholds
-        Minutes; figures are given for each.
+        Minutes; figures are given for each (default: the runs' own thresholds, which must then be the same).
     top
         Wards listed per scenario in the worsening table.
     allow_mixed
@@ -194,7 +194,16 @@ def compare_runs(
     """
     if not runs:
         raise DataError("nothing to compare: give at least one run")
-    thresholds = tuple(check_threshold(t, what="compare threshold") for t in thresholds)
+    if thresholds is None:
+        thresholds = tuple(runs[0].scenario.thresholds)
+        other = next((r for r in runs[1:] if tuple(r.scenario.thresholds) != thresholds), None)
+        if other is not None:
+            raise DataError(
+                f"runs have different thresholds: {runs[0].name} has {[f'{t:g}' for t in thresholds]} minutes, "
+                f"{other.name} has {[f'{t:g}' for t in other.scenario.thresholds]}; compare runs made at the same "
+                "`thresholds`, or pass `thresholds` to compare them at the same minutes"
+            )
+    thresholds = tuple(check_threshold(t, what="`thresholds`") for t in thresholds)
     differences = check_run_set([_identity(r) for r in runs], allow_mixed=allow_mixed)
     ref = runs[0]
     ref_ids = set(ref.counters["station_id"])

@@ -134,3 +134,21 @@ def test_costs_in_two_currencies_give_no_saving():
     comparison = compare_runs(runs)
     assert np.isnan(comparison.london.set_index("scenario").loc["cut", "annual_savings"])
     assert "unknown (the scenario files give costs in GBP and EUR)" in comparison.markdown()
+
+
+def test_runs_are_compared_at_their_own_thresholds_and_mixed_thresholds_are_refused():
+    """Hostile pass 7: two runs at 30 minutes were compared at 45 and 60, with an empty equality table."""
+    from planner.errors import DataError
+
+    def at(name: str, thresholds: list[float], minutes: tuple[float, float]) -> ScenarioRun:
+        run = toy_run(name, ["a", "c"], minutes)
+        spec = Scenario.model_validate(
+            {"name": name, "counters": {"open": {"ids": ["a", "c"]}}, "thresholds": thresholds}
+        )
+        return ScenarioRun(spec, run.counters, run.points, WARDS, BOROUGHS)
+
+    table = compare_runs([at("p", [30], (10.0, 20.0)), at("q", [30], (50.0, 20.0))]).london.set_index("scenario")
+    assert table.loc["q", "beyond_30"] == 100 and "beyond_45" not in table.columns
+    with pytest.raises(DataError, match=r"runs have different thresholds: p has \['30'\] minutes, q has \['45'\]"):
+        compare_runs([at("p", [30], (10.0, 20.0)), at("q", [45], (50.0, 20.0))])
+    assert "beyond_45" in compare_runs([at("p", [30], (10.0, 20.0))], thresholds=(45,)).london.columns
