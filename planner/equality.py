@@ -352,6 +352,10 @@ def _read_source(root: Path, source: Source, codes: pd.Series, known: set[str]) 
     return values.apply(pd.to_numeric).reset_index(drop=True)
 
 
+#: The least share of ``Persons`` the 14 ethnic-group columns hold in an LSOA (0.72 in London's file).
+MIN_GROUPED_SHARE = 0.5
+
+
 def _check_consistency(path: Path, table: pd.DataFrame, lines: pd.Series) -> None:
     """Columns that must agree with each other: an IMD decile with its rank, ethnic groups with ``Persons``."""
     if {"IMD_rank", "IMD_decile"} <= set(table.columns):
@@ -370,6 +374,16 @@ def _check_consistency(path: Path, table: pd.DataFrame, lines: pd.Series) -> Non
         groups = table[list(_ETHNIC)].apply(pd.to_numeric, errors="coerce").sum(axis=1)
         persons = pd.to_numeric(table["Persons"], errors="coerce")
         over = groups > persons
+        # Persons less the 14 groups is Gypsy or Irish Traveller: 0.1% of London, at most 28% of an LSOA
+        short = groups < MIN_GROUPED_SHARE * persons
+        if short.any():
+            i = int(np.flatnonzero(short.to_numpy())[0])
+            raise DataError(
+                f"{path}, line {int(lines.iat[i])}: the ethnic groups add up to {groups.iat[i]:,.0f}, less than "
+                f"{MIN_GROUPED_SHARE:.0%} of Persons ({persons.iat[i]:,.0f}), so the rest (Gypsy or Irish Traveller, "
+                f"not a column) would be most residents ({int(short.sum())} such row(s)); correct the file or "
+                "download it again."
+            )
         if over.any():
             i = int(np.flatnonzero(over.to_numpy())[0])
             raise DataError(

@@ -178,3 +178,11 @@ def test_the_2019_indices_can_be_chosen(data_dir, london):
         group_residents(
             data_dir, london.study_demand.points, imd_year=2017, population_codes=london.demand.points["point_id"]
         )
+
+
+def test_persons_ten_times_the_ethnic_groups_are_refused(data_dir, london, tmp_path):
+    """Hostile pass 7: Persons multiplied by 10 left the groups a tenth of the residents (Black 119,478 in London)."""
+    ethnic = "census2011_ethnic_group_lsoa11_ew.csv"
+    root = _spoiled(data_dir, tmp_path, ethnic, lambda lines: _set(lines, "E01002532", "Persons", "22880"))
+    with pytest.raises(DataError, match=r"the ethnic groups add up to 2,283, less than 50% of Persons \(22,880\)"):
+        group_residents(root, london.study_demand.points, population_codes=london.demand.points["point_id"])
