@@ -165,6 +165,20 @@ def run_figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str
     return out
 
 
+def _thresholds(runs: list[ScenarioRun], thresholds: tuple[float, ...] | None) -> tuple[float, ...]:
+    """The minutes to compare at: those given, else the runs' own (which must then be the same)."""
+    if thresholds is None:
+        thresholds = tuple(runs[0].scenario.thresholds)
+        other = next((r for r in runs[1:] if tuple(r.scenario.thresholds) != thresholds), None)
+        if other is not None:
+            raise DataError(
+                f"runs have different thresholds: {runs[0].name} has {[f'{t:g}' for t in thresholds]} minutes, "
+                f"{other.name} has {[f'{t:g}' for t in other.scenario.thresholds]}; compare runs made at the same "
+                "`thresholds`, or pass `thresholds` to compare them at the same minutes"
+            )
+    return tuple(check_threshold(t, what="`thresholds`") for t in thresholds)
+
+
 def compare_runs(
     runs: list[ScenarioRun],
     *,
@@ -194,16 +208,7 @@ def compare_runs(
     """
     if not runs:
         raise DataError("nothing to compare: give at least one run")
-    if thresholds is None:
-        thresholds = tuple(runs[0].scenario.thresholds)
-        other = next((r for r in runs[1:] if tuple(r.scenario.thresholds) != thresholds), None)
-        if other is not None:
-            raise DataError(
-                f"runs have different thresholds: {runs[0].name} has {[f'{t:g}' for t in thresholds]} minutes, "
-                f"{other.name} has {[f'{t:g}' for t in other.scenario.thresholds]}; compare runs made at the same "
-                "`thresholds`, or pass `thresholds` to compare them at the same minutes"
-            )
-    thresholds = tuple(check_threshold(t, what="`thresholds`") for t in thresholds)
+    thresholds = _thresholds(runs, thresholds)
     differences = check_run_set([_identity(r) for r in runs], allow_mixed=allow_mixed)
     ref = runs[0]
     ref_ids = set(ref.counters["station_id"])

@@ -363,12 +363,14 @@ def test_not_a_run_folder(tmp_path):
 
 
 @pytest.mark.data
-def test_report_with_sweeps(runs, data_dir, tmp_path):
+def test_report_with_sweeps(runs, context, tmp_path):
     from planner.sweep import run_sweep
 
     final = REPO / "scenarios" / "mopac-final-2017.toml"
-    marginal = run_sweep(final, kind="marginal", out=tmp_path, data=data_dir, serial=True)
-    grid = run_sweep(final, kind="grid", out=tmp_path, data=data_dir, serial=True, grid={"bus_speed_kmh": [12.0, 15.0]})
+    marginal = run_sweep(final, kind="marginal", out=tmp_path, context=context, serial=True)
+    grid = run_sweep(
+        final, kind="grid", out=tmp_path, context=context, serial=True, grid={"bus_speed_kmh": [12.0, 15.0]}
+    )
     html = render_html(runs, sweeps=[marginal.folder, grid.folder])
     assert html.count('<section class="page') == PAGES_2017 + 1
     assert "How the plan holds up" in html and html.count("data:image/svg+xml;base64,") == 6

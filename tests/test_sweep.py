@@ -94,11 +94,11 @@ def test_cached_matrix_equals_full_assessment(context, tmp_path):
 
 
 @pytest.mark.data
-def test_local_cluster_equals_serial(data_dir, tmp_path):
-    serial = run_sweep(FINAL, kind="pairs", out=tmp_path / "serial", data=data_dir, serial=True, chunk_size=100)
+def test_local_cluster_equals_serial(data_dir, context, tmp_path):
+    serial = run_sweep(FINAL, kind="pairs", out=tmp_path / "serial", context=context, serial=True, chunk_size=100)
     client = connect(workers=2)
     try:
-        parallel = run_sweep(FINAL, kind="pairs", out=tmp_path / "dask", data=data_dir, client=client, chunk_size=100)
+        parallel = run_sweep(FINAL, kind="pairs", out=tmp_path / "dask", context=context, client=client, chunk_size=100)
     finally:
         cluster = client.cluster
         client.close()
@@ -116,18 +116,18 @@ class Interrupted(Exception):
 
 
 @pytest.mark.data
-def test_resume_after_interruption(data_dir, tmp_path):
+def test_resume_after_interruption(data_dir, context, tmp_path):
     def stop_after_two(done, total):
         if done == 2:
             raise Interrupted
 
     with pytest.raises(Interrupted):
         run_sweep(
-            FINAL, kind="marginal", out=tmp_path, data=data_dir, serial=True, chunk_size=5, progress=stop_after_two
+            FINAL, kind="marginal", out=tmp_path, context=context, serial=True, chunk_size=5, progress=stop_after_two
         )
-    resumed = run_sweep(FINAL, kind="marginal", out=tmp_path, data=data_dir, serial=True, chunk_size=5)
+    resumed = run_sweep(FINAL, kind="marginal", out=tmp_path, context=context, serial=True, chunk_size=5)
     assert (resumed.reused, resumed.computed) == (2, 5)  # 34 counters in chunks of 5: 7 chunks
-    fresh = run_sweep(FINAL, kind="marginal", out=tmp_path / "fresh", data=data_dir, serial=True, chunk_size=5)
+    fresh = run_sweep(FINAL, kind="marginal", out=tmp_path / "fresh", context=context, serial=True, chunk_size=5)
     pd.testing.assert_frame_equal(resumed.results, fresh.results)
 
 
@@ -137,9 +137,9 @@ def test_bad_scheduler_address():
 
 
 @pytest.mark.data
-def test_grid_sweep_bus_speed(data_dir, tmp_path):
+def test_grid_sweep_bus_speed(data_dir, context, tmp_path):
     result = run_sweep(
-        FINAL, kind="grid", out=tmp_path, data=data_dir, grid={"bus_speed_kmh": [24.0, 30.0, 36.0]}, serial=True
+        FINAL, kind="grid", out=tmp_path, context=context, grid={"bus_speed_kmh": [24.0, 30.0, 36.0]}, serial=True
     )
     beyond = result.results.set_index("param_bus_speed_kmh")["beyond"]
     assert beyond[24.0] > beyond[30.0] > beyond[36.0]
@@ -151,7 +151,7 @@ def test_grid_sweep_bus_speed(data_dir, tmp_path):
 
 @pytest.mark.data
 def test_triples_with_top_and_the_plans_figures(data_dir, context, tmp_path):
-    result = run_sweep(FINAL, kind="triples", out=tmp_path, data=data_dir, serial=True, top=3)
+    result = run_sweep(FINAL, kind="triples", out=tmp_path, context=context, serial=True, top=3)
     assert result.scenarios == 34 + 34 * 33 // 2 + 34 * 33 * 32 // 6
     assert result.results.groupby("n_closed").size().tolist() == [3, 3, 3]
     # the three counters whose closure loses most residents (README), from the singles

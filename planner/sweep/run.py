@@ -190,12 +190,24 @@ def _collect(plan: _Plan, *, top: int | None, seconds: float) -> SweepResult:
     return SweepResult(results, critical, fragile, folder, len(plan.jobs), plan.reused, seconds, plan.scenarios)
 
 
+def _check_arguments(
+    scenario: str | os.PathLike[str] | Scenario, *, kind: str, grid: dict[str, list[float]] | None, top: int | None
+) -> None:
+    """Refuse a bad ``top``, or a grid parameter the scenario's engine lacks, before data and workers start."""
+    if top is not None and top < 1:
+        raise ScenarioError(f"`top` must be at least 1 (got {top})")
+    if kind == "grid" and grid:
+        engine = load_scenario(scenario).engine.name if not isinstance(scenario, Scenario) else scenario.engine.name
+        check_engine_params(engine, {k: v[0] for k, v in grid.items() if k != "threshold" and v})
+
+
 def run_sweep(
     scenario: str | os.PathLike[str],
     *,
     kind: Kind,
     out: str | os.PathLike[str],
     data: str | os.PathLike[str] | None = None,
+    context: RunContext | None = None,
     grid: dict[str, list[float]] | None = None,
     plans: list[str | os.PathLike[str]] | None = None,
     threshold: float | None = None,
@@ -224,7 +236,9 @@ def run_sweep(
     out
         Parent folder of the sweep folder.
     data
-        Data directory.
+        Data directory, when no ``context`` is given.
+    context
+        Shared caches (data, engines, matrices) of the invocation; chunks run in this process use them.
     grid
         For ``"grid"``: values per parameter, from :data:`GRID_PARAMS`.
     plans
@@ -257,15 +271,11 @@ def run_sweep(
         The tables and where they were written.
     """
     start = time.perf_counter()
-    if top is not None and top < 1:
-        raise ScenarioError(f"`top` must be at least 1 (got {top})")
-    if kind == "grid" and grid:  # a parameter the scenario's engine lacks: refused before data and workers start
-        engine = load_scenario(scenario).engine.name if not isinstance(scenario, Scenario) else scenario.engine.name
-        check_engine_params(engine, {k: v[0] for k, v in grid.items() if k != "threshold" and v})
+    _check_arguments(scenario, kind=kind, grid=grid, top=top)
     own = client is None
     if scheduler and client is None and not serial:
         client = connect(scheduler)  # fail fast on a bad address, before any work
-    ctx = RunContext(Path(data) if data else None)
+    ctx = context or RunContext(Path(data) if data else None)
     cache = Path(cache_dir) if cache_dir else Path(out) / "cache"
     try:
         plan = _plan_sweep(
