@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import types
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from planner.errors import (
@@ -27,6 +26,7 @@ from planner.errors import (
     SchedulerError,
     SolverError,
 )
+from planner.lazy import lazy_names
 
 __all__ = [
     "BNG",
@@ -171,18 +171,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name on first use (PEP 562), so ``import planner`` stays light."""
-    if name in _LAZY:
-        module, attribute = _LAZY[name]
-        value = getattr(import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
 class _Package(types.ModuleType):

@@ -6,8 +6,8 @@ Names are imported on first use, so reading the registry does not load the engin
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 
+from planner.lazy import lazy_names
 from planner.travel.registry import ENGINES, REGISTRY, EngineInfo, check_engine_params, engine_info, engine_words
 
 __all__ = [
@@ -46,7 +46,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SimpleTransitTimes": ("planner.travel.transit_simple", "SimpleTransitTimes"),
     "StreetNetwork": ("planner.travel.network", "StreetNetwork"),
     "TransitData": ("planner.travel.transit_data", "TransitData"),
-    "TransitParams": ("planner.travel.transit", "TransitParams"),
+    "TransitParams": ("planner.travel.transit_params", "TransitParams"),
     "TransitTimes": ("planner.travel.transit", "TransitTimes"),
     "TravelEngine": ("planner.travel.base", "TravelEngine"),
     "TravelMatrix": ("planner.travel.base", "TravelMatrix"),
@@ -56,15 +56,4 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name on first use (PEP 562), so ``import planner`` stays light."""
-    if name in _LAZY:
-        module, attribute = _LAZY[name]
-        value = getattr(import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
