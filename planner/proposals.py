@@ -331,6 +331,8 @@ def _write_proposal(
                 required=spec.counters.required,
                 forbidden=spec.counters.forbidden,
             ),
+            # the threshold the proposal was made for first: its run reports that figure first
+            "thresholds": [choice.threshold, *(t for t in spec.thresholds if f"{t:g}" != f"{choice.threshold:g}")],
         }
     )
     header = (

@@ -104,6 +104,13 @@ def load_stations(
         raise DataError(f"{path} is empty (0 bytes).")
     reader = _read_csv if path.suffix.lower() in {".csv", ".txt"} else _read_vector
     frame, ids, xy, problems = reader(path, id_column)
+    padded = ids != ids.str.strip()
+    if padded.any():
+        shown = ", ".join(f"line {i + 2} {v!r}" for i, v in zip(np.flatnonzero(padded), ids[padded], strict=True))
+        message = f"{path}: station id(s) with spaces around them were read without: {shown}; correct the file"
+        warnings.warn(message, PlannerWarning, stacklevel=2)
+        logger.warning(message)
+        ids = ids.str.strip()
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         raise DataError(f"{path}: duplicate station ids {sorted(set(dup))}; ids must be unique.")
@@ -355,6 +362,9 @@ def select_counters(stations: gpd.GeoDataFrame, spec: str) -> gpd.GeoDataFrame:
     if not sep or not raw:
         raise DataError(f"Cannot read counter selection {spec!r}; write COLUMN=VALUE[,VALUE] or ids=ID[,ID].")
     values = [v.strip() for v in raw.split(",") if v.strip()]
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise DataError(f"Counter selection {spec!r} names {twice} more than once; name each once.")
     if column.strip() == "ids":
         unknown = sorted(set(values) - set(stations["station_id"]))
         if unknown:

@@ -159,6 +159,9 @@ def test_optimise_with_max_disproportion_on_2017_data(tmp_path, data_dir, contex
     assert max(r for r in report["proposal"]["ratios"].values() if r is not None) <= 1.2
     proposal = out / "mopac-final-2017-max-coverage-34-fair1.2.toml"
     assert got.scenario_file == proposal
+    from planner.scenario import load_scenario
+
+    assert load_scenario(proposal).thresholds[0] == 45  # the threshold the proposal was made for comes first
     run = run_scenario(proposal, out=tmp_path / "runs", context=context, maps=False)
     table = pd.read_csv(run.out_dir / "equality_45.csv")
     london = table[(table["area"] == "London") & (table["group"] != "all")].dropna(subset=["ratio"])

@@ -84,6 +84,9 @@ def grid_from_options(options: dict[str, str | None]) -> dict[str, list[float]]:
                     need = "greater than 0" if "speed" in name else "0 or more"
                     raise OptionError(f"{option}: {v!r} must be a finite number {need}")
                 values.append(x)
+            twice = sorted({f"{v:g}" for v in values if values.count(v) > 1})
+            if twice:
+                raise OptionError(f"{option}: {', '.join(twice)} given more than once; give each value once")
             grid[name] = values
     return grid
 
