@@ -486,13 +486,13 @@ def _top_summary(key: str, value: object) -> Callable[[Path], None]:
     return edit
 
 
-def _postcodes(rows: list[tuple[str, float, float]]) -> Callable[[Path], None]:
+def _postcodes(rows: list[tuple[str, float, float]], *, lad: str = BOROUGH[0]) -> Callable[[Path], None]:
     def spoil(tmp: Path) -> None:
         import gzip
 
         folder = tmp / "data" / "postcodes"
         folder.mkdir(exist_ok=True)
-        text = "postcode,pq,easting,northing,lad\n" + "".join(f"{p},10,{x},{y},{BOROUGH[0]}\n" for p, x, y in rows)
+        text = "postcode,pq,easting,northing,lad\n" + "".join(f"{p},10,{x},{y},{lad}\n" for p, x, y in rows)
         with gzip.open(folder / "codepoint_open_2025_london.csv.gz", "wt") as fh:
             fh.write(text)
 
@@ -1072,6 +1072,9 @@ CASES += [
     Case("stations-id-padded", "stations", "a station id with a trailing space (warns, read without)",
          [*ACCESS, "--stations", "{tmp}/bad_stations.csv", "--open", "ids=x"], "1 open counters",
          _stations([_good(id="x ")]), code=0, warning="station id(s) with spaces around them were read without"),
+    Case("postcode-in-the-city", "options", "`access --postcode` of a City of London postcode (answered, with a note)",
+         [*ACCESS, "--postcode", "AA1 1AB"], "(City of London: served by the City of London Police", code=0,
+         spoil=_postcodes([("AA1 1AB", X0 + 500, Y0 + 500)], lad="E09000001")),
     Case("compare-into-a-run", "output folders", "`compare --out` naming one of the run folders",
          ["compare", *RUNS, "--out", RUNS[0]], "is inside the run folder", _runs("same")),
     Case("param-km-for-metres", "engine parameters", "`--param max_snap_m=2` (kilometres typed for metres)",

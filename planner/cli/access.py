@@ -105,7 +105,8 @@ def access_cmd(
             if postcode:
                 from planner.postcodes import find_postcodes, postcode_access
 
-                answers = postcode_access(find_postcodes(postcode, london.paths.root), counters, eng)
+                found = find_postcodes(postcode, london.paths.root)
+                answers = postcode_access(found, counters, eng, wards=london.wards)
             with locked_folder(out):  # another command writing into the same folder waits its turn
                 files = result.write(out, wards.loc[wards["ward_code"].isin(demand.wards["ward_code"])])
                 if postcode:
@@ -117,5 +118,6 @@ def access_cmd(
     console.print(f"{len(counters)} open counters ({open_})")
     _print_access(result, total="Total (selected boroughs)" if borough else "London (Met area)")
     for r in answers.itertuples() if postcode else ():
-        console.print(f"{r.postcode}: {r.station_id}, {r.minutes:.1f} min")
+        city = " (City of London: served by the City of London Police, not the Met)" if not r.ward_code else ""
+        console.print(f"{r.postcode}: {r.station_id}, {r.minutes:.1f} min{city}")
     console.print(f"Wrote {len(files)} files to {out}")
