@@ -281,16 +281,33 @@ class RunContext:
             )
         return self._resolved[key]
 
-    def _london_of(self, scenario: Scenario) -> London:
-        key = (scenario.ward_year, scenario.demand_year, scenario.include_city)
+    def london(self, *, ward_year: int = 2014, demand_year: int = 2019, include_city: bool = False) -> London:
+        """The wards, counters and residents of the data directory, read once per setting.
+
+        The commands that take options rather than a scenario file (``access``, ``hubs``, ``calibrate``)
+        load through this, as :meth:`resolve` does.
+
+        Parameters
+        ----------
+        ward_year, demand_year, include_city
+            As a scenario's fields of the same names.
+
+        Returns
+        -------
+        London
+            See :func:`planner.london.load_london`.
+        """
+        key = (ward_year, demand_year, include_city)
         if key not in self._london:
             self._london[key] = load_london(
-                self.data,
-                ward_year=scenario.ward_year,
-                demand_year=scenario.demand_year,
-                include_city=scenario.include_city,
+                self.data, ward_year=ward_year, demand_year=demand_year, include_city=include_city
             )
         return self._london[key]
+
+    def _london_of(self, scenario: Scenario) -> London:
+        return self.london(
+            ward_year=scenario.ward_year, demand_year=scenario.demand_year, include_city=scenario.include_city
+        )
 
     def _stations_file(self, scenario: Scenario) -> Path | None:
         """The scenario's own counter table, if it names one."""
@@ -312,12 +329,33 @@ class RunContext:
             self._stations[key] = load_stations(path)
         return self._stations[key]
 
-    def _engine_of(self, scenario: Scenario, params: dict[str, Any]) -> TravelEngine:
-        spec = scenario.engine
-        key = repr((spec.name, spec.osm, sorted(params.items())))
+    def engine(
+        self, name: str, *, params: Mapping[str, Any] | None = None, osm: str | os.PathLike[str] | None = None
+    ) -> TravelEngine:
+        """A travel engine of the registry with its parameters, built once per setting.
+
+        Parameters
+        ----------
+        name
+            An engine name (:data:`planner.travel.registry.ENGINES`).
+        params
+            Its parameters.
+        osm
+            The OSM file of the ``network`` engine.
+
+        Returns
+        -------
+        TravelEngine
+            See :func:`planner.travel.make_engine`.
+        """
+        params = dict(params or {})
+        key = repr((name, None if osm is None else str(osm), sorted(params.items())))
         if key not in self._engines:
-            self._engines[key] = make_engine(spec.name, data=self.paths, params=params, osm=spec.osm)
+            self._engines[key] = make_engine(name, data=self.paths, params=params, osm=osm)
         return self._engines[key]
+
+    def _engine_of(self, scenario: Scenario, params: dict[str, Any]) -> TravelEngine:
+        return self.engine(scenario.engine.name, params=params, osm=scenario.engine.osm)
 
     def _input_files(self, scenario: Scenario, *, stations_file: Path | None, engine: TravelEngine) -> tuple[Path, ...]:
         paths = self.paths
@@ -349,7 +387,7 @@ class RunContext:
         key = repr((spec.hubs, spec.ward_year, spec.demand_year, spec.include_city))
         if key not in self._hubs:
             london = resolved.london
-            engine = make_engine(spec.hubs.engine, data=self.paths)
+            engine = self.engine(spec.hubs.engine)
             options = resolved.hub_options or HubOptions(
                 size=spec.hubs.wards_per_hub, hubs=spec.hubs.hubs, solver=spec.hubs.solver
             )

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from planner.cli.common import (
     DataOpt,
+    YearOpt,
     _folder,
     _out,
     _parse_params,
@@ -69,7 +70,7 @@ def access_cmd(
     threshold: Annotated[float, typer.Option(help="Minutes.", callback=_threshold)] = 45.0,
     osm: Annotated[Path | None, typer.Option(help="OSM file for the network engine.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Engine parameter NAME=VALUE.")] = None,
-    year: Annotated[int, typer.Option(help="Population year.")] = 2019,
+    year: YearOpt = 2019,
     borough: Annotated[
         list[str] | None,
         typer.Option(help="Only residents of this borough (repeatable), e.g. with a borough OSM extract."),
@@ -82,21 +83,20 @@ def access_cmd(
 ) -> None:
     """Travel time to the nearest open counter and the 45-minute test."""
     from planner.assess import assess
+    from planner.context import RunContext
     from planner.io import check_out_beside_data, locked_folder
-    from planner.london import load_london
     from planner.stations import load_stations, select_counters
-    from planner.travel import make_engine
 
     _out(out)
     try:
         with _steps() as progress:
             task = progress.add_task("loading data", total=4)
-            london = load_london(data, demand_year=year)
+            london = (ctx := RunContext(data)).london(demand_year=year)
             check_out_beside_data(out, london.paths.root, option="--out")
             pool = load_stations(stations) if stations else london.stations
             counters = select_counters(pool, open_)
             progress.update(task, advance=1, description=f"building {engine} engine")
-            eng = make_engine(engine, data=london.paths, params=_parse_params(param), osm=osm)
+            eng = ctx.engine(engine, params=_parse_params(param), osm=osm)
             progress.update(task, advance=1, description="travel times")
             demand = london.study_demand.in_boroughs(borough) if borough else london.study_demand
             result = assess(demand, counters, eng, threshold=threshold)

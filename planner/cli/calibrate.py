@@ -47,8 +47,7 @@ def calibrate_cmd(
 ) -> None:
     """Check the travel times against DfT's journey time statistics (JTS04, nearest hospital)."""
     from planner.calibrate import DEFAULT_SETS
-    from planner.london import load_london
-    from planner.travel import make_engine
+    from planner.context import RunContext
 
     grid_values, params = _grid_and_params(list(ctx.args), grid, param)
     check_engine(engine, ability="calibrates", why="calibrate checks the engines it can score:")
@@ -57,8 +56,8 @@ def calibrate_cmd(
     _out(out)  # before the calibration runs, not after it
     sets = hospital_set or list(DEFAULT_SETS)
     try:
-        london = load_london(data)
-        eng = make_engine(engine, data=london.paths, params=params)
+        ctx = RunContext(data)
+        london, eng = ctx.london(), ctx.engine(engine, params=params)
         if grid_values is not None:
             _fit_grid(london, eng, grid_values, sets=sets, year=year, out=out)
         else:

@@ -101,10 +101,9 @@ def hubs_cmd(
     out: Annotated[Path, typer.Option(help="Output folder.", parser=_folder)] = Path("out/hubs"),
 ) -> None:
     """Group each borough's wards into contiguous hubs of 4-5 wards, solved exactly."""
+    from planner.context import RunContext
     from planner.hubs import HubOptions, HubTarget, plan_hubs, write_hubs
     from planner.io import locked_folder
-    from planner.london import load_london
-    from planner.travel import make_engine
 
     check_engine(engine, ability="hubs", why="residents' trips to hub sites (no OSM file can be given for them):")
     _out(out)
@@ -114,8 +113,8 @@ def hubs_cmd(
     try:
         options = HubOptions(size, HubTarget.parse(hubs), population_bounds=bounds, solver=solver, gap=gap, join=join)
         site_frame = _sites(sites)
-        london = load_london(data, demand_year=year)
-        eng = make_engine(engine, data=london.paths)
+        ctx = RunContext(data)
+        london, eng = ctx.london(demand_year=year), ctx.engine(engine)
         with _steps() as progress:
             task = progress.add_task("solving", total=london.study_wards["borough_code"].nunique())
             plan = plan_hubs(
