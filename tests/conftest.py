@@ -75,6 +75,23 @@ def context(data_dir: Path):
     return RunContext(data_dir)
 
 
+@pytest.fixture
+def cli_context(monkeypatch, context, data_dir: Path):
+    """Commands run by these tests get the session's RunContext for the real data (their parsing, messages and
+    files are what the tests check; the data and engines they would load are the ones it already holds)."""
+    import planner.context
+
+    real = planner.context.RunContext
+
+    def shared(data=None, *args, **kwargs):
+        if data is not None and Path(data).resolve() == data_dir.resolve() and not args and not kwargs:
+            return context
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(planner.context, "RunContext", shared)
+    return context
+
+
 @pytest.fixture(scope="session")
 def transit_engine(london):
     from planner.travel import make_engine

@@ -13,6 +13,9 @@ FINAL = str(REPO / "scenarios" / "mopac-final-2017.toml")
 pytestmark = pytest.mark.data
 
 
+pytestmark = pytest.mark.usefixtures("cli_context")
+
+
 def invoke(*args):
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output

@@ -386,7 +386,7 @@ def test_readme_states_the_documented_fit():
 
 
 @pytest.mark.data
-def test_calibrate_command(data_dir, tmp_path):
+def test_calibrate_command(data_dir, tmp_path, cli_context):
     from typer.testing import CliRunner
 
     from planner.cli import app
