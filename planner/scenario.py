@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planner.categories import canonical, match_values
 from planner.errors import DataError, OptionError, PlannerWarning, ScenarioError
 from planner.hubs.model import HubTarget
+from planner.stations import selected_ids
 from planner.stats import check_threshold
 from planner.travel import ENGINES, check_engine_params, engine_info
 
@@ -362,26 +362,13 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def _select(stations: gpd.GeoDataFrame, sel: Selection, where: str) -> list[str]:
-    ids = set()
-    known = set(stations["station_id"])
-    if sel.column is not None:
-        if sel.column not in stations.columns:
-            cols = [c for c in stations.columns if c not in ("geometry", "station_id")]
-            raise ScenarioError(f"{where}.column: the stations file has no column {sel.column!r}; columns: {cols}")
-        present = stations[sel.column].astype(str)
-        try:
-            wanted = match_values(sel.values, present.unique(), where=f"{where}.values", column=sel.column)
-        except DataError as exc:
-            raise ScenarioError(str(exc)) from exc
-        chosen = present.map(canonical).isin({canonical(v) for v in wanted})
-        ids |= set(stations.loc[chosen, "station_id"])
-    for field, items in (("ids", sel.ids), ("add", sel.add), ("remove", sel.remove)):
-        unknown = sorted(set(items) - known)
-        if unknown:
-            raise ScenarioError(f"{where}.{field}: unknown station id(s) {unknown}; see the stations file's id column")
-    ids |= set(sel.ids) | set(sel.add)
-    ids -= set(sel.remove)
-    return sorted(ids)
+    try:
+        ids = set(selected_ids(stations, column=sel.column, values=sel.values, ids=sel.ids, where=where))
+        for field in ("add", "remove"):
+            selected_ids(stations, ids=getattr(sel, field), where=f"{where}.{field}", fields=False)
+    except DataError as exc:
+        raise ScenarioError(str(exc)) from exc
+    return sorted((ids | set(sel.add)) - set(sel.remove))
 
 
 def _say(message: str) -> None:

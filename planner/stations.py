@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -316,8 +317,62 @@ def _vector_points(frame: gpd.GeoDataFrame, ids: pd.Series) -> tuple[np.ndarray,
     return np.column_stack([bng.x.to_numpy(), bng.y.to_numpy()]), problems
 
 
+def selected_ids(
+    stations: gpd.GeoDataFrame,
+    *,
+    column: str | None = None,
+    values: Sequence[str] = (),
+    ids: Sequence[str] = (),
+    where: str = "counters",
+    fields: bool = True,
+) -> list[str]:
+    """The one rule that selects counters: rows whose ``column`` takes one of ``values``, and the ``ids``.
+
+    Values are compared in one canonical form (:func:`planner.categories.canonical`: case, spaces, invisible
+    characters), and a value the column never takes is refused with the nearest one it does; an id the
+    table lacks is refused.  Scenario files (``counters.open``, ``twenty_four_seven``) and ``--open``
+    both select through this.
+
+    Parameters
+    ----------
+    stations
+        Output of :func:`load_stations`.
+    column, values
+        A category column (``status_final_nov2017``) and the values that select a row.
+    ids
+        Station ids.
+    where
+        How to name the selection in messages (a scenario field such as ``counters.open``).
+    fields
+        Name the part at fault after ``where`` (``.column``, ``.values``, ``.ids``), as scenario fields are.
+
+    Returns
+    -------
+    list of str
+        The selected station ids, sorted.
+
+    Raises
+    ------
+    DataError
+        For a column the table lacks, a value it never takes, or an unknown id.
+    """
+    chosen: set[str] = set()
+    part = (lambda name: f"{where}.{name}") if fields else (lambda name: where)
+    if column is not None:
+        if column not in stations.columns:
+            cols = [c for c in stations.columns if c not in ("geometry", "station_id")]
+            raise DataError(f"{part('column')}: the stations file has no column {column!r}; columns: {cols}")
+        present = stations[column].astype(str)
+        wanted = match_values(values, present.unique(), where=part("values"), column=column)
+        chosen |= set(stations.loc[present.map(canonical).isin({canonical(v) for v in wanted}), "station_id"])
+    unknown = sorted(set(ids) - set(stations["station_id"]))
+    if unknown:
+        raise DataError(f"{part('ids')}: unknown station id(s) {unknown}; see the stations file's id column")
+    return sorted(chosen | set(ids))
+
+
 def open_counters(stations: gpd.GeoDataFrame, *, column: str, values: list[str]) -> gpd.GeoDataFrame:
-    """Select stations whose ``column`` takes one of ``values``.
+    """Select stations whose ``column`` takes one of ``values`` (see :func:`selected_ids`).
 
     Parameters
     ----------
@@ -333,14 +388,9 @@ def open_counters(stations: gpd.GeoDataFrame, *, column: str, values: list[str])
     geopandas.GeoDataFrame
         The open counters.
     """
-    if column not in stations.columns:
-        raise DataError(
-            f"Stations have no column {column!r}; available: {[c for c in stations.columns if c != 'geometry']}."
-        )
-    present = stations[column].astype(str)
-    wanted = match_values(values, present.unique(), where=f"counters with {column} in {values}", column=column)
-    chosen = stations.loc[present.map(canonical).isin({canonical(v) for v in wanted})]
-    return chosen.reset_index(drop=True)
+    where = f"counters with {column} in {values}"
+    chosen = selected_ids(stations, column=column, values=values, where=where, fields=False)
+    return stations.loc[stations["station_id"].isin(chosen)].reset_index(drop=True)
 
 
 def select_counters(stations: gpd.GeoDataFrame, spec: str) -> gpd.GeoDataFrame:
@@ -365,9 +415,9 @@ def select_counters(stations: gpd.GeoDataFrame, spec: str) -> gpd.GeoDataFrame:
     twice = sorted({v for v in values if values.count(v) > 1})
     if twice:
         raise DataError(f"Counter selection {spec!r} names {twice} more than once; name each once.")
+    where = f"counter selection {spec!r}"
     if column.strip() == "ids":
-        unknown = sorted(set(values) - set(stations["station_id"]))
-        if unknown:
-            raise DataError(f"Unknown station id(s) {unknown}; see the station file's id column.")
-        return stations.loc[stations["station_id"].isin(values)].reset_index(drop=True)
-    return open_counters(stations, column=column.strip(), values=values)
+        chosen = selected_ids(stations, ids=values, where=where, fields=False)
+    else:
+        chosen = selected_ids(stations, column=column.strip(), values=values, where=where, fields=False)
+    return stations.loc[stations["station_id"].isin(chosen)].reset_index(drop=True)

@@ -77,7 +77,7 @@ def test_select_counters(tmp_path):
     st = load_stations(_csv(tmp_path, "id,easting,northing,s\na,530000,180000,retain\nb,531000,180000,close\n"))
     assert select_counters(st, "s=retain")["station_id"].tolist() == ["a"]
     assert select_counters(st, "ids=b")["station_id"].tolist() == ["b"]
-    with pytest.raises(DataError, match=r"Unknown station id\(s\) \['zz'\]"):
+    with pytest.raises(DataError, match=r"counter selection 'ids=zz': unknown station id\(s\) \['zz'\]"):
         select_counters(st, "ids=zz")
     with pytest.raises(DataError, match="values present"):
         select_counters(st, "s=open")
