@@ -266,7 +266,7 @@ class RunContext:
             engine = self._engine_of(scenario, merged)
             files = self._input_files(scenario, stations_file=self._stations_file(scenario), engine=engine)
             hubs = scenario.hubs
-            options = HubOptions(size=hubs.wards_per_hub, hubs=hubs.hubs, solver=hubs.solver) if hubs.enabled else None
+            options = hubs.options() if hubs.enabled else None
             self._resolved[key] = ResolvedScenario(
                 scenario=scenario,
                 source=where,
@@ -388,9 +388,7 @@ class RunContext:
         if key not in self._hubs:
             london = resolved.london
             engine = self.engine(spec.hubs.engine)
-            options = resolved.hub_options or HubOptions(
-                size=spec.hubs.wards_per_hub, hubs=spec.hubs.hubs, solver=spec.hubs.solver
-            )
+            options = resolved.hub_options or spec.hubs.options()
             plan = plan_hubs(london.study_wards, london.study_demand, engine=engine, options=options)
             self._hubs[key] = (plan, engine)
         return self._hubs[key]

@@ -20,7 +20,7 @@ import geopandas as gpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import DataError, OptionError, PlannerWarning, ScenarioError
-from planner.hubs.model import HubTarget
+from planner.hubs.model import HubOptions, HubTarget
 from planner.stations import selected_ids
 from planner.stats import check_threshold
 from planner.travel import ENGINES, check_engine_params, engine_info
@@ -170,6 +170,10 @@ class HubSpec(_Model):
                 "for them); use crowfly (the default) or transit"
             )
         return v
+
+    def options(self) -> HubOptions:
+        """The hub model's options these settings give (the one conversion from the scenario file)."""
+        return HubOptions(size=self.wards_per_hub, hubs=self.hubs, solver=self.solver)
 
     @field_validator("wards_per_hub")
     @classmethod

@@ -275,3 +275,15 @@ def test_options_validate():
         HubOptions(gap=float("nan"))
     with pytest.raises(OptionError, match="method"):
         HubOptions(method="guess")  # type: ignore[arg-type]
+
+
+def test_the_keyword_overrides_are_the_fields_of_hub_options():
+    """HubOptionFields (typing of `**overrides`) and HubOptions list the same fields, so neither drifts."""
+    import dataclasses
+    import typing
+
+    from planner.hubs.model import HubOptionFields, HubOptions
+
+    assert set(typing.get_type_hints(HubOptionFields, include_extras=False)) == {
+        f.name for f in dataclasses.fields(HubOptions)
+    }

@@ -115,7 +115,10 @@ Method = Literal["auto", "enumeration", "mip"]
 
 
 class HubOptionFields(TypedDict, total=False):
-    """The fields of :class:`HubOptions`, for keyword overrides."""
+    """The fields of :class:`HubOptions`, for keyword overrides (``solve_hubs(problem, size=(4, 5))``).
+
+    Typing only: it must list the same fields as :class:`HubOptions` (``tests/test_hubs_inputs.py`` checks).
+    """
 
     size: tuple[int, int]
     hubs: HubTarget | str | int | None
