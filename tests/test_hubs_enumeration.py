@@ -334,3 +334,28 @@ def test_falls_back_to_the_mip_when_enumeration_is_too_large(monkeypatch):
     assert fallback.objective == pytest.approx(exact.objective, rel=1e-9)
     with pytest.raises(SolverError, match="too many connected ward sets"):
         solve_hubs(problem, size=(3, 4), hubs="free", method="enumeration")
+
+
+def test_boroughs_that_do_not_meet_cannot_be_joined():
+    """Hostile pass 7: joining Bromley and Barnet (which never meet) was accepted as "Barnet + Bromley"."""
+    cells = [shapely.box(1000 * i, 0, 1000 * (i + 1), 1000) for i in (0, 1, 3, 4)]  # a gap between the pairs
+    wards = gpd.GeoDataFrame(
+        {
+            "ward_code": [f"W{i}" for i in range(4)],
+            "ward_name": [f"Ward {i}" for i in range(4)],
+            "borough_code": ["X", "X", "Z", "Z"],
+            "borough_name": ["Ex", "Ex", "Zed", "Zed"],
+        },
+        geometry=cells,
+        crs=27700,
+    )
+    points = gpd.GeoDataFrame(
+        {"point_id": [f"P{i}" for i in range(4)], "ward_code": [f"W{i}" for i in range(4)], "population": 100},
+        geometry=[c.centroid for c in cells],
+        crs=27700,
+    )
+    from planner.demand import Demand
+
+    demand = Demand(points, pd.DataFrame({"ward_code": wards["ward_code"], "population": 100}), 2019)
+    with pytest.raises(InfeasibleError, match=r"Ex and Zed share no border, so no hub could cross between them"):
+        plan_hubs(wards, demand, size=(2, 2), join=[["X", "Z"]], hubs="free")

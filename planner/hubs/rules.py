@@ -18,6 +18,26 @@ from planner.hubs.model import BoroughData, HubProblem, borough_data
 __all__ = ["check_rules", "join_boroughs"]
 
 
+def _refuse_apart(problem: HubProblem, group: list[str]) -> None:
+    """Refuse a group whose boroughs do not all meet: no hub could cross the line between them."""
+    ward_borough = problem.borough.to_dict()
+    graph = nx.Graph()
+    graph.add_nodes_from(group)
+    for ward, neighbours in problem.adjacency.items():
+        a = ward_borough.get(ward)
+        for other in neighbours:
+            b = ward_borough.get(other)
+            if a != b and a in group and b in group:
+                graph.add_edge(a, b)
+    parts = list(nx.connected_components(graph))
+    if len(parts) > 1:
+        shown = " and ".join(" + ".join(problem.borough_names.get(c, c) for c in sorted(p)) for p in parts)
+        raise InfeasibleError(
+            f"`join` group {list(group)}: {shown} share no border, so no hub could cross between them and the "
+            "group would be planned as if apart; join boroughs that meet"
+        )
+
+
 def join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProblem:
     """Plan each group of boroughs as one, so that its hubs may cross the borough lines inside it.
 
@@ -50,6 +70,7 @@ def join_boroughs(problem: HubProblem, join: list[list[str]] | None) -> HubProbl
                 f"`join` names borough code(s) {unknown} that are not boroughs of the study area{city}; use the "
                 f"GSS codes of its boroughs, such as E09000007 (Camden)"
             )
+        _refuse_apart(problem, group)
         key = "+".join(sorted(group))
         for code in group:
             if code in mapping:
