@@ -191,6 +191,45 @@ def _integers(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _check_nearest(table: pd.DataFrame, points: pd.DataFrame, counters: gpd.GeoDataFrame) -> None:
+    """A nearest-counter result for these points and these counters (not another plan's)."""
+    if not np.array_equal(table["point_id"].to_numpy(), points["point_id"].to_numpy()):
+        raise EngineError("nearest-counter result does not match the demand points")
+    other = sorted(set(table["station_id"].dropna().astype(str)) - set(counters["station_id"].astype(str)))
+    if other:
+        raise EngineError(
+            f"`nearest` names {len(other)} counter(s) that `counters` does not open ({other[:5]}): it was computed "
+            "for another plan; compute it for these counters, or leave `nearest` out"
+        )
+
+
+#: A counter further than this from every resident's area is in the wrong place or in the wrong units.
+FAR_M = 50_000.0
+
+
+def _check_counters(counters: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> None:
+    """Counters with an id and a point near the residents (a shifted or kilometre-scaled table is refused)."""
+    if "station_id" not in counters.columns or counters["station_id"].isna().any():
+        raise OptionError("`counters` needs a station_id for every counter (some are missing)")
+    missing = counters.geometry.isna() | counters.geometry.is_empty
+    if missing.any():
+        raise OptionError(f"`counters` {counters.loc[missing, 'station_id'].tolist()[:5]} have no point")
+    x0, y0, x1, y1 = points.total_bounds
+    xs, ys = counters.geometry.x.to_numpy(), counters.geometry.y.to_numpy()
+    dx = np.maximum(np.maximum(x0 - xs, xs - x1), 0)
+    dy = np.maximum(np.maximum(y0 - ys, ys - y1), 0)
+    far = np.hypot(dx, dy) > FAR_M
+    if far.any():
+        shown = ", ".join(
+            f"{i} ({x:.0f}, {y:.0f})" for i, x, y in zip(counters["station_id"][far], xs[far], ys[far], strict=True)
+        )
+        raise OptionError(
+            f"`counters` {shown[:300]} lie more than {FAR_M / 1000:g} km from every resident (whose points span "
+            f"{x0:.0f}-{x1:.0f} E, {y0:.0f}-{y1:.0f} N in EPSG:27700): shifted, or in other units; give British "
+            "National Grid metres"
+        )
+
+
 def assess(
     demand: Demand,
     counters: gpd.GeoDataFrame,
@@ -237,10 +276,10 @@ def assess(
         raise EngineError("no open counters: every resident would be unreachable")
     require_bng(counters, "counters")
     pts = demand.points
+    _check_counters(counters, pts)
     result = nearest if nearest is not None else engine.nearest(pts, counters)
     table = result.table
-    if not np.array_equal(table["point_id"].to_numpy(), pts["point_id"].to_numpy()):
-        raise EngineError("nearest-counter result does not match the demand points")
+    _check_nearest(table, pts, counters)
     points = pd.DataFrame(
         {
             "point_id": pts["point_id"].to_numpy(),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner.equality import GROUPS
-from planner.errors import DataError
+from planner.errors import DataError, OptionError
 from planner.io import write_csv
 from planner.runfolder import RunIdentity, ScenarioRun, check_run_set, read_manifest
 from planner.scenario import closure_savings
@@ -165,8 +165,21 @@ def run_figures(points: pd.DataFrame, thresholds: tuple[float, ...]) -> dict[str
     return out
 
 
+def _check_arguments(runs: list[ScenarioRun], top: int) -> None:
+    if not runs:
+        raise DataError("nothing to compare: give at least one run")
+    if not all(isinstance(r, ScenarioRun) for r in runs):
+        raise OptionError("`runs` must be ScenarioRun objects: read run folders with `planner.load_run(folder)` first")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise OptionError(f"`top` must be a whole number of wards, at least 1 (got {top!r})")
+
+
 def _thresholds(runs: list[ScenarioRun], thresholds: tuple[float, ...] | None) -> tuple[float, ...]:
     """The minutes to compare at: those given, else the runs' own (which must then be the same)."""
+    if thresholds is not None and (isinstance(thresholds, str) or not hasattr(thresholds, "__iter__")):
+        raise OptionError(f"`thresholds` must be a list of minutes, e.g. (45, 60) (got {thresholds!r})")
+    if thresholds is not None and not len(thresholds):
+        raise OptionError("`thresholds` is empty: give at least one, e.g. (45,)")
     if thresholds is None:
         thresholds = tuple(runs[0].scenario.thresholds)
         other = next((r for r in runs[1:] if tuple(r.scenario.thresholds) != thresholds), None)
@@ -206,8 +219,7 @@ def compare_runs(
     Comparison
         London, borough and ward tables.
     """
-    if not runs:
-        raise DataError("nothing to compare: give at least one run")
+    _check_arguments(runs, top)
     thresholds = _thresholds(runs, thresholds)
     differences = check_run_set([_identity(r) for r in runs], allow_mixed=allow_mixed)
     ref = runs[0]

@@ -28,7 +28,7 @@ from planner.errors import PlannerWarning, ScenarioError
 from planner.hubs import HubOptions, HubPlan, plan_hubs
 from planner.io import sha256_file
 from planner.london import London, load_london
-from planner.scenario import Scenario, resolve_counters
+from planner.scenario import Scenario, load_scenario, resolve_counters
 from planner.stations import load_stations
 from planner.travel import TravelEngine, TravelMatrix, make_engine
 from planner.travel.base import require_coverage
@@ -232,14 +232,18 @@ class RunContext:
         return DataPaths(self.data)
 
     def resolve(
-        self, scenario: Scenario, *, source: str | None = None, params: Mapping[str, Any] | None = None
+        self,
+        scenario: Scenario | str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> ResolvedScenario:
         """Read and check everything ``scenario`` names, once per scenario and parameter set.
 
         Parameters
         ----------
         scenario
-            A validated scenario.
+            A validated scenario, or its TOML file.
         source
             Where it came from, for messages (default ``"scenario NAME"``).
         params
@@ -255,6 +259,9 @@ class RunContext:
         ScenarioError
             When its counter table is missing, or its selections name counters the table lacks.
         """
+        if not isinstance(scenario, Scenario):
+            source = source or str(scenario)
+            scenario = load_scenario(scenario)
         where = source or f"scenario {scenario.name}"
         merged = {**scenario.engine.params, **(params or {})}
         key = (scenario.model_dump_json(), where, repr(sorted(merged.items())))

@@ -105,12 +105,23 @@ def check_choice(
     OptionError
         Saying what is allowed.
     """
-    if target_pct is not None and not (np.isfinite(target_pct) and 0 < target_pct <= 100):
-        raise OptionError(
-            f"the coverage target must be a percentage above 0 and at most 100, e.g. 99 (got {target_pct})"
-        )
-    if k is not None and k < 1:
-        raise OptionError(f"the number of counters to keep must be at least 1 (got {k})")
+    if target_pct is not None:
+        if isinstance(target_pct, bool) or not isinstance(target_pct, int | float):
+            raise OptionError(f"`target_pct` must be a percentage, e.g. 99 (got {target_pct!r})")
+        if not (np.isfinite(target_pct) and 0 < target_pct <= 100):
+            raise OptionError(
+                f"the coverage target must be a percentage above 0 and at most 100, e.g. 99 (got {target_pct})"
+            )
+        if target_pct <= 1:
+            raise OptionError(
+                f"`target_pct` {target_pct:g} is a percentage, so {target_pct:g}% of residents; a share typed as a "
+                f"fraction? give {target_pct * 100:g} for {target_pct * 100:g}%"
+            )
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise OptionError(f"`k`, the number of counters to keep, must be a whole number (got {k!r})")
+        if k < 1:
+            raise OptionError(f"the number of counters to keep must be at least 1 (got {k})")
     if max_disproportion is not None and not (np.isfinite(max_disproportion) and max_disproportion >= 1):
         raise OptionError(
             f"max_disproportion must be a ratio of at least 1, e.g. 1.2: a group's share beyond the "

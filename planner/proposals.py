@@ -9,10 +9,11 @@ accepts.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -153,11 +154,10 @@ def propose(
     Proposal
         Results and files written.
     """
-    source = str(scenario)
-    _check_options(k=k, target_pct=target_pct, max_disproportion=max_disproportion, groups=groups, threshold=threshold)
+    _check_options(mode, k, target_pct, max_disproportion, groups, threshold)
     spec = load_scenario(scenario)
     ctx = context or RunContext(data)
-    resolved = ctx.resolve(spec, source=source)
+    resolved = ctx.resolve(spec, source=str(scenario))
     london = resolved.london
     stations, matrix = _candidates(ctx, resolved, candidates)
     t = check_threshold(threshold if threshold is not None else spec.threshold)
@@ -198,7 +198,7 @@ def propose(
 
 
 def _check_options(
-    *,
+    mode: str,
     k: int | None,
     target_pct: float | None,
     max_disproportion: float | None,
@@ -206,6 +206,8 @@ def _check_options(
     threshold: float | None,
 ) -> None:
     """Refuse options that cannot be met or make no sense together, before any data is read."""
+    if mode not in get_args(Mode):
+        raise OptionError(f"`mode` {mode!r} is not one of {', '.join(get_args(Mode))}")
     check_choice(k=k, target_pct=target_pct, max_disproportion=max_disproportion)
     if groups and max_disproportion is None:
         raise OptionError("`groups` names the groups that `max_disproportion` bounds; give `max_disproportion` too")
@@ -381,6 +383,8 @@ def sessions(
     source = str(scenario)
     if threshold is not None:
         check_threshold(threshold)
+    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not 0 < max_km < math.inf:
+        raise OptionError(f"`max_km` must be a distance in km above 0, e.g. 12 (got {max_km!r})")
     spec = load_scenario(scenario)
     ctx = context or RunContext(data)
     resolved = ctx.resolve(spec, source=source)

@@ -7,6 +7,7 @@ fails leaves no output folder behind.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -91,6 +92,7 @@ def run_scenario(
     ctx = context or RunContext(Path(data) if data else None)
     check_out_beside_data(out, ctx.paths.root)
     replaceable(Path(out) / spec.name)  # before any work: a folder planner did not write is never replaced
+    _same_scenario_file(Path(out) / spec.name, source)
     step(f"{spec.name}: loading data")
     resolved = ctx.resolve(spec, source=source)
     step(f"{spec.name}: travel times ({spec.engine.name})")
@@ -120,6 +122,23 @@ def run_scenario(
             raise
     run.out_dir = final
     return run
+
+
+def _same_scenario_file(folder: Path, source: str) -> None:
+    """Refuse to replace the run of another scenario file that has the same name (say, a plan downloaded from
+    the explorer under the reference's name): rerunning the same file replaces its folder as before."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file() or not Path(source).is_file():
+        return
+    try:
+        before = (json.loads(manifest.read_text(encoding="utf-8")).get("scenario_file") or {}).get("path")
+    except (ValueError, AttributeError):
+        return  # an unreadable manifest is replaced as before
+    if before and Path(before).is_file() and Path(before).resolve() != Path(source).resolve():
+        raise ScenarioError(
+            f"{folder} holds the run of {before}, another scenario file with the same name as {source}; "
+            "running it would replace that run: give this scenario another `name`, or another `out` folder"
+        )
 
 
 def _results(

@@ -42,6 +42,8 @@ FIGURES = (
 
 #: The longest threshold: no planned journey to a counter takes longer (a larger figure is seconds or hours).
 MAX_THRESHOLD_MIN = 240.0
+#: The shortest threshold: one minute (a figure below is hours typed for minutes, 0.75 for 45).
+MIN_THRESHOLD_MIN = 1.0
 
 
 def check_threshold(value: object, *, what: str = "threshold") -> float:
@@ -65,12 +67,19 @@ def check_threshold(value: object, *, what: str = "threshold") -> float:
         If the value is not a number, not finite (``nan``, ``inf``), not
         greater than zero or above :data:`MAX_THRESHOLD_MIN`.
     """
+    if isinstance(value, bool):
+        raise OptionError(f"{what} must be a number of minutes, not {value!r}")
     try:
         minutes = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise OptionError(f"{what} must be a number of minutes (got {value!r})") from exc
     if not math.isfinite(minutes) or minutes <= 0:
         raise OptionError(f"{what} must be a positive, finite number of minutes, e.g. 45 (got {value!r})")
+    if minutes < MIN_THRESHOLD_MIN:
+        raise OptionError(
+            f"{what} {value!r} minutes is {minutes * 60:g} seconds, less than any walk to a counter (hours? "
+            f"{value!r} h is {minutes * 60:g} minutes); give minutes, e.g. 45"
+        )
     if minutes > MAX_THRESHOLD_MIN:
         raise OptionError(
             f"{what} {value!r} minutes is {minutes / 60:g} hours, more than the {MAX_THRESHOLD_MIN:g} minutes any "

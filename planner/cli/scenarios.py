@@ -90,13 +90,16 @@ def _print_equality(comparison) -> None:
     )
 
 
-def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool):
+def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, online: bool, allow_mixed: bool = False):
     from planner.context import RunContext
     from planner.run import run_scenario
+    from planner.runfolder import check_planned_set
     from planner.scenario import check_distinct_names, load_scenario
 
     specs = [load_scenario(path) for path in scenarios]  # every file is checked before the first run starts
     check_distinct_names(specs, [str(p) for p in scenarios])
+    if maps and len(specs) > 1:  # their change map would refuse a mixed set: refused before anything is written
+        check_planned_set([(str(p), s) for p, s in zip(scenarios, specs, strict=True)], [], allow_mixed=allow_mixed)
     runs = []
     with _steps() as progress:
         task = progress.add_task("starting", total=len(scenarios))
@@ -120,7 +123,9 @@ def _run_many(scenarios: list[Path], data: Path | None, out: Path, maps: bool, o
 
             progress.update(task, description="change map")
             with locked_folder(out):  # another run into this folder may be writing its change map
-                change = write_change_map([r.out_dir for r in runs], out / "maps" / "change.html", offline=not online)
+                change = write_change_map(
+                    [r.out_dir for r in runs], out / "maps" / "change.html", offline=not online, allow_mixed=allow_mixed
+                )
             console.print(f"Change map ({runs[0].name} → {runs[-1].name}): {change}")
     return runs
 
@@ -132,11 +137,12 @@ def run_cmd(
     out: OutOpt = Path("out"),
     maps: Annotated[bool, typer.Option(help="Write the interactive maps.")] = True,
     online: Annotated[bool, typer.Option(help="Load map scripts from CDNs instead of embedding them.")] = False,
+    allow_mixed: MixedOpt = False,
 ) -> None:
     """Run scenarios end to end: 45-minute test, hub plan, maps, manifest."""
     _out(out)
     try:
-        runs = _run_many(scenarios, data, out, maps, online)
+        runs = _run_many(scenarios, data, out, maps, online, allow_mixed)
     except PlannerError as exc:
         raise fail(exc) from exc
     for run in runs:
@@ -261,7 +267,7 @@ def maps_cmd(
     from planner.maps import write_change_map, write_maps
     from planner.runfolder import check_run_folders
 
-    _out(out)
+    _out(out, outside_runs=True)  # the change map would become a file the run never wrote
     try:
         if len(run_dirs) > 1:  # before any map is rewritten
             check_run_folders(run_dirs, allow_mixed=allow_mixed)

@@ -76,8 +76,15 @@ def hub_problem(
     """
     require_bng(wards, "wards")
     engine = engine or CrowFly()
+    if wards.empty:
+        raise InfeasibleError("`wards` holds no ward: give the study area's wards")
     wards = wards.sort_values("ward_code").reset_index(drop=True)
     known = set(wards["ward_code"])
+    if not demand.points["ward_code"].isin(known).any():
+        raise InfeasibleError(
+            f"no resident of `demand` lives in the {len(known)} wards of `wards` (another ward year's codes?): "
+            "give the demand loaded with the same ward set"
+        )
     demand = Demand(
         demand.points.loc[demand.points["ward_code"].isin(known)].reset_index(drop=True),
         demand.wards.loc[demand.wards["ward_code"].isin(known)].reset_index(drop=True),

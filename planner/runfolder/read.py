@@ -227,6 +227,8 @@ def read_run_outputs(folder: str | os.PathLike[str], *, matrix: bool = False) ->
         The folder is missing, incomplete, changed after the run, or was written by an older planner;
         the message names the folder and the file.
     """
+    if not isinstance(folder, str | os.PathLike):
+        raise DataError(f"`folder` must be a run folder's path (got {folder!r})")
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such run folder; write one with `planner run SCENARIO.toml --out ...`")

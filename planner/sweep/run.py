@@ -191,11 +191,18 @@ def _collect(plan: _Plan, *, top: int | None, seconds: float) -> SweepResult:
 
 
 def _check_arguments(
-    scenario: str | os.PathLike[str] | Scenario, *, kind: str, grid: dict[str, list[float]] | None, top: int | None
+    scenario: str | os.PathLike[str] | Scenario,
+    *,
+    kind: str,
+    grid: dict[str, list[float]] | None,
+    top: int | None,
+    chunk_size: int,
 ) -> None:
     """Refuse a bad ``top``, or a grid parameter the scenario's engine lacks, before data and workers start."""
     if top is not None and top < 1:
         raise ScenarioError(f"`top` must be at least 1 (got {top})")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ScenarioError(f"`chunk_size` must be a whole number of scenarios, at least 1 (got {chunk_size!r})")
     if kind == "grid" and grid:
         engine = load_scenario(scenario).engine.name if not isinstance(scenario, Scenario) else scenario.engine.name
         check_engine_params(engine, {k: v[0] for k, v in grid.items() if k != "threshold" and v})
@@ -271,7 +278,7 @@ def run_sweep(
         The tables and where they were written.
     """
     start = time.perf_counter()
-    _check_arguments(scenario, kind=kind, grid=grid, top=top)
+    _check_arguments(scenario, kind=kind, grid=grid, top=top, chunk_size=chunk_size)
     own = client is None
     if scheduler and client is None and not serial:
         client = connect(scheduler)  # fail fast on a bad address, before any work
