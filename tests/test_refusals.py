@@ -467,6 +467,11 @@ def _near_miss_stations(tmp: Path) -> None:
     write_stations(tmp / "near_stations.csv", rows, status=["retain"] * 5 + ["retained"])
 
 
+def _copy_scenario(tmp: Path) -> None:
+    (tmp / "copy").mkdir()
+    (tmp / "copy" / "tiny.toml").write_text(SCENARIO.replace("thresholds = [45]", "thresholds = [45, 60]"))
+
+
 def _no_hashes(folder: Path) -> None:
     import json
 
@@ -1075,6 +1080,20 @@ CASES += [
     Case("postcode-in-the-city", "options", "`access --postcode` of a City of London postcode (answered, with a note)",
          [*ACCESS, "--postcode", "AA1 1AB"], "(City of London: served by the City of London Police", code=0,
          spoil=_postcodes([("AA1 1AB", X0 + 500, Y0 + 500)], lad="E09000001")),
+    Case("access-threshold-hours", "thresholds", "`access --threshold 0.75` (hours typed for minutes)",
+         [*ACCESS, "--threshold", "0.75"], "0.75 minutes is 45 seconds, less than any walk to a counter"),
+    Case("optimise-target-fraction", "options", "`optimise --mode min-counters --target 0.99` (a fraction)",
+         ["optimise", "{scenario}", "--data", "{data}", "--mode", "min-counters", "--target", "0.99", "--out", "{out}"],
+         "`target_pct` (--target) 0.99 is a percentage, so 0.99% of residents"),
+    Case("run-mixed-set", "run sets", "`run` of two scenarios with different demand years (nothing written)",
+         ["run", "{scenario}", "{tmp}/other.toml", "--data", "{data}", "--out", "{out}"],
+         "differ in demand year: mid-2019 against mid-2020",
+         _scenario(_other(**{"thresholds = [45]": "thresholds = [45]\ndemand_year = 2020"}), "other.toml")),
+    Case("maps-out-into-a-run", "output folders", "`maps --out` naming a run folder", ["maps", *RUNS, "--out", RUNS[0]],
+         "is the run folder", _runs("same")),
+    Case("run-replaces-another-file", "output folders", "a second scenario file with the name of a run already made",
+         ["run", "{tmp}/copy/tiny.toml", "--data", "{data}", "--out", "{tmp}/runs", "--no-maps"],
+         "holds the run of", _runs("none", edit=lambda folder: _copy_scenario(folder.parent.parent))),
     Case("compare-into-a-run", "output folders", "`compare --out` naming one of the run folders",
          ["compare", *RUNS, "--out", RUNS[0]], "is inside the run folder", _runs("same")),
     Case("param-km-for-metres", "engine parameters", "`--param max_snap_m=2` (kilometres typed for metres)",
