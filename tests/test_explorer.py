@@ -299,6 +299,8 @@ def test_rules_undo_reset_and_refused_links(browser, ruled, runs):
         context.close()
     for fragment, words in [
         ("#open=nowhere", "names a counter this page does not have: nowhere"),
+        ("#open=__proto__", "names a counter this page does not have: __proto__"),  # hostile pass 8: a crash
+        ("#close=constructor", "names a counter this page does not have: constructor"),
         ("#close=charing-cross", "required, cannot be closed"),
         ("#open=pinner", "forbidden, cannot be opened"),
         ("#t=-3", "not a number of minutes above 0"),

@@ -11,7 +11,7 @@
   var N = pop.length;
   var wardFeatures = data.wards.features;
   var W = wardFeatures.length;
-  var byId = {};
+  var byId = Object.create(null);  // no inherited keys: a counter id "__proto__" or "constructor" is just unknown
   stations.forEach(function (s, j) { byId[s.id] = j; });
   var small = window.matchMedia("(max-width: 640px)").matches;
 
@@ -336,7 +336,7 @@
     document.getElementById("explorer-caption").textContent = opened + " counter" + (opened === 1 ? "" : "s") + " open of " + S;
   }
   function renderNo247() {
-    var have = {};
+    var have = Object.create(null);
     stations.forEach(function (s, j) { if (open[j] && s.all_day) { have[s.borough_code] = true; } });
     var missing = data.boroughs.filter(function (b) { return !have[b.code]; }).map(function (b) { return b.name; });
     var box = document.getElementById("explorer-no247");
@@ -441,7 +441,7 @@
   function readHash() {
     var hash = location.hash.replace(/^#/, "");
     if (!hash) { return; }
-    var opened = [], closed = [], t = data.threshold, problem = null, seen = {};
+    var opened = [], closed = [], t = data.threshold, problem = null, seen = Object.create(null);
     hash.split("&").forEach(function (part) {
       if (!part) { return; }  // a trailing or doubled "&"
       var kv = part.split("=");
@@ -485,7 +485,7 @@
   function tomlArray(items) {
     return items.length ? "[\n" + items.map(function (i) { return "    " + tomlString(i) + ",\n"; }).join("") + "]" : "[]";
   }
-  function union(a, b) { var seen = {}; a.concat(b).forEach(function (x) { seen[x] = true; }); return Object.keys(seen).sort(); }
+  function union(a, b) { var seen = Object.create(null); a.concat(b).forEach(function (x) { seen[x] = true; }); return Object.keys(seen).sort(); }
   function minus(a, b) { return a.filter(function (x) { return b.indexOf(x) < 0; }); }
   function planToml(name) {
     var d = diffFromPlan();
