@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import types
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from planner.errors import (
     CRSError,
@@ -110,68 +111,31 @@ def _version() -> str:
 
 __version__ = _version()
 
-#: Public name -> (module, attribute), imported on first use.
-_LAZY: dict[str, tuple[str, str]] = {
-    "AccessResult": ("planner.assess", "AccessResult"),
-    "BNG": ("planner.config", "BNG"),
-    "Comparison": ("planner.compare", "Comparison"),
-    "CrowFly": ("planner.travel", "CrowFly"),
-    "DataPaths": ("planner.config", "DataPaths"),
-    "Demand": ("planner.demand", "Demand"),
-    "Evaluator": ("planner.sweep", "Evaluator"),
-    "HubOptions": ("planner.hubs", "HubOptions"),
-    "HubPlan": ("planner.hubs", "HubPlan"),
-    "HubProblem": ("planner.hubs", "HubProblem"),
-    "HubTarget": ("planner.hubs", "HubTarget"),
-    "London": ("planner.london", "London"),
-    "Report": ("planner.report", "Report"),
-    "RunContext": ("planner.context", "RunContext"),
-    "Scenario": ("planner.scenario", "Scenario"),
-    "ScenarioRun": ("planner.runfolder", "ScenarioRun"),
-    "StreetNetwork": ("planner.travel", "StreetNetwork"),
-    "TransitParams": ("planner.travel", "TransitParams"),
-    "TransitTimes": ("planner.travel", "TransitTimes"),
-    "TravelEngine": ("planner.travel", "TravelEngine"),
-    "access_figures": ("planner.stats", "access_figures"),
-    "assess": ("planner.assess", "assess"),
-    "cached_matrix": ("planner.sweep", "cached_matrix"),
-    "check_threshold": ("planner.stats", "check_threshold"),
-    "choose_counters": ("planner.optimise", "choose_counters"),
-    "compare_runs": ("planner.compare", "compare_runs"),
-    "data_summary": ("planner.london", "data_summary"),
-    "fetch": ("planner.datasets", "fetch"),
-    "load_boroughs": ("planner.boundaries", "load_boroughs"),
-    "load_demand": ("planner.demand", "load_demand"),
-    "load_london": ("planner.london", "load_london"),
-    "load_manifest": ("planner.datasets", "load_manifest"),
-    "load_run": ("planner.runfolder", "load_run"),
-    "load_scenario": ("planner.scenario", "load_scenario"),
-    "load_stations": ("planner.stations", "load_stations"),
-    "load_wards": ("planner.boundaries", "load_wards"),
-    "make_engine": ("planner.travel", "make_engine"),
-    "met_wards": ("planner.boundaries", "met_wards"),
-    "open_counters": ("planner.stations", "open_counters"),
-    "plan_hubs": ("planner.hubs", "plan_hubs"),
-    "plan_sessions": ("planner.optimise", "plan_sessions"),
-    "planner_version": ("planner.context", "planner_version"),
-    "propose": ("planner.proposals", "propose"),
-    "resolve_data_dir": ("planner.config", "resolve_data_dir"),
-    "run_scenario": ("planner.run", "run_scenario"),
-    "run_sweep": ("planner.sweep", "run_sweep"),
-    "select_counters": ("planner.stations", "select_counters"),
-    "sessions": ("planner.proposals", "sessions"),
-    "solve_hubs": ("planner.hubs", "solve_hubs"),
-    "solve_pmedian": ("planner.pmedian", "solve_pmedian"),
-    "tradeoff": ("planner.optimise", "tradeoff"),
-    "weighted_quantile": ("planner.stats", "weighted_quantile"),
-    "write_change_map": ("planner.maps", "write_change_map"),
-    "write_hubs": ("planner.hubs", "write_hubs"),
-    "write_maps": ("planner.maps", "write_maps"),
-    "write_report": ("planner.report", "write_report"),
-}
+if TYPE_CHECKING:  # the lazy names: read by type checkers and the API reference, imported on first use
+    from planner.assess import AccessResult, assess
+    from planner.boundaries import load_boroughs, load_wards, met_wards
+    from planner.compare import Comparison, compare_runs
+    from planner.config import BNG, DataPaths, resolve_data_dir
+    from planner.context import RunContext
+    from planner.datasets import fetch, load_manifest
+    from planner.demand import Demand, load_demand
+    from planner.hubs import HubOptions, HubPlan, HubProblem, HubTarget, plan_hubs, solve_hubs, write_hubs
+    from planner.london import London, data_summary, load_london
+    from planner.maps import write_change_map, write_maps
+    from planner.optimise import choose_counters, plan_sessions, tradeoff
+    from planner.pmedian import solve_pmedian
+    from planner.proposals import propose, sessions
+    from planner.report import Report, write_report
+    from planner.run import run_scenario
+    from planner.runfolder import ScenarioRun, load_run
+    from planner.scenario import Scenario, load_scenario
+    from planner.stations import load_stations, open_counters, select_counters
+    from planner.stats import access_figures, check_threshold, weighted_quantile
+    from planner.sweep import Evaluator, cached_matrix, run_sweep
+    from planner.travel import CrowFly, StreetNetwork, TransitParams, TransitTimes, TravelEngine, make_engine
 
 
-__getattr__, __dir__ = lazy_names(globals(), _LAZY)
+__getattr__, __dir__ = lazy_names(globals())
 
 
 class _Package(types.ModuleType):
@@ -180,7 +144,7 @@ class _Package(types.ModuleType):
     importable as ``planner.assess`` through ``sys.modules``, so ``from planner.assess import ...`` works)."""
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
+        if name in __all__ and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

@@ -91,3 +91,15 @@ def test_no_function_over_60_lines():
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _length(node) > FUNCTION_LINES:
                 long[f"{name}.{node.name}"] = _length(node)
     assert long == {}
+
+
+def test_every_public_name_of_the_packages_resolves():
+    """`planner` and `planner.travel` import their names on first use, from their `if TYPE_CHECKING:` block
+    (which type checkers and the API reference read): every name of `__all__` must come from there or be
+    imported eagerly."""
+    import planner
+    import planner.travel
+
+    for package in (planner, planner.travel):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"

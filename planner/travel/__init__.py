@@ -6,6 +6,7 @@ Names are imported on first use, so reading the registry does not load the engin
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from planner.lazy import lazy_names
 from planner.travel.registry import ENGINES, REGISTRY, EngineInfo, check_engine_params, engine_info, engine_words
@@ -35,25 +36,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-#: Public name -> (module, attribute), imported on first use.
-_LAZY: dict[str, tuple[str, str]] = {
-    "make_engine": ("planner.travel.builders", "make_engine"),
-    "CrowFly": ("planner.travel.crowfly", "CrowFly"),
-    "DataPaths": ("planner.config", "DataPaths"),
-    "EngineError": ("planner.errors", "EngineError"),
-    "NearestResult": ("planner.travel.base", "NearestResult"),
-    "SimpleTransitParams": ("planner.travel.transit_simple", "SimpleTransitParams"),
-    "SimpleTransitTimes": ("planner.travel.transit_simple", "SimpleTransitTimes"),
-    "StreetNetwork": ("planner.travel.network", "StreetNetwork"),
-    "TransitData": ("planner.travel.transit_data", "TransitData"),
-    "TransitParams": ("planner.travel.transit_params", "TransitParams"),
-    "TransitTimes": ("planner.travel.transit", "TransitTimes"),
-    "TravelEngine": ("planner.travel.base", "TravelEngine"),
-    "TravelMatrix": ("planner.travel.base", "TravelMatrix"),
-    "graph_from_osm": ("planner.travel.network", "graph_from_osm"),
-    "load_transit": ("planner.travel.transit_data", "load_transit"),
-    "resolve_data_dir": ("planner.config", "resolve_data_dir"),
-}
+if TYPE_CHECKING:  # the lazy names: read by type checkers and the API reference, imported on first use
+    from planner.travel.base import NearestResult, TravelEngine, TravelMatrix
+    from planner.travel.builders import make_engine
+    from planner.travel.crowfly import CrowFly
+    from planner.travel.network import StreetNetwork, graph_from_osm
+    from planner.travel.transit import TransitTimes
+    from planner.travel.transit_data import TransitData, load_transit
+    from planner.travel.transit_params import TransitParams
+    from planner.travel.transit_simple import SimpleTransitParams, SimpleTransitTimes
 
 
-__getattr__, __dir__ = lazy_names(globals(), _LAZY)
+__getattr__, __dir__ = lazy_names(globals())
